@@ -1,0 +1,101 @@
+// The program: global options, the command tree, and errors → exit codes.
+// Command modules only register flags and help; their actions are imported when they run.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { createContext, type GlobalOptions, type IO } from './context.js';
+import { ExitCode, isUserFacing } from './errors.js';
+import { createRunner, type RunState } from './commands/run.js';
+import { registerCatalogCommands } from './commands/catalog.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  failure (not found, refused by a dependency, ...)
+  2  usage or validation error
+  4  input needed but not interactive (pass the flag named in the message)
+
+Environment:
+  OMNI_DB           database file (default $XDG_DATA_HOME/omni/omni.db)
+  OMNI_SECRET_KEY   base64 of 32 bytes encrypting stored credentials (default: key file beside the database)
+  NO_COLOR          disable colour
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): Command {
+  const program = new Command('omni');
+  program
+    .description('Administer omnichannel helpdesk interactions: Twitter (X) Direct Messages into tickets.')
+    .version(version(), '-V, --version', 'print the version')
+    .option('--db <path>', 'database file (env OMNI_DB; default $XDG_DATA_HOME/omni/omni.db)')
+    .option('--debug', 'print stack traces and internal details on errors')
+    .option('--no-color', 'disable colour (also NO_COLOR)')
+    .addOption(new Option('--no-input', 'never prompt; fail with exit code 4 when a value is missing'))
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride();
+
+  const run = createRunner(io, env, state, async (globals: GlobalOptions) => createContext(globals, io, env));
+  registerCatalogCommands(program, run);
+  // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
+  const inherit = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      sub.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+      sub.exitOverride();
+      sub.showSuggestionAfterError(true);
+      inherit(sub);
+    }
+  };
+  inherit(program);
+  return program;
+}
+
+const processIO: IO = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+
+export async function main(argv: string[], io: IO = processIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const state: RunState = { exitCode: 0 };
+  const program = buildProgram(io, env, state);
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+    return state.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version arrive here as "errors" with exit code 0.
+      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      if (err.code === 'commander.help') return 0;
+      return ExitCode.usage;
+    }
+    return reportError(err, io, env, debug);
+  }
+}
+
+function reportError(err: unknown, io: IO, env: NodeJS.ProcessEnv, debug: boolean): number {
+  const useColor = Boolean(io.stderr.isTTY) && !env.NO_COLOR;
+  const red = (s: string) => (useColor ? `\u001b[31m${s}\u001b[39m` : s);
+  if ((err as Error)?.name === 'ExitPromptError') {
+    io.stderr.write('cancelled\n');
+    return 130;
+  }
+  if (isUserFacing(err)) {
+    io.stderr.write(`${red('error:')} ${err.message}\n`);
+    if (err.hint) io.stderr.write(`  ${err.hint}\n`);
+    if (debug && err instanceof Error && err.stack) io.stderr.write(err.stack + '\n');
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr.write(`${red('error:')} ${message}\n`);
+  if (debug) {
+    io.stderr.write(((err as Error)?.stack ?? String(err)) + '\n');
+  } else {
+    io.stderr.write('  this looks like a bug in omni; run again with --debug for the stack trace and report it\n');
+  }
+  return ExitCode.failure;
+}

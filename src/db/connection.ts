@@ -1,0 +1,113 @@
+// Opening the database: file and directory permissions, per-connection pragmas, migrations on open.
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type MigrationInfo } from 'kysely';
+import { migrationProvider, migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+import { DbError } from './errors.js';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  /** The raw handle, for pragmas and the listener's synchronous group commit. */
+  sqlite: BetterSqlite3.Database;
+  path: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Wait this long for a lock held by another process before SQLITE_BUSY (ms). */
+  busyTimeoutMs?: number;
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  readonly?: boolean;
+}
+
+const LATEST = Object.keys(migrations).length;
+
+/** Creates the directory (0700) and an empty file (0600) so SQLite never creates them world-readable. */
+function prepareFile(file: string): void {
+  const dir = path.dirname(file);
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(file)) {
+    // SQLite gives -wal and -shm the main file's mode, so 0600 here covers them too.
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+  }
+}
+
+export async function openDatabase(file: string, options: OpenOptions = {}): Promise<Db> {
+  let sqlite: BetterSqlite3.Database;
+  try {
+    if (!options.readonly) prepareFile(file);
+    sqlite = new BetterSqlite3(file, { readonly: Boolean(options.readonly), fileMustExist: Boolean(options.readonly) });
+    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    if (!options.readonly) sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    // FULL: a delivery answered 200 must survive a power cut, not only a process crash.
+    sqlite.pragma('synchronous = FULL');
+  } catch (err) {
+    throw openError(file, err);
+  }
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db: Db = {
+    kysely,
+    sqlite,
+    path: file,
+    close: async () => {
+      await kysely.destroy(); // closes the better-sqlite3 handle too
+    },
+  };
+  if (options.migrate !== false && !options.readonly) {
+    try {
+      await migrate(db);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err instanceof DbError ? err : openError(file, err);
+    }
+  }
+  return db;
+}
+
+function openError(file: string, err: unknown): DbError {
+  const code = (err as { code?: string }).code ?? '';
+  const msg = (err as Error).message ?? String(err);
+  if (code === 'SQLITE_NOTADB') {
+    return new DbError(`${file} is not an omni database`, 'point --db or OMNI_DB at the right file', 1, err);
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS' || code === 'ENOENT') {
+    return new DbError(
+      `cannot open the database ${file}: ${msg}`,
+      'check that the directory exists and is writable, or choose another file with --db or OMNI_DB',
+      1,
+      err,
+    );
+  }
+  return new DbError(`cannot open the database ${file}: ${msg}`, 'run again with --debug for details', 1, err);
+}
+
+/** Applies pending migrations. user_version caches "all applied" so a normal start costs one pragma. */
+export async function migrate(db: Db): Promise<void> {
+  const version = db.sqlite.pragma('user_version', { simple: true }) as number;
+  if (version === LATEST) return;
+  if (version > LATEST) {
+    throw new DbError(
+      `the database ${db.path} was written by a newer omni (schema ${version}, this omni knows ${LATEST})`,
+      'upgrade omni (npm install) before using this database',
+    );
+  }
+  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new DbError(`migration ${failed} failed: ${(error as Error).message}`, 'restore a backup or report a bug', 1, error);
+  }
+  db.sqlite.pragma(`user_version = ${LATEST}`);
+}
+
+export async function migrationStatus(db: Db): Promise<readonly MigrationInfo[]> {
+  return new Migrator({ db: db.kysely, provider: migrationProvider }).getMigrations();
+}
+
+export function latestSchemaVersion(): number {
+  return LATEST;
+}

@@ -1,0 +1,105 @@
+// Interactions: one Twitter account and its credentials bound to the helpdesk's defaults.
+// Secrets arrive here already encrypted (src/secrets.ts); this layer never sees them in clear.
+import type { Kysely } from 'kysely';
+import type { Database, Interaction, InteractionUpdate, NewInteraction } from './schema.js';
+import { ConflictError, DbError, isUniqueViolation } from './errors.js';
+
+/** An interaction with the names of the catalog entries it points at. */
+export interface InteractionView extends Interaction {
+  unit_name: string | null;
+  group_name: string | null;
+  activity_name: string | null;
+  portfolio_id: number | null;
+  portfolio_name: string | null;
+  contact_origin_name: string | null;
+}
+
+export interface InteractionFilter {
+  /** Substring of the name, case-insensitive. */
+  name?: string;
+  channel?: string;
+  unitId?: number;
+  groupId?: number;
+  /** true: only deleted ones; false/undefined: only live ones. */
+  deleted?: boolean;
+  /** Both live and deleted. */
+  all?: boolean;
+}
+
+function viewQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('interactions as i')
+    .leftJoin('units as u', 'u.id', 'i.unit_id')
+    .leftJoin('groups as g', 'g.id', 'i.group_id')
+    .leftJoin('activities as a', 'a.id', 'i.activity_id')
+    .leftJoin('portfolios as p', 'p.id', 'a.portfolio_id')
+    .leftJoin('contact_origins as o', 'o.id', 'i.contact_origin_id')
+    .selectAll('i')
+    .select([
+      'u.name as unit_name',
+      'g.name as group_name',
+      'a.name as activity_name',
+      'p.id as portfolio_id',
+      'p.name as portfolio_name',
+      'o.name as contact_origin_name',
+    ]);
+}
+
+export async function insertInteraction(db: Kysely<Database>, row: NewInteraction): Promise<Interaction> {
+  try {
+    return await db.insertInto('interactions').values(row).returningAll().executeTakeFirstOrThrow();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw nameTaken(String(row.name));
+    throw err;
+  }
+}
+
+function nameTaken(name: string): ConflictError {
+  return new ConflictError(`an interaction named '${name}' already exists`, 'choose another --name, or edit the existing one: omni interaction edit "' + name + '"');
+}
+
+export async function getInteraction(db: Kysely<Database>, id: number, includeDeleted = false): Promise<InteractionView | undefined> {
+  let q = viewQuery(db).where('i.id', '=', id);
+  if (!includeDeleted) q = q.where('i.deleted_at', 'is', null);
+  return q.executeTakeFirst();
+}
+
+/** By id ("3") or exact name; live interactions unless includeDeleted. */
+export async function findInteraction(db: Kysely<Database>, ref: string, includeDeleted = false): Promise<InteractionView> {
+  const r = ref.trim();
+  if (/^\d+$/.test(r)) {
+    const byId = await getInteraction(db, Number(r), includeDeleted);
+    if (byId) return byId;
+  }
+  let q = viewQuery(db).where('i.name', '=', r).orderBy('i.id', 'desc');
+  if (!includeDeleted) q = q.where('i.deleted_at', 'is', null);
+  const byName = await q.executeTakeFirst();
+  if (byName) return byName;
+  throw new DbError(`no interaction '${ref}'`, 'list them with: omni interaction list' + (includeDeleted ? '' : ' (deleted ones: --deleted)'));
+}
+
+export async function listInteractions(db: Kysely<Database>, f: InteractionFilter = {}): Promise<InteractionView[]> {
+  let q = viewQuery(db).orderBy('i.id');
+  if (!f.all) q = f.deleted ? q.where('i.deleted_at', 'is not', null) : q.where('i.deleted_at', 'is', null);
+  if (f.channel) q = q.where('i.channel', '=', f.channel);
+  if (f.unitId !== undefined) q = q.where('i.unit_id', '=', f.unitId);
+  if (f.groupId !== undefined) q = q.where('i.group_id', '=', f.groupId);
+  const rows = await q.execute();
+  // Substring match in JS: LIKE escaping differs between SQLite and PostgreSQL, and the list is small.
+  const needle = f.name?.toLowerCase();
+  return needle ? rows.filter((r) => r.name.toLowerCase().includes(needle)) : rows;
+}
+
+export async function updateInteraction(db: Kysely<Database>, id: number, patch: InteractionUpdate): Promise<void> {
+  try {
+    await db.updateTable('interactions').set(patch).where('id', '=', id).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw nameTaken(String(patch.name));
+    throw err;
+  }
+}
+
+/** Logical delete, as in 4biz: the row, its tickets and messages stay. */
+export async function softDeleteInteraction(db: Kysely<Database>, id: number, now: string): Promise<void> {
+  await db.updateTable('interactions').set({ deleted_at: now, updated_at: now }).where('id', '=', id).execute();
+}

@@ -1,0 +1,12 @@
+// Every migration, listed statically: no folder scan at start-up, and the bundle knows them all.
+// Add new ones at the end with the next number; never edit one that has shipped.
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001_initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,135 @@
+// Table types for Kysely. Ids are integers; Twitter ids are TEXT (64-bit ids do not survive JS numbers).
+// Booleans are INTEGER 0/1 and timestamps ISO-8601 TEXT (UTC), so the SQL stays portable to PostgreSQL.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+type Id = Generated<number>;
+
+export interface CatalogTable {
+  id: Id;
+  name: string;
+  created_at: string;
+}
+
+export interface ActivityTable extends CatalogTable {
+  portfolio_id: number;
+}
+
+export interface ParameterTable {
+  number: number;
+  value: string;
+  updated_at: string;
+}
+
+export interface InteractionTable {
+  id: Id;
+  name: string;
+  channel: string;
+  unit_id: number | null;
+  group_id: number | null;
+  activity_id: number | null;
+  contact_origin_id: number | null;
+  helper_interception: number;
+  dev_environment: string;
+  /** AES-256-GCM envelopes (see src/secrets.ts); never plain text. */
+  api_key_enc: string;
+  api_secret_key_enc: string;
+  access_token_enc: string;
+  access_token_secret_enc: string;
+  callback_url: string;
+  /** The Twitter account the credentials belong to (set by `webhook register`). */
+  account_user_id: string | null;
+  account_screen_name: string | null;
+  webhook_id: string | null;
+  webhook_url: string | null;
+  webhook_valid: number | null;
+  subscribed: number | null;
+  webhook_checked_at: string | null;
+  webhook_last_error: string | null;
+  revoked_at: string | null;
+  deleted_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditTable {
+  id: Id;
+  at: string;
+  actor: string;
+  entity: string;
+  entity_id: string;
+  action: string;
+  /** JSON object of what changed; secret fields appear only as "changed". */
+  changes: string;
+}
+
+export interface RequesterTable {
+  id: Id;
+  twitter_user_id: string;
+  screen_name: string | null;
+  name: string | null;
+  unit_id: number | null;
+  group_id: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TicketTable {
+  id: Id;
+  interaction_id: number;
+  requester_id: number;
+  status: 'open' | 'closed';
+  subject: string;
+  unit_id: number | null;
+  group_id: number | null;
+  activity_id: number | null;
+  contact_origin_id: number | null;
+  contract_id: number | null;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+}
+
+export interface MessageTable {
+  id: Id;
+  ticket_id: number;
+  interaction_id: number;
+  direction: 'inbound' | 'outbound';
+  text: string;
+  /** The DM event id (string); unique per interaction: the dedup key. */
+  twitter_event_id: string | null;
+  sender_twitter_id: string | null;
+  sent_at: string;
+  /** JSON array of { type, mediaUrl, idStr, ... }. */
+  attachments: string;
+  created_at: string;
+}
+
+export interface MigrationInfoTable {
+  name: string;
+  timestamp: ColumnType<string, string, never>;
+}
+
+export interface Database {
+  units: CatalogTable;
+  groups: CatalogTable;
+  portfolios: CatalogTable;
+  activities: ActivityTable;
+  contact_origins: CatalogTable;
+  contracts: CatalogTable;
+  parameters: ParameterTable;
+  interactions: InteractionTable;
+  audit_log: AuditTable;
+  requesters: RequesterTable;
+  tickets: TicketTable;
+  messages: MessageTable;
+}
+
+export type Interaction = Selectable<InteractionTable>;
+export type NewInteraction = Insertable<InteractionTable>;
+export type InteractionUpdate = Updateable<InteractionTable>;
+export type CatalogEntry = Selectable<CatalogTable>;
+export type Activity = Selectable<ActivityTable>;
+export type Requester = Selectable<RequesterTable>;
+export type Ticket = Selectable<TicketTable>;
+export type Message = Selectable<MessageTable>;
+export type AuditEntry = Selectable<AuditTable>;

@@ -1,0 +1,109 @@
+// What an interaction is, independent of how it is stored or typed in: channels, the webhook URL
+// omni serves, callback URL rules, and the JSON shape every command prints.
+import type { InteractionView } from '../db/interactions.js';
+import { maskSecret, type SecretBox } from '../secrets.js';
+
+export const CHANNELS = {
+  'twitter-dm': { label: 'Twitter Direct Message', defaultOrigin: 'Twitter' },
+} as const;
+export type Channel = keyof typeof CHANNELS;
+
+export const SECRET_FIELDS = ['apiKey', 'apiSecretKey', 'accessToken', 'accessTokenSecret'] as const;
+export type SecretField = (typeof SECRET_FIELDS)[number];
+export type Secrets = Record<SecretField, string>;
+
+/** Column holding each secret; the column name is also the AES-GCM associated data. */
+export const SECRET_COLUMNS = {
+  apiKey: 'api_key_enc',
+  apiSecretKey: 'api_secret_key_enc',
+  accessToken: 'access_token_enc',
+  accessTokenSecret: 'access_token_secret_enc',
+} as const satisfies Record<SecretField, string>;
+
+export const SECRET_ENV = {
+  apiKey: 'OMNI_TWITTER_API_KEY',
+  apiSecretKey: 'OMNI_TWITTER_API_SECRET',
+  accessToken: 'OMNI_TWITTER_ACCESS_TOKEN',
+  accessTokenSecret: 'OMNI_TWITTER_ACCESS_TOKEN_SECRET',
+} as const satisfies Record<SecretField, string>;
+
+export function isChannel(value: string): value is Channel {
+  return Object.hasOwn(CHANNELS, value);
+}
+
+/** Where omni serves this interaction's webhook: <callback URL>/webhooks/twitter/<id>. */
+export function webhookUrl(callbackUrl: string, id: number): string {
+  return `${callbackUrl.replace(/\/+$/, '')}/webhooks/twitter/${id}`;
+}
+
+/** Returns an error message, or undefined when the callback URL is acceptable. */
+export function callbackUrlProblem(value: string, allowHttp: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `'${value}' is not a URL (example: https://helpdesk.example.com)`;
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    return url.protocol === 'http:'
+      ? `the callback URL must use https (Twitter requires it); pass --allow-http for a local set-up`
+      : `the callback URL must be an https:// URL`;
+  }
+  if (url.search || url.hash) return 'the callback URL must not have a query or fragment';
+  if (url.username || url.password) return 'the callback URL must not contain credentials';
+  return undefined;
+}
+
+export function decryptSecrets(row: Pick<InteractionView, (typeof SECRET_COLUMNS)[SecretField]>, box: SecretBox): Secrets {
+  const out = {} as Secrets;
+  for (const f of SECRET_FIELDS) out[f] = box.decrypt(row[SECRET_COLUMNS[f]], SECRET_COLUMNS[f]);
+  return out;
+}
+
+export function encryptSecrets(secrets: Partial<Secrets>, box: SecretBox): Partial<Record<(typeof SECRET_COLUMNS)[SecretField], string>> {
+  const out: Partial<Record<(typeof SECRET_COLUMNS)[SecretField], string>> = {};
+  for (const f of SECRET_FIELDS) {
+    const v = secrets[f];
+    if (v !== undefined) out[SECRET_COLUMNS[f]] = box.encrypt(v, SECRET_COLUMNS[f]);
+  }
+  return out;
+}
+
+const ref = (id: number | null, name: string | null) => (id === null ? null : { id, name });
+
+/** The JSON of an interaction (issue contract). Secrets are masked unless showSecrets. */
+export function interactionJson(row: InteractionView, box: SecretBox, showSecrets = false) {
+  const secrets = decryptSecrets(row, box);
+  const shown = (v: string) => (showSecrets ? v : maskSecret(v));
+  return {
+    id: row.id,
+    name: row.name,
+    channel: row.channel,
+    unit: ref(row.unit_id, row.unit_name),
+    group: ref(row.group_id, row.group_name),
+    activity: row.activity_id === null ? null : { id: row.activity_id, name: row.activity_name, portfolio: ref(row.portfolio_id, row.portfolio_name) },
+    contactOrigin: ref(row.contact_origin_id, row.contact_origin_name),
+    helperInterception: row.helper_interception === 1,
+    devEnvironment: row.dev_environment,
+    callbackUrl: row.callback_url,
+    webhookUrl: webhookUrl(row.callback_url, row.id),
+    apiKey: shown(secrets.apiKey),
+    apiSecretKey: shown(secrets.apiSecretKey),
+    accessToken: shown(secrets.accessToken),
+    accessTokenSecret: shown(secrets.accessTokenSecret),
+    account: row.account_user_id ? { userId: row.account_user_id, screenName: row.account_screen_name } : null,
+    webhook: {
+      id: row.webhook_id,
+      url: row.webhook_url,
+      valid: row.webhook_valid === null ? null : row.webhook_valid === 1,
+      subscribed: row.subscribed === null ? null : row.subscribed === 1,
+      checkedAt: row.webhook_checked_at,
+      lastError: row.webhook_last_error,
+    },
+    revokedAt: row.revoked_at,
+    deletedAt: row.deleted_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+export type InteractionJson = ReturnType<typeof interactionJson>;

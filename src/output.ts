@@ -1,0 +1,42 @@
+// How commands print: data on stdout (JSON or a table), messages on stderr, colour only when allowed.
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Context } from './context.js';
+
+export function style(ctx: Pick<Context, 'color'>): ChalkInstance {
+  return new Chalk({ level: ctx.color ? 1 : 0 });
+}
+
+export function printJson(ctx: Context, value: unknown): void {
+  ctx.out(JSON.stringify(value, null, 2));
+}
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => string | number | null | undefined;
+}
+
+/** A plain aligned table: readable on a TTY, still greppable off one. */
+export function printTable<T>(ctx: Context, columns: Column<T>[], rows: T[], empty?: string): void {
+  if (rows.length === 0) {
+    if (empty) ctx.err(empty);
+    return;
+  }
+  const cells = rows.map((r) => columns.map((c) => {
+    const v = c.value(r);
+    return v === null || v === undefined ? '-' : String(v);
+  }));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
+  const s = style(ctx);
+  const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  ctx.out(s.bold(line(columns.map((c) => c.header.toUpperCase()))));
+  for (const row of cells) ctx.out(line(row));
+}
+
+/** A success message on stderr (so stdout stays data), green when colour is on. */
+export function success(ctx: Context, message: string): void {
+  ctx.err(style(ctx).green('✓ ') + message);
+}
+
+export function warn(ctx: Context, message: string): void {
+  ctx.err(style(ctx).yellow('! ') + message);
+}

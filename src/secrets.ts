@@ -1,0 +1,97 @@
+// Interaction credentials at rest: AES-256-GCM with a key from OMNI_SECRET_KEY (base64 of 32 bytes)
+// or, when unset, a key file created once beside the database (mode 0600). The database never holds
+// a secret in clear, and a wrong key is a clear error, never garbage.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { OmniError } from './errors.js';
+
+const VERSION = 'v1';
+
+export interface SecretBox {
+  /** `field` is bound as associated data, so a value cannot be moved to another column unnoticed. */
+  encrypt(plain: string, field: string): string;
+  decrypt(envelope: string, field: string): string;
+  /** Where the key came from, for `omni doctor` and error messages. */
+  readonly source: string;
+}
+
+export function keyFilePath(dbPath: string): string {
+  return `${dbPath}.key`;
+}
+
+function parseKey(b64: string, source: string): Buffer {
+  const key = Buffer.from(b64.trim(), 'base64');
+  if (key.length !== 32) {
+    throw new OmniError(`${source} is not a base64 encoded 32-byte key (it decodes to ${key.length} bytes)`, {
+      hint: 'create one with: openssl rand -base64 32',
+      exitCode: 2,
+    });
+  }
+  return key;
+}
+
+function loadOrCreateKeyFile(file: string): Buffer {
+  try {
+    return parseKey(fs.readFileSync(file, 'utf8'), `the key file ${file}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const key = crypto.randomBytes(32);
+  try {
+    // 'wx': if another process created it meanwhile, use theirs instead of overwriting.
+    fs.writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return parseKey(fs.readFileSync(file, 'utf8'), `the key file ${file}`);
+    throw new OmniError(`cannot create the key file ${file}: ${(err as Error).message}`, {
+      hint: 'make its directory writable, or set OMNI_SECRET_KEY (openssl rand -base64 32)',
+    });
+  }
+}
+
+export function createSecretBox(key: Buffer, source: string): SecretBox {
+  return {
+    source,
+    encrypt(plain, field) {
+      const iv = crypto.randomBytes(12);
+      const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(Buffer.from(field));
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      return `${VERSION}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
+    },
+    decrypt(envelope, field) {
+      const [version, payload] = envelope.split(':', 2);
+      if (version !== VERSION || !payload) {
+        throw new OmniError(`a stored ${field} is not in a format this omni understands`, { hint: 'set it again with omni interaction edit' });
+      }
+      const raw = Buffer.from(payload, 'base64');
+      try {
+        const decipher = crypto.createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+        decipher.setAAD(Buffer.from(field));
+        decipher.setAuthTag(raw.subarray(12, 28));
+        return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+      } catch {
+        throw new OmniError(`cannot decrypt the stored ${field}: the secret key (${source}) is not the one it was saved with`, {
+          hint: 'set OMNI_SECRET_KEY to the original key or restore the original key file',
+        });
+      }
+    },
+  };
+}
+
+export function loadSecretBox(dbPath: string, env: NodeJS.ProcessEnv): SecretBox {
+  if (env.OMNI_SECRET_KEY && env.OMNI_SECRET_KEY.trim() !== '') {
+    return createSecretBox(parseKey(env.OMNI_SECRET_KEY, 'OMNI_SECRET_KEY'), 'OMNI_SECRET_KEY');
+  }
+  const file = keyFilePath(dbPath);
+  return createSecretBox(loadOrCreateKeyFile(file), file);
+}
+
+/** Shows at most the last 4 characters (fewer for short values), never the whole secret. */
+export function maskSecret(value: string): string {
+  if (value.length === 0) return '';
+  const visible = value.length >= 12 ? 4 : value.length >= 8 ? 2 : 0;
+  return '*'.repeat(Math.min(8, value.length - visible)) + value.slice(value.length - visible);
+}
