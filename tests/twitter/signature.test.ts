@@ -1,10 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crcResponseToken, signBody, verifySignature } from '../../src/twitter/signature.js';
-import { ROOT } from '../support/cli.js';
-
-const FIXTURES = path.resolve(ROOT, '../shared/fixtures/twitter');
+import { fixtureBytes } from '../support/fixtures.js';
 
 describe('Twitter HMAC', () => {
   it('answers the documented CRC vectors', () => {
@@ -24,7 +20,7 @@ describe('Twitter HMAC', () => {
       ['v1-dm-inbound-text.zammad3.body.json', 'sha256=OTguUdchBdxNal/csZsRkytKL5srrUuezZ3hp/2E404='],
     ] as const;
     for (const [file, sig] of cases) {
-      const raw = fs.readFileSync(path.join(FIXTURES, file));
+      const raw = fixtureBytes(file);
       expect(verifySignature('DDD', raw, sig)).toBe(true);
       expect(verifySignature('DDE', raw, sig)).toBe(false);
       // A re-serialised body is different bytes, so the signature must not hold for it.
