@@ -1,0 +1,87 @@
+// Actions of `omni apply` and `omni export`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { Context } from '../context.js';
+import { UsageError } from '../errors.js';
+import { printJson, style } from '../output.js';
+import { parseDesiredState } from '../provision/document.js';
+import { loadCurrentState, makePlan, type Plan, type PlanItem } from '../provision/plan.js';
+import { executePlan } from '../provision/execute.js';
+import { exportState } from '../provision/export.js';
+
+async function readInput(ctx: Context, file: string): Promise<{ text: string; baseDir: string; source: string }> {
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.io.stdin) chunks.push(Buffer.from(c as Buffer));
+    return { text: Buffer.concat(chunks).toString('utf8'), baseDir: process.cwd(), source: '(stdin)' };
+  }
+  try {
+    return { text: fs.readFileSync(file, 'utf8'), baseDir: path.dirname(path.resolve(file)), source: file };
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'pass an existing file with -f, or - for standard input');
+  }
+}
+
+function summary(plan: Plan) {
+  const count = (op: PlanItem['op']) => plan.items.filter((i) => i.op === op).length;
+  return { create: count('create'), update: count('update'), delete: count('delete') };
+}
+
+function label(item: PlanItem): string {
+  if (item.entity === 'parameter') return `parameter ${item.name}`;
+  if (item.entity === 'activity') return `activity '${item.name}' in '${item.portfolio}'`;
+  return `${item.entity === 'origin' ? 'contact origin' : item.entity} '${item.name}'`;
+}
+
+const show = (v: string | boolean | null) => (v === null ? '(none)' : typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+
+function printPlan(ctx: Context, plan: Plan): void {
+  const s = style(ctx);
+  const sigil = { create: s.green('+'), update: s.yellow('~'), delete: s.red('-') };
+  for (const item of plan.items) {
+    ctx.out(`${sigil[item.op]} ${item.op} ${label(item)}${item.path ? s.dim(`  (${item.path})`) : ''}`);
+    if (item.entity === 'interaction' || item.entity === 'parameter') {
+      for (const f of item.fields) ctx.out(item.op === 'create' ? `    ${f.field}: ${show(f.to)}` : `    ${f.field}: ${show(f.from)} → ${show(f.to)}`);
+      for (const [f, state] of Object.entries(item.secrets ?? {})) ctx.out(`    ${f}: ${state}`);
+    }
+  }
+  const n = summary(plan);
+  ctx.out(plan.items.length === 0 ? 'No changes.' : `Plan: ${n.create} to create, ${n.update} to update, ${n.delete} to delete.`);
+}
+
+export async function applyAction(
+  ctx: Context,
+  _args: [],
+  opts: { file: string; dryRun?: boolean; prune?: boolean; registerWebhooks?: boolean; json?: boolean },
+): Promise<number> {
+  const input = await readInput(ctx, opts.file);
+  const desired = parseDesiredState(input.text, { env: ctx.env, baseDir: input.baseDir, source: input.source });
+  const db = (await ctx.db()).kysely;
+  const current = await loadCurrentState(db);
+  // The key is needed only to compare stored secrets or to encrypt new ones; a dry run against a
+  // database without interactions must not create a key file as a side effect.
+  const needsKey = current.interactions.size > 0 || (!opts.dryRun && desired.interactions.length > 0);
+  const box = needsKey ? await ctx.secrets() : undefined;
+  const plan = makePlan(desired, current, () => box!, input.source, { prune: Boolean(opts.prune) });
+  const apply = !opts.dryRun && plan.items.length > 0;
+  let touched: number[] = [];
+  if (apply) touched = await executePlan(db, plan, { now: ctx.now().toISOString(), actor: ctx.actor, box: () => box! });
+  if (opts.json) {
+    printJson(ctx, { dryRun: Boolean(opts.dryRun), applied: apply, summary: summary(plan), changes: plan.items });
+  } else {
+    printPlan(ctx, plan);
+    if (opts.dryRun) ctx.err('dry run: nothing was changed');
+    else if (apply) ctx.err(style(ctx).green('✓ ') + `applied ${plan.items.length} change${plan.items.length === 1 ? '' : 's'}`);
+  }
+  void touched;
+  return 0;
+}
+
+export async function exportAction(ctx: Context, _args: [], opts: { format: string; includeSecrets?: boolean }): Promise<void> {
+  if (opts.format !== 'yaml' && opts.format !== 'json') throw new UsageError(`unknown --format '${opts.format}'`, 'use --format yaml or --format json');
+  const db = (await ctx.db()).kysely;
+  const box = opts.includeSecrets ? await ctx.secrets() : undefined;
+  const doc = await exportState(db, { includeSecrets: Boolean(opts.includeSecrets), box: () => box! });
+  ctx.io.stdout.write(opts.format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : stringify(doc));
+}

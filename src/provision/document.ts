@@ -1,0 +1,286 @@
+// The provisioning file (`omni apply -f`): YAML or JSON declaring catalogs, parameters and
+// interactions by name. Parsing collects every problem with its path in the file, so one run
+// reports them all instead of the first.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { SECRET_FIELDS, isChannel, type Secrets } from '../interactions/model.js';
+
+export interface ActivityRef {
+  name: string;
+  portfolio?: string;
+}
+
+export interface DesiredInteraction {
+  /** Where it stands in the file, e.g. `interactions[2]`. */
+  path: string;
+  name: string;
+  channel: string;
+  unit: string;
+  group: string;
+  activity: ActivityRef;
+  contactOrigin: string;
+  helperInterception: boolean;
+  devEnvironment: string;
+  callbackUrl: string;
+  allowHttp: boolean;
+  /** Only the fields the file gives; absent ones keep their stored value (required to create). */
+  credentials: Partial<Secrets>;
+}
+
+export interface DesiredState {
+  units: string[];
+  groups: string[];
+  portfolios: { name: string; activities: string[] }[];
+  contactOrigins: string[];
+  contracts: string[];
+  /** Parameter number → value as written (null: unset it). */
+  parameters: Map<number, { value: string | null; path: string }>;
+  interactions: DesiredInteraction[];
+}
+
+export interface DocError {
+  path: string;
+  message: string;
+}
+
+export class DocumentErrors extends Error {
+  readonly exitCode = 2;
+  readonly hint: string;
+  constructor(readonly errors: DocError[], source: string) {
+    super(`${source}: ${errors.length} error${errors.length === 1 ? '' : 's'}, nothing was changed\n` + errors.map((e) => `  ${e.path}: ${e.message}`).join('\n'));
+    this.hint = 'fix the file and run again (omni apply --dry-run shows the plan without changing anything)';
+  }
+}
+
+const TOP_KEYS = new Set(['version', 'units', 'groups', 'portfolios', 'contactOrigins', 'contracts', 'parameters', 'interactions']);
+const INTERACTION_KEYS = new Set([
+  'name', 'channel', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception',
+  'devEnvironment', 'callbackUrl', 'allowHttp', 'credentials',
+]);
+
+/** `${env:NAME}` and `${file:path}` keep secrets out of the committed file. */
+const REF = /^\$\{(env|file):([^}]+)\}$/;
+
+export interface ParseContext {
+  env: NodeJS.ProcessEnv;
+  /** Directory `${file:...}` paths are relative to. */
+  baseDir: string;
+  source: string;
+}
+
+function resolveRef(value: string, p: string, ctx: ParseContext, errors: DocError[]): string | undefined {
+  const m = REF.exec(value.trim());
+  if (!m) return value;
+  const [, kind, name] = m as unknown as [string, 'env' | 'file', string];
+  if (kind === 'env') {
+    const v = ctx.env[name];
+    if (v === undefined || v === '') {
+      errors.push({ path: p, message: `environment variable ${name} is not set` });
+      return undefined;
+    }
+    return v;
+  }
+  const file = path.resolve(ctx.baseDir, name);
+  try {
+    // One trailing newline is how secrets files usually end; it is not part of the secret.
+    return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    errors.push({ path: p, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    return undefined;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function names(raw: unknown, p: string, errors: DocError[]): string[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    errors.push({ path: p, message: 'must be a list of names' });
+    return [];
+  }
+  const out: string[] = [];
+  const seen = new Set<string>();
+  raw.forEach((v, i) => {
+    const name = typeof v === 'string' ? v.trim() : isObject(v) && typeof v.name === 'string' ? v.name.trim() : undefined;
+    if (!name) errors.push({ path: `${p}[${i}]`, message: 'must be a non-empty name' });
+    else if (/^\d+$/.test(name)) errors.push({ path: `${p}[${i}]`, message: `'${name}' looks like an id; catalog entries are declared by name` });
+    else if (seen.has(name)) errors.push({ path: `${p}[${i}]`, message: `'${name}' is declared twice` });
+    else {
+      seen.add(name);
+      out.push(name);
+    }
+  });
+  return out;
+}
+
+function str(obj: Record<string, unknown>, key: string, p: string, errors: DocError[], required = true): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null || v === '') {
+    if (required) errors.push({ path: `${p}.${key}`, message: 'is required' });
+    return undefined;
+  }
+  if (typeof v !== 'string' && typeof v !== 'number') {
+    errors.push({ path: `${p}.${key}`, message: 'must be a string' });
+    return undefined;
+  }
+  return String(v).trim();
+}
+
+function bool(obj: Record<string, unknown>, key: string, p: string, errors: DocError[]): boolean {
+  const v = obj[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') {
+    errors.push({ path: `${p}.${key}`, message: 'must be true or false' });
+    return false;
+  }
+  return v;
+}
+
+function parseActivity(v: unknown, p: string, errors: DocError[]): ActivityRef | undefined {
+  if (typeof v === 'string' && v.trim() !== '') return { name: v.trim() };
+  if (isObject(v) && typeof v.name === 'string' && v.name.trim() !== '') {
+    if (v.portfolio !== undefined && typeof v.portfolio !== 'string') {
+      errors.push({ path: `${p}.portfolio`, message: 'must be a portfolio name' });
+      return undefined;
+    }
+    return { name: v.name.trim(), ...(typeof v.portfolio === 'string' ? { portfolio: v.portfolio.trim() } : {}) };
+  }
+  errors.push({ path: p, message: v === undefined ? 'is required' : 'must be an activity name or { name, portfolio }' });
+  return undefined;
+}
+
+function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: DocError[]): DesiredInteraction | undefined {
+  if (!isObject(raw)) {
+    errors.push({ path: p, message: 'must be a mapping of interaction fields' });
+    return undefined;
+  }
+  const before = errors.length;
+  for (const key of Object.keys(raw)) {
+    if (!INTERACTION_KEYS.has(key)) errors.push({ path: `${p}.${key}`, message: `unknown field (known: ${[...INTERACTION_KEYS].join(', ')})` });
+  }
+  const name = str(raw, 'name', p, errors);
+  const channel = str(raw, 'channel', p, errors, false) ?? 'twitter-dm';
+  if (!isChannel(channel)) errors.push({ path: `${p}.channel`, message: `unknown channel '${channel}' (known: twitter-dm)` });
+  const unit = str(raw, 'unit', p, errors);
+  const group = str(raw, 'group', p, errors);
+  const activity = parseActivity(raw.activity, `${p}.activity`, errors);
+  const contactOrigin = str(raw, 'contactOrigin', p, errors, false) ?? 'Twitter';
+  const devEnvironment = str(raw, 'devEnvironment', p, errors);
+  const callbackUrl = str(raw, 'callbackUrl', p, errors);
+  const helperInterception = bool(raw, 'helperInterception', p, errors);
+  const allowHttp = bool(raw, 'allowHttp', p, errors);
+  const credentials: Partial<Secrets> = {};
+  if (raw.credentials !== undefined && raw.credentials !== null) {
+    if (!isObject(raw.credentials)) errors.push({ path: `${p}.credentials`, message: `must be a mapping of ${SECRET_FIELDS.join(', ')}` });
+    else {
+      for (const key of Object.keys(raw.credentials)) {
+        const cp = `${p}.credentials.${key}`;
+        if (!(SECRET_FIELDS as readonly string[]).includes(key)) {
+          errors.push({ path: cp, message: `unknown credential (known: ${SECRET_FIELDS.join(', ')})` });
+          continue;
+        }
+        const v = raw.credentials[key];
+        if (typeof v !== 'string' || v.trim() === '') {
+          errors.push({ path: cp, message: 'must be a non-empty string, ideally ${env:NAME} or ${file:path}' });
+          continue;
+        }
+        const resolved = resolveRef(v, cp, ctx, errors);
+        if (resolved !== undefined) credentials[key as keyof Secrets] = resolved.trim();
+      }
+    }
+  }
+  if (errors.length > before) return undefined;
+  return {
+    path: p,
+    name: name!,
+    channel,
+    unit: unit!,
+    group: group!,
+    activity: activity!,
+    contactOrigin,
+    helperInterception,
+    devEnvironment: devEnvironment!,
+    callbackUrl: callbackUrl!,
+    allowHttp,
+    credentials,
+  };
+}
+
+/** Parses and shape-checks a document; throws DocumentErrors listing every problem. */
+export function parseDesiredState(text: string, ctx: ParseContext): DesiredState {
+  const errors: DocError[] = [];
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new DocumentErrors(
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '(file)', message: e.message.split('\n')[0]! })),
+      ctx.source,
+    );
+  }
+  const root: unknown = doc.toJS({ maxAliasCount: 100 });
+  const state: DesiredState = { units: [], groups: [], portfolios: [], contactOrigins: [], contracts: [], parameters: new Map(), interactions: [] };
+  if (root === null || root === undefined) return state;
+  if (!isObject(root)) throw new DocumentErrors([{ path: '(root)', message: 'must be a mapping with units, groups, portfolios, contactOrigins, contracts, parameters, interactions' }], ctx.source);
+  for (const key of Object.keys(root)) {
+    if (!TOP_KEYS.has(key)) errors.push({ path: key, message: `unknown section (known: ${[...TOP_KEYS].join(', ')})` });
+  }
+  if (root.version !== undefined && root.version !== 1) errors.push({ path: 'version', message: 'only version 1 is known' });
+  state.units = names(root.units, 'units', errors);
+  state.groups = names(root.groups, 'groups', errors);
+  state.contactOrigins = names(root.contactOrigins, 'contactOrigins', errors);
+  state.contracts = names(root.contracts, 'contracts', errors);
+
+  if (root.portfolios !== undefined && root.portfolios !== null) {
+    if (!Array.isArray(root.portfolios)) errors.push({ path: 'portfolios', message: 'must be a list of { name, activities }' });
+    else {
+      const seen = new Set<string>();
+      root.portfolios.forEach((raw, i) => {
+        const p = `portfolios[${i}]`;
+        const name = typeof raw === 'string' ? raw.trim() : isObject(raw) && typeof raw.name === 'string' ? raw.name.trim() : '';
+        if (!name) return void errors.push({ path: p, message: 'needs a name' });
+        if (seen.has(name)) return void errors.push({ path: `${p}.name`, message: `'${name}' is declared twice` });
+        seen.add(name);
+        const activities = isObject(raw) ? names(raw.activities, `${p}.activities`, errors) : [];
+        state.portfolios.push({ name, activities });
+      });
+    }
+  }
+
+  if (root.parameters !== undefined && root.parameters !== null) {
+    if (!isObject(root.parameters)) errors.push({ path: 'parameters', message: 'must be a mapping of parameter number to value' });
+    else {
+      for (const [key, v] of Object.entries(root.parameters)) {
+        const p = `parameters.${key}`;
+        if (!/^\d+$/.test(key)) {
+          errors.push({ path: p, message: 'parameters are keyed by their 4biz number, e.g. 118' });
+          continue;
+        }
+        if (v !== null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+          errors.push({ path: p, message: 'must be a value (string or number), or null to unset it' });
+          continue;
+        }
+        const value = v === null ? null : typeof v === 'boolean' ? (v ? 'Y' : 'N') : String(v);
+        state.parameters.set(Number(key), { value, path: p });
+      }
+    }
+  }
+
+  if (root.interactions !== undefined && root.interactions !== null) {
+    if (!Array.isArray(root.interactions)) errors.push({ path: 'interactions', message: 'must be a list' });
+    else {
+      const seen = new Map<string, string>();
+      root.interactions.forEach((raw, i) => {
+        const it = parseInteraction(raw, `interactions[${i}]`, ctx, errors);
+        if (!it) return;
+        const prev = seen.get(it.name);
+        if (prev) errors.push({ path: `${it.path}.name`, message: `'${it.name}' is already declared at ${prev}` });
+        else seen.set(it.name, it.path);
+        state.interactions.push(it);
+      });
+    }
+  }
+  if (errors.length > 0) throw new DocumentErrors(errors, ctx.source);
+  return state;
+}

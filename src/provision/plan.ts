@@ -1,0 +1,296 @@
+// Desired state (the file) against current state (the database) → a plan of creates, updates and
+// deletes with field-level diffs. Validation that needs the database happens here too, and every
+// problem is collected with its path, so a bad file changes nothing and reports everything.
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { listCatalog, type CatalogKind } from '../db/catalogs.js';
+import { getParameters } from '../db/parameters.js';
+import { listInteractions, type InteractionView } from '../db/interactions.js';
+import { PARAMS, paramDef } from '../params.js';
+import { SECRET_FIELDS, callbackUrlProblem, decryptSecrets, type SecretField, type Secrets } from '../interactions/model.js';
+import type { SecretBox } from '../secrets.js';
+import { DocumentErrors, type DesiredInteraction, type DesiredState, type DocError } from './document.js';
+
+export type Entity = CatalogKind | 'parameter' | 'interaction';
+
+export interface FieldDiff {
+  field: string;
+  from: string | boolean | null;
+  to: string | boolean | null;
+}
+
+export interface PlanItem {
+  op: 'create' | 'update' | 'delete';
+  entity: Entity;
+  /** Name of the entry (parameter number for parameters). */
+  name: string;
+  path?: string;
+  /** Plain fields that change (all fields for a create). */
+  fields: FieldDiff[];
+  /** Secrets appear only as "changed" / "unchanged", never with values. */
+  secrets?: Partial<Record<SecretField, 'changed' | 'unchanged'>>;
+  /** Activities: their portfolio. */
+  portfolio?: string;
+}
+
+export interface Plan {
+  items: PlanItem[];
+  /** The desired state the plan was made from (execute needs it). */
+  desired: DesiredState;
+  /** Interactions to prune, by id (with --prune). */
+  prune: InteractionView[];
+}
+
+export interface CurrentState {
+  catalogs: Record<Exclude<CatalogKind, 'activity'>, Map<string, number>>;
+  activities: { id: number; name: string; portfolio: string }[];
+  parameters: Map<number, string>;
+  interactions: Map<string, InteractionView>;
+}
+
+export async function loadCurrentState(db: Kysely<Database>): Promise<CurrentState> {
+  const byName = async (kind: Exclude<CatalogKind, 'activity'>) => new Map((await listCatalog(db, kind)).map((r) => [r.name, r.id]));
+  return {
+    catalogs: {
+      unit: await byName('unit'),
+      group: await byName('group'),
+      portfolio: await byName('portfolio'),
+      origin: await byName('origin'),
+      contract: await byName('contract'),
+    },
+    activities: (await listCatalog(db, 'activity')).map((r) => ({ id: r.id, name: r.name, portfolio: r.portfolio_name ?? '' })),
+    parameters: await getParameters(db),
+    interactions: new Map((await listInteractions(db)).map((i) => [i.name, i])),
+  };
+}
+
+/** Catalog names known once the plan is applied: the database's plus the file's. */
+function knownNames(current: CurrentState, desired: DesiredState) {
+  const with_ = (kind: Exclude<CatalogKind, 'activity'>, extra: string[]) => new Set([...current.catalogs[kind].keys(), ...extra]);
+  const activities = [
+    ...current.activities.map((a) => ({ name: a.name, portfolio: a.portfolio })),
+    ...desired.portfolios.flatMap((p) => p.activities.map((name) => ({ name, portfolio: p.name }))),
+  ];
+  return {
+    unit: with_('unit', desired.units),
+    group: with_('group', desired.groups),
+    portfolio: with_('portfolio', desired.portfolios.map((p) => p.name)),
+    origin: with_('origin', desired.contactOrigins),
+    contract: with_('contract', desired.contracts),
+    activities: activities.filter((a, i) => activities.findIndex((b) => b.name === a.name && b.portfolio === a.portfolio) === i),
+  };
+}
+
+type Known = ReturnType<typeof knownNames>;
+
+/** A catalog reference in the file: a name (existing or declared) or an existing id. Returns the name. */
+function catalogName(kind: Exclude<CatalogKind, 'activity'>, ref: string, current: CurrentState, known: Known): string | undefined {
+  if (known[kind].has(ref)) return ref;
+  if (/^\d+$/.test(ref)) {
+    for (const [name, id] of current.catalogs[kind]) if (id === Number(ref)) return name;
+  }
+  return undefined;
+}
+
+function activityRef(ref: { name: string; portfolio?: string }, current: CurrentState, known: Known): { match?: { name: string; portfolio: string }; error?: string } {
+  let matches = known.activities.filter((a) => a.name === ref.name && (ref.portfolio === undefined || a.portfolio === ref.portfolio));
+  if (matches.length === 0 && /^\d+$/.test(ref.name)) {
+    const byId = current.activities.find((a) => a.id === Number(ref.name));
+    if (byId) matches = [{ name: byId.name, portfolio: byId.portfolio }];
+  }
+  if (matches.length === 1) return { match: matches[0]! };
+  if (matches.length > 1) return { error: `activity '${ref.name}' exists in portfolios ${matches.map((m) => `'${m.portfolio}'`).join(', ')}: write { name, portfolio }` };
+  return { error: `no activity '${ref.name}'${ref.portfolio ? ` in portfolio '${ref.portfolio}'` : ''}: declare it under portfolios or create it with omni activity add` };
+}
+
+function activityLabel(a: { name: string; portfolio: string | null }): string {
+  return `${a.portfolio ?? '?'} / ${a.name}`;
+}
+
+/** The value a parameter would hold, shown as the file writes it (names for catalog ids). */
+function paramDisplay(number: number, stored: string | undefined, current: CurrentState): string | null {
+  if (stored === undefined) return null;
+  const def = paramDef(number);
+  if (def?.type.kind === 'catalog') {
+    const kind = def.type.catalog;
+    if (kind === 'activity') {
+      const a = current.activities.find((x) => x.id === Number(stored));
+      return a ? activityLabel(a) : stored;
+    }
+    for (const [name, id] of current.catalogs[kind]) if (id === Number(stored)) return name;
+  }
+  return stored;
+}
+
+function planParameter(number: number, value: string | null, p: string, current: CurrentState, known: Known, errors: DocError[]): PlanItem | undefined {
+  const def = paramDef(number);
+  if (!def) {
+    errors.push({ path: p, message: `unknown parameter (known: ${PARAMS.map((x) => x.number).join(', ')})` });
+    return undefined;
+  }
+  const stored = current.parameters.get(number);
+  const from = paramDisplay(number, stored, current);
+  if (value === null) return stored === undefined ? undefined : { op: 'delete', entity: 'parameter', name: String(number), path: p, fields: [{ field: 'value', from, to: null }] };
+  const v = value.trim();
+  let to: string;
+  switch (def.type.kind) {
+    case 'yn': {
+      const up = v.toUpperCase();
+      if (up !== 'Y' && up !== 'N') return void errors.push({ path: p, message: `parameter ${number} (${def.name}) takes Y or N` });
+      to = up;
+      break;
+    }
+    case 'integer':
+      if (!/^[1-9]\d*$/.test(v)) return void errors.push({ path: p, message: `parameter ${number} (${def.name}) takes a positive ${def.type.what}` });
+      to = v;
+      break;
+    case 'url': {
+      let ok = false;
+      try {
+        ok = ['http:', 'https:'].includes(new URL(v).protocol);
+      } catch {
+        ok = false;
+      }
+      if (!ok) return void errors.push({ path: p, message: `parameter ${number} (${def.name}) takes an http(s) URL` });
+      to = v;
+      break;
+    }
+    case 'text':
+      if (v === '') return void errors.push({ path: p, message: `parameter ${number} (${def.name}) needs a text, or null to unset it` });
+      to = value;
+      break;
+    case 'catalog': {
+      const kind = def.type.catalog;
+      if (kind === 'activity') {
+        const slash = v.split(/\s*\/\s*/);
+        const r = activityRef(slash.length === 2 ? { portfolio: slash[0]!, name: slash[1]! } : { name: v }, current, known);
+        if (r.error) return void errors.push({ path: p, message: `parameter ${number} (${def.name}): ${r.error}` });
+        to = activityLabel(r.match!);
+      } else {
+        const name = catalogName(kind, v, current, known);
+        if (name === undefined) return void errors.push({ path: p, message: `parameter ${number} (${def.name}): no ${kind} '${v}'` });
+        to = name;
+      }
+      break;
+    }
+  }
+  if (from === to) return undefined;
+  return { op: stored === undefined ? 'create' : 'update', entity: 'parameter', name: String(number), path: p, fields: [{ field: 'value', from, to }] };
+}
+
+function planInteraction(
+  it: DesiredInteraction,
+  current: CurrentState,
+  known: Known,
+  box: () => SecretBox,
+  errors: DocError[],
+): PlanItem | undefined {
+  const before = errors.length;
+  const unit = catalogName('unit', it.unit, current, known);
+  if (unit === undefined) errors.push({ path: `${it.path}.unit`, message: `no unit '${it.unit}': declare it under units or create it with omni unit add` });
+  const group = catalogName('group', it.group, current, known);
+  if (group === undefined) errors.push({ path: `${it.path}.group`, message: `no group '${it.group}': declare it under groups or create it with omni group add` });
+  const origin = catalogName('origin', it.contactOrigin, current, known);
+  if (origin === undefined) errors.push({ path: `${it.path}.contactOrigin`, message: `no contact origin '${it.contactOrigin}': declare it under contactOrigins` });
+  const act = activityRef(it.activity, current, known);
+  if (act.error) errors.push({ path: `${it.path}.activity`, message: act.error });
+  const urlProblem = callbackUrlProblem(it.callbackUrl, it.allowHttp);
+  if (urlProblem) errors.push({ path: `${it.path}.callbackUrl`, message: urlProblem.replace('pass --allow-http', 'set allowHttp: true') });
+  const existing = current.interactions.get(it.name);
+  if (!existing) {
+    const missing = SECRET_FIELDS.filter((f) => it.credentials[f] === undefined);
+    if (missing.length > 0) errors.push({ path: `${it.path}.credentials`, message: `a new interaction needs ${missing.join(', ')}` });
+  }
+  if (errors.length > before) return undefined;
+
+  const want: Record<string, string | boolean> = {
+    channel: it.channel,
+    unit: unit!,
+    group: group!,
+    activity: activityLabel(act.match!),
+    contactOrigin: origin!,
+    helperInterception: it.helperInterception,
+    devEnvironment: it.devEnvironment,
+    callbackUrl: it.callbackUrl,
+  };
+  if (!existing) {
+    return {
+      op: 'create',
+      entity: 'interaction',
+      name: it.name,
+      path: it.path,
+      fields: Object.entries(want).map(([field, to]) => ({ field, from: null, to })),
+      secrets: Object.fromEntries(SECRET_FIELDS.map((f) => [f, 'changed' as const])),
+    };
+  }
+  const have: Record<string, string | boolean> = {
+    channel: existing.channel,
+    unit: existing.unit_name ?? '',
+    group: existing.group_name ?? '',
+    activity: activityLabel({ name: existing.activity_name ?? '', portfolio: existing.portfolio_name }),
+    contactOrigin: existing.contact_origin_name ?? '',
+    helperInterception: existing.helper_interception === 1,
+    devEnvironment: existing.dev_environment,
+    callbackUrl: existing.callback_url,
+  };
+  const fields = Object.keys(want)
+    .filter((f) => want[f] !== have[f])
+    .map((field) => ({ field, from: have[field]!, to: want[field]! }));
+  const secrets: Partial<Record<SecretField, 'changed' | 'unchanged'>> = {};
+  const given = SECRET_FIELDS.filter((f) => it.credentials[f] !== undefined);
+  if (given.length > 0) {
+    const stored: Secrets = decryptSecrets(existing, box());
+    for (const f of given) secrets[f] = stored[f] === it.credentials[f] ? 'unchanged' : 'changed';
+  }
+  const secretsChange = Object.values(secrets).some((s) => s === 'changed');
+  if (fields.length === 0 && !secretsChange) return undefined;
+  return { op: 'update', entity: 'interaction', name: it.name, path: it.path, fields, secrets };
+}
+
+export interface PlanOptions {
+  prune?: boolean;
+}
+
+/** Builds the plan or throws DocumentErrors with every problem found. */
+export function makePlan(desired: DesiredState, current: CurrentState, box: () => SecretBox, source: string, opts: PlanOptions = {}): Plan {
+  const errors: DocError[] = [];
+  const items: PlanItem[] = [];
+  const known = knownNames(current, desired);
+  const createMissing = (kind: Exclude<CatalogKind, 'activity'>, list: string[], section: string) =>
+    list.forEach((name, i) => {
+      if (!current.catalogs[kind].has(name)) items.push({ op: 'create', entity: kind, name, path: `${section}[${i}]`, fields: [{ field: 'name', from: null, to: name }] });
+    });
+  createMissing('unit', desired.units, 'units');
+  createMissing('group', desired.groups, 'groups');
+  createMissing('origin', desired.contactOrigins, 'contactOrigins');
+  createMissing('contract', desired.contracts, 'contracts');
+  desired.portfolios.forEach((p, i) => {
+    if (!current.catalogs.portfolio.has(p.name)) items.push({ op: 'create', entity: 'portfolio', name: p.name, path: `portfolios[${i}]`, fields: [{ field: 'name', from: null, to: p.name }] });
+    p.activities.forEach((a, j) => {
+      if (!current.activities.some((x) => x.name === a && x.portfolio === p.name)) {
+        items.push({ op: 'create', entity: 'activity', name: a, portfolio: p.name, path: `portfolios[${i}].activities[${j}]`, fields: [{ field: 'name', from: null, to: a }, { field: 'portfolio', from: null, to: p.name }] });
+      }
+    });
+  });
+  for (const [number, { value, path }] of desired.parameters) {
+    const item = planParameter(number, value, path, current, known, errors);
+    if (item) items.push(item);
+  }
+  let cachedBox: SecretBox | undefined;
+  const lazyBox = () => (cachedBox ??= box());
+  for (const it of desired.interactions) {
+    const item = planInteraction(it, current, known, lazyBox, errors);
+    if (item) items.push(item);
+  }
+  const prune: InteractionView[] = [];
+  if (opts.prune) {
+    const declared = new Set(desired.interactions.map((i) => i.name));
+    for (const [name, row] of current.interactions) {
+      if (declared.has(name)) continue;
+      prune.push(row);
+      items.push({ op: 'delete', entity: 'interaction', name, fields: [] });
+    }
+  }
+  if (errors.length > 0) throw new DocumentErrors(errors, source);
+  return { items, desired, prune };
+}
