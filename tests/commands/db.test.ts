@@ -73,7 +73,7 @@ describe('omni db status', () => {
       for (const id of ['1', '2', '3']) {
         await k
           .insertInto('messages')
-          .values({ ticket_id: open.id, interaction_id: live.id, direction: 'inbound', text: 'hi', twitter_event_id: id, sent_at: now, created_at: now })
+          .values({ ticket_id: open.id, interaction_id: live.id, direction: 'inbound', text: 'hi', twitter_event_id: id, sender_twitter_id: '9007199254740993', sent_at: now, attachments: '[]', created_at: now })
           .execute();
       }
     } finally {
