@@ -85,6 +85,8 @@ export function describeValues(def: ParamDef): string {
 export function checkParamValue(def: ParamDef, raw: string): ParamCheck {
   const v = raw.trim();
   const invalid = (message: string, hint: string): ParamCheck => ({ status: 'invalid', message: `parameter ${def.number} (${def.name}): ${message}`, hint });
+  // An empty value is never a value: say how to clear one instead of why '' does not parse.
+  if (v === '') return invalid(`needs a value (${describeValues(def)})`, `to clear it: omni param unset ${def.number}`);
   const t = def.type;
   switch (t.kind) {
     case 'yn': {
@@ -92,10 +94,8 @@ export function checkParamValue(def: ParamDef, raw: string): ParamCheck {
       if (up === 'Y' || up === 'N') return { status: 'ok', value: up };
       return invalid(`'${raw}' is not Y or N`, `example: omni param set ${def.number} Y`);
     }
-    case 'catalog': {
-      if (v === '') return invalid('needs a value', `give ${describeValues(def)}; list them with: omni ${t.catalog} list`);
+    case 'catalog':
       return { status: 'lookup', catalog: t.catalog, ref: v };
-    }
     case 'integer': {
       // Digits only: "1e3", "0x10", "+5" and "3.0" are all numbers to JavaScript but not ids.
       if (!/^\d+$/.test(v) || /^0+$/.test(v)) return invalid(`'${raw}' is not a positive integer ${t.what}`, `example: omni param set ${def.number} 12`);
@@ -119,7 +119,6 @@ export function checkParamValue(def: ParamDef, raw: string): ParamCheck {
       return { status: 'ok', value: v };
     }
     case 'text': {
-      if (v === '') return invalid('needs non-empty text', `example: omni param set ${def.number} "Sorry, I did not understand. Type menu to see the options."`);
       // Code points, not UTF-16 units: an emoji is one character to the person typing it.
       const length = [...v].length;
       if (length > t.maxLength) return invalid(`is ${length} characters long; at most ${t.maxLength} fit in a Direct Message`, 'shorten it');

@@ -35,7 +35,7 @@ describe('checkParamValue', () => {
     for (const n of [316, 423, 450]) {
       expect(checkParamValue(def(n), 'y')).toEqual({ status: 'ok', value: 'Y' });
       expect(checkParamValue(def(n), ' N ')).toEqual({ status: 'ok', value: 'N' });
-      for (const bad of ['yes', 'no', '1', 'true', '', 'YN']) {
+      for (const bad of ['yes', 'no', '1', 'true', 'YN']) {
         expect(checkParamValue(def(n), bad)).toMatchObject({ status: 'invalid', message: expect.stringContaining('is not Y or N') });
       }
     }
@@ -47,7 +47,7 @@ describe('checkParamValue', () => {
     expect(checkParamValue(def(317), 'DM')).toEqual({ status: 'lookup', catalog: 'activity', ref: 'DM' });
     expect(checkParamValue(def(389), 'Social')).toEqual({ status: 'lookup', catalog: 'group', ref: 'Social' });
     expect(checkParamValue(def(390), 'HQ')).toEqual({ status: 'lookup', catalog: 'unit', ref: 'HQ' });
-    expect(checkParamValue(def(390), '  ')).toMatchObject({ status: 'invalid', hint: expect.stringContaining('omni unit list') });
+    expect(checkParamValue(def(390), '  ')).toMatchObject({ status: 'invalid', message: expect.stringContaining('id or name of an existing unit') });
   });
 
   it('integer ids: positive integers only, normalised', () => {
@@ -85,6 +85,12 @@ describe('checkParamValue', () => {
     expect(checkParamValue(def(453), '   ').status).toBe('invalid');
     expect(checkParamValue(def(453), '😀'.repeat(10_000)).status).toBe('ok'); // counted in characters, not UTF-16 units
     expect(checkParamValue(def(453), 'x'.repeat(10_001))).toMatchObject({ status: 'invalid', message: expect.stringContaining('10001 characters') });
+  });
+
+  it('refuses an empty value of any kind and says how to clear one', () => {
+    for (const p of PARAMS) {
+      expect(checkParamValue(p, ' '), String(p.number)).toMatchObject({ status: 'invalid', hint: `to clear it: omni param unset ${p.number}` });
+    }
   });
 
   it('names the parameter in every refusal', () => {
