@@ -2,7 +2,7 @@
 // Command modules only register flags and help; their actions are imported when they run.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { createContext, type GlobalOptions, type IO } from './context.js';
+import { colorEnabled, createContext, type GlobalOptions, type IO } from './context.js';
 import { ExitCode, isUserFacing } from './errors.js';
 import { createRunner, type RunState } from './commands/run.js';
 import { registerCatalogCommands } from './commands/catalog.js';
@@ -79,12 +79,13 @@ export async function main(argv: string[], io: IO = processIO, env: NodeJS.Proce
       if (err.code === 'commander.help') return 0;
       return ExitCode.usage;
     }
-    return reportError(err, io, env, debug);
+    return reportError(err, io, env, debug, argv.includes('--no-color'));
   }
 }
 
-function reportError(err: unknown, io: IO, env: NodeJS.ProcessEnv, debug: boolean): number {
-  const useColor = Boolean(io.stderr.isTTY) && !env.NO_COLOR;
+function reportError(err: unknown, io: IO, env: NodeJS.ProcessEnv, debug: boolean, noColor: boolean): number {
+  // Same rules as data output (--no-color, NO_COLOR, FORCE_COLOR), judged on stderr's terminal.
+  const useColor = colorEnabled({ color: !noColor }, env, { ...io, stdout: io.stderr });
   const red = (s: string) => (useColor ? `\u001b[31m${s}\u001b[39m` : s);
   if ((err as Error)?.name === 'ExitPromptError') {
     io.stderr.write('cancelled\n');
