@@ -2,11 +2,14 @@
 // Command modules only register flags and help; their actions are imported when they run.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { createContext, type GlobalOptions, type IO } from './context.js';
+import { colorEnabled, createContext, type GlobalOptions, type IO } from './context.js';
 import { ExitCode, isUserFacing } from './errors.js';
 import { createRunner, type RunState } from './commands/run.js';
 import { registerCatalogCommands } from './commands/catalog.js';
 import { registerApplyCommands } from './commands/apply.js';
+import { registerParamCommands } from './commands/param.js';
+import { registerAuditCommand } from './commands/audit.js';
+import { registerDbCommands } from './commands/db.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -46,6 +49,9 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   const run = createRunner(io, env, state, async (globals: GlobalOptions) => createContext(globals, io, env));
   registerCatalogCommands(program, run);
   registerApplyCommands(program, run);
+  registerParamCommands(program, run);
+  registerAuditCommand(program, run);
+  registerDbCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {
@@ -75,12 +81,13 @@ export async function main(argv: string[], io: IO = processIO, env: NodeJS.Proce
       if (err.code === 'commander.help') return 0;
       return ExitCode.usage;
     }
-    return reportError(err, io, env, debug);
+    return reportError(err, io, env, debug, argv.includes('--no-color'));
   }
 }
 
-function reportError(err: unknown, io: IO, env: NodeJS.ProcessEnv, debug: boolean): number {
-  const useColor = Boolean(io.stderr.isTTY) && !env.NO_COLOR;
+function reportError(err: unknown, io: IO, env: NodeJS.ProcessEnv, debug: boolean, noColor: boolean): number {
+  // Same rules as data output (--no-color, NO_COLOR, FORCE_COLOR), judged on stderr's terminal.
+  const useColor = colorEnabled({ color: !noColor }, env, { ...io, stdout: io.stderr });
   const red = (s: string) => (useColor ? `\u001b[31m${s}\u001b[39m` : s);
   if ((err as Error)?.name === 'ExitPromptError') {
     io.stderr.write('cancelled\n');

@@ -85,23 +85,39 @@ function openError(file: string, err: unknown): DbError {
   return new DbError(`cannot open the database ${file}: ${msg}`, 'run again with --debug for details', 1, err);
 }
 
-/** Applies pending migrations. user_version caches "all applied" so a normal start costs one pragma. */
+/**
+ * Applies pending migrations, all or nothing. Kysely runs SQLite migrations outside a transaction
+ * (its SQLite adapter reports no transactional DDL), so a crash or a second process starting at the
+ * same moment could see half a schema. We hold one IMMEDIATE transaction around the whole run: the
+ * second process waits (busy_timeout), re-reads the version and finds nothing to do.
+ * user_version caches "all applied", so a normal start costs one pragma.
+ */
 export async function migrate(db: Db): Promise<void> {
-  const version = db.sqlite.pragma('user_version', { simple: true }) as number;
-  if (version === LATEST) return;
-  if (version > LATEST) {
-    throw new DbError(
-      `the database ${db.path} was written by a newer omni (schema ${version}, this omni knows ${LATEST})`,
-      'upgrade omni (npm install) before using this database',
-    );
+  const version = () => db.sqlite.pragma('user_version', { simple: true }) as number;
+  if (version() === LATEST) return;
+  db.sqlite.exec('BEGIN IMMEDIATE');
+  try {
+    const current = version();
+    if (current > LATEST) {
+      throw new DbError(
+        `the database ${db.path} was written by a newer omni (schema ${current}, this omni knows ${LATEST})`,
+        'upgrade omni (npm install) before using this database',
+      );
+    }
+    if (current < LATEST) {
+      const migrator = new Migrator({ db: db.kysely, provider: migrationProvider, disableTransactions: true });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+        throw new DbError(`migration ${failed} failed: ${(error as Error).message}`, 'restore a backup or report a bug', 1, error);
+      }
+      db.sqlite.pragma(`user_version = ${LATEST}`);
+    }
+    db.sqlite.exec('COMMIT');
+  } catch (err) {
+    if (db.sqlite.inTransaction) db.sqlite.exec('ROLLBACK');
+    throw err;
   }
-  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new DbError(`migration ${failed} failed: ${(error as Error).message}`, 'restore a backup or report a bug', 1, error);
-  }
-  db.sqlite.pragma(`user_version = ${LATEST}`);
 }
 
 export async function migrationStatus(db: Db): Promise<readonly MigrationInfo[]> {

@@ -24,3 +24,14 @@ export async function unsetParameter(db: Kysely<Database>, number: number): Prom
   const res = await db.deleteFrom('parameters').where('number', '=', number).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
+
+export interface ParameterRow {
+  number: number;
+  value: string;
+  updated_at: string;
+}
+
+/** Every stored value with when it was last set, by number. */
+export async function listParameterRows(db: Kysely<Database>): Promise<ParameterRow[]> {
+  return db.selectFrom('parameters').select(['number', 'value', 'updated_at']).orderBy('number').execute();
+}

@@ -6,7 +6,7 @@ import type { Database } from '../db/schema.js';
 import { listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions, type InteractionView } from '../db/interactions.js';
-import { PARAMS, paramDef } from '../params.js';
+import { PARAMS, checkParamValue, paramDef } from '../params.js';
 import { SECRET_FIELDS, callbackUrlProblem, decryptSecrets, type SecretField, type Secrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 import { DocumentErrors, type DesiredInteraction, type DesiredState, type DocError } from './document.js';
@@ -131,48 +131,20 @@ function planParameter(number: number, value: string | null, p: string, current:
   const stored = current.parameters.get(number);
   const from = paramDisplay(number, stored, current);
   if (value === null) return stored === undefined ? undefined : { op: 'delete', entity: 'parameter', name: String(number), path: p, fields: [{ field: 'value', from, to: null }] };
-  const v = value.trim();
+  const check = checkParamValue(def, value);
   let to: string;
-  switch (def.type.kind) {
-    case 'yn': {
-      const up = v.toUpperCase();
-      if (up !== 'Y' && up !== 'N') return void errors.push({ path: p, message: `parameter ${number} (${def.name}) takes Y or N` });
-      to = up;
-      break;
-    }
-    case 'integer':
-      if (!/^[1-9]\d*$/.test(v)) return void errors.push({ path: p, message: `parameter ${number} (${def.name}) takes a positive ${def.type.what}` });
-      to = v;
-      break;
-    case 'url': {
-      let ok = false;
-      try {
-        ok = ['http:', 'https:'].includes(new URL(v).protocol);
-      } catch {
-        ok = false;
-      }
-      if (!ok) return void errors.push({ path: p, message: `parameter ${number} (${def.name}) takes an http(s) URL` });
-      to = v;
-      break;
-    }
-    case 'text':
-      if (v === '') return void errors.push({ path: p, message: `parameter ${number} (${def.name}) needs a text, or null to unset it` });
-      to = value;
-      break;
-    case 'catalog': {
-      const kind = def.type.catalog;
-      if (kind === 'activity') {
-        const slash = v.split(/\s*\/\s*/);
-        const r = activityRef(slash.length === 2 ? { portfolio: slash[0]!, name: slash[1]! } : { name: v }, current, known);
-        if (r.error) return void errors.push({ path: p, message: `parameter ${number} (${def.name}): ${r.error}` });
-        to = activityLabel(r.match!);
-      } else {
-        const name = catalogName(kind, v, current, known);
-        if (name === undefined) return void errors.push({ path: p, message: `parameter ${number} (${def.name}): no ${kind} '${v}'` });
-        to = name;
-      }
-      break;
-    }
+  if (check.status === 'invalid') return void errors.push({ path: p, message: `${check.message} (${check.hint})` });
+  if (check.status === 'ok') to = check.value;
+  else if (check.catalog === 'activity') {
+    // "Portfolio / Activity" names one activity even when its name repeats across portfolios.
+    const parts = check.ref.split(/\s*\/\s*/);
+    const r = activityRef(parts.length === 2 ? { portfolio: parts[0]!, name: parts[1]! } : { name: check.ref }, current, known);
+    if (r.error) return void errors.push({ path: p, message: `parameter ${number} (${def.name}): ${r.error}` });
+    to = activityLabel(r.match!);
+  } else {
+    const name = catalogName(check.catalog, check.ref, current, known);
+    if (name === undefined) return void errors.push({ path: p, message: `parameter ${number} (${def.name}): no ${check.catalog === 'origin' ? 'contact origin' : check.catalog} '${check.ref}'` });
+    to = name;
   }
   if (from === to) return undefined;
   return { op: stored === undefined ? 'create' : 'update', entity: 'parameter', name: String(number), path: p, fields: [{ field: 'value', from, to }] };

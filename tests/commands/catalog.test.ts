@@ -52,3 +52,16 @@ describe('catalog commands (spawned CLI, no TTY)', () => {
     expect(r.stderr).toContain('omni unit list');
   });
 });
+
+describe('catalog rm and parameters', () => {
+  it('refuses to remove an entry a parameter references, until the parameter is unset', async () => {
+    const { run } = cliWithDb();
+    await run(['unit', 'add', 'Headquarters']);
+    expect((await run(['param', 'set', '390', 'Headquarters'])).code).toBe(0);
+    const refused = await run(['unit', 'rm', 'Headquarters']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("unit 1 'Headquarters' is still referenced by parameter 390");
+    expect((await run(['param', 'unset', '390'])).code).toBe(0);
+    expect((await run(['unit', 'rm', 'Headquarters'])).code).toBe(0);
+  });
+});

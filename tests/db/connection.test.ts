@@ -51,3 +51,16 @@ describe('openDatabase', () => {
     await db.close();
   });
 });
+
+describe('first run from several processes at once', () => {
+  it('migrates exactly once while the others wait, and none of them fails', async () => {
+    const { runCli } = await import('../support/cli.js');
+    const file = path.join(tempDir(), 'fresh', 'omni.db');
+    const runs = await Promise.all(Array.from({ length: 6 }, () => runCli(['--db', file, 'origin', 'list', '--json'])));
+    for (const r of runs) {
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toHaveLength(5);
+    }
+  });
+});
