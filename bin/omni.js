@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Thin entry: everything lives in dist/cli.js (compiled from src/cli.ts).
-import { main } from '../dist/cli.js';
-
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+// Thin entry: everything lives in dist/cli.js (bundled from src/cli.ts by `npm run build`).
+// `omni --version` is answered here, before loading anything, because scripts call it often.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  const { readFileSync } = await import('node:fs');
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(pkg.version + '\n');
+} else {
+  const { main } = await import('../dist/cli.js');
+  process.exitCode = await main(process.argv);
+}
