@@ -7,6 +7,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   process.stdout.write(pkg.version + '\n');
 } else {
+  // With --debug, stack traces point into src/*.ts instead of the bundled chunks.
+  if (args.includes('--debug')) process.setSourceMapsEnabled(true);
   const { main } = await import('../dist/cli.js');
   process.exitCode = await main(process.argv);
 }

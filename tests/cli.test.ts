@@ -75,7 +75,7 @@ describe('errors and exit codes', () => {
       expect(r.stderr).toMatch(/^error: no unit 'Nowhere'\n {2}list them with: omni unit list/);
     }
     expect(plain.stderr).not.toMatch(/\n\s+at /);
-    expect(debug.stderr).toMatch(/\n\s+at .*catalogs\.js/);
+    expect(debug.stderr).toMatch(/\n\s+at .*src\/db\/catalogs\.ts/);
   });
 });
 
