@@ -5,7 +5,9 @@ import { findInteraction, getInteraction, softDeleteInteraction, type Interactio
 import { recordAudit } from '../db/audit.js';
 import { InputNeededError } from '../errors.js';
 import { printJson, success, warn } from '../output.js';
-import { interactionJson } from '../interactions/model.js';
+import {
+  interactionJson,
+} from '../interactions/model.js';
 
 interface DeleteOptions {
   yes?: boolean;

@@ -7,17 +7,21 @@ import { OmniError, UsageError } from '../errors.js';
 import { printJson, success } from '../output.js';
 import {
   SECRET_FIELDS,
-  auditChanges,
   decryptSecrets,
   encryptSecrets,
-  interactionChanges,
   interactionJson,
-  resolveInteractionInput,
   valuesFromRow,
   valuesToColumns,
   type InteractionValues,
   type Secrets,
 } from '../interactions/model.js';
+import {
+  resolveInteractionInput,
+} from '../interactions/rules.js';
+import {
+  auditChanges,
+  interactionChanges,
+} from '../interactions/changes.js';
 import { applyInput, dbCatalogPort, gatherSecrets, nameTaken, resolveRefs, type InteractionFlags } from './interaction-input.js';
 import { runInteractionWizard } from './interaction-wizard.js';
 import { changeLines } from './interaction-format.js';

@@ -5,11 +5,13 @@ import {
   FIELD_LABELS,
   channelLabel,
   webhookUrl,
-  type FieldChange,
   type InteractionValues,
   type SecretField,
   type Secrets,
 } from '../interactions/model.js';
+import {
+  type FieldChange,
+} from '../interactions/changes.js';
 
 export type Row = [label: string, value: string];
 

@@ -15,16 +15,18 @@ import {
   SECRET_COLUMNS,
   SECRET_ENV,
   SECRET_FIELDS,
-  parseSecretsJson,
-  secretsFromEnv,
   type CatalogRef,
   type Channel,
-  type CheckedInput,
   type InteractionValues,
-  type ScriptedInput,
   type SecretField,
   type Secrets,
 } from '../interactions/model.js';
+import {
+  parseSecretsJson,
+  secretsFromEnv,
+  type CheckedInput,
+  type ScriptedInput,
+} from '../interactions/rules.js';
 
 /** The options `interaction new` and `interaction edit` share. */
 export interface InteractionFlags extends ScriptedInput {

@@ -9,17 +9,21 @@ import { printJson, success } from '../output.js';
 import type { SecretBox } from '../secrets.js';
 import {
   SECRET_FIELDS,
-  auditChanges,
   encryptSecrets,
-  interactionChanges,
   interactionJson,
   isChannel,
-  resolveInteractionInput,
   valuesToColumns,
   webhookUrl,
   type InteractionValues,
   type Secrets,
 } from '../interactions/model.js';
+import {
+  resolveInteractionInput,
+} from '../interactions/rules.js';
+import {
+  auditChanges,
+  interactionChanges,
+} from '../interactions/changes.js';
 import {
   assertKeyFits,
   dbCatalogPort,
@@ -66,8 +70,6 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
   const allowHttp = Boolean(opts.allowHttp);
   const given = await gatherSecrets(ctx, opts.secretsFile);
   const db = (await ctx.db()).kysely;
-  const box = await ctx.secrets();
-  await assertKeyFits(db, box);
 
   // An unknown channel is refused by resolveInteractionInput; only a known one has a usual origin.
   const rawChannel = opts.channel?.trim() ?? 'twitter-dm';
@@ -81,6 +83,9 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
   if (checked.name !== undefined && (await nameTaken(db, checked.name))) {
     throw new UsageError(`an interaction named '${checked.name}' already exists`, `choose another --name, or edit the existing one: omni interaction edit "${checked.name}"`);
   }
+  // Only now: a run refused for missing input should not leave a fresh key file behind.
+  const box = await ctx.secrets();
+  await assertKeyFits(db, box);
 
   let values: InteractionValues;
   let secrets: Secrets;

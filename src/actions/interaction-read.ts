@@ -8,12 +8,14 @@ import { UsageError } from '../errors.js';
 import { printJson, printTable } from '../output.js';
 import { maskSecret } from '../secrets.js';
 import {
-  channelProblem,
   decryptSecrets,
   interactionJson,
   valuesFromRow,
   webhookState,
 } from '../interactions/model.js';
+import {
+  channelProblem,
+} from '../interactions/rules.js';
 import { alignRows, formRows, type Row } from './interaction-format.js';
 
 interface ListOptions {

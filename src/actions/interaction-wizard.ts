@@ -10,18 +10,20 @@ import {
   FIELD_LABELS,
   SECRET_FIELDS,
   callbackUrlProblem,
-  envLabelProblem,
   isChannel,
-  nameProblem,
-  normalizeCallbackUrl,
-  secretProblem,
   type CatalogRef,
   type Channel,
-  type CheckedInput,
   type InteractionValues,
   type SecretField,
   type Secrets,
 } from '../interactions/model.js';
+import {
+  envLabelProblem,
+  nameProblem,
+  normalizeCallbackUrl,
+  secretProblem,
+  type CheckedInput,
+} from '../interactions/rules.js';
 import { maskSecret } from '../secrets.js';
 
 export interface WizardDeps {

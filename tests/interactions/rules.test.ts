@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
-  auditChanges,
+  webhookState,
+  type InteractionValues,
+  type Secrets,
+} from '../../src/interactions/model.js';
+import {
   envLabelProblem,
-  interactionChanges,
   nameProblem,
   normalizeCallbackUrl,
   parseSecretsJson,
   resolveInteractionInput,
   secretProblem,
   secretsFromEnv,
-  webhookState,
-  type InteractionValues,
-  type Secrets,
-} from '../../src/interactions/model.js';
+} from '../../src/interactions/rules.js';
+import { auditChanges, interactionChanges } from '../../src/interactions/changes.js';
 
 const secrets: Secrets = { apiKey: 'k1', apiSecretKey: 's1', accessToken: 't1', accessTokenSecret: 'ts1' };
 
