@@ -10,6 +10,7 @@ import { registerApplyCommands } from './commands/apply.js';
 import { registerParamCommands } from './commands/param.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDbCommands } from './commands/db.js';
+import { registerInteractionCommands } from './commands/interaction.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -52,6 +53,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerParamCommands(program, run);
   registerAuditCommand(program, run);
   registerDbCommands(program, run);
+  registerInteractionCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

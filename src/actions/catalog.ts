@@ -21,7 +21,7 @@ export function catalogJson(kind: CatalogKind, row: CatalogRow) {
     : { id: row.id, name: row.name, createdAt: row.created_at };
 }
 
-function cleanName(kind: CatalogKind, name: string): string {
+export function cleanName(kind: CatalogKind, name: string): string {
   const n = name.trim();
   if (n === '') throw new UsageError(`a ${catalogLabels[kind]} needs a non-empty name`);
   if (/^\d+$/.test(n)) throw new UsageError(`'${n}' looks like an id; give the ${catalogLabels[kind]} a name with letters`, 'ids are assigned by omni');

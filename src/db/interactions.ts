@@ -1,6 +1,6 @@
 // Interactions: one Twitter account and its credentials bound to the helpdesk's defaults.
 // Secrets arrive here already encrypted (src/secrets.ts); this layer never sees them in clear.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, Interaction, InteractionUpdate, NewInteraction } from './schema.js';
 import { ConflictError, DbError, isUniqueViolation } from './errors.js';
 
@@ -102,4 +102,19 @@ export async function updateInteraction(db: Kysely<Database>, id: number, patch:
 /** Logical delete, as in 4biz: the row, its tickets and messages stay. */
 export async function softDeleteInteraction(db: Kysely<Database>, id: number, now: string): Promise<void> {
   await db.updateTable('interactions').set({ deleted_at: now, updated_at: now }).where('id', '=', id).execute();
+}
+
+/**
+ * The identifier the next insert will get, so the wizard can show it before saving (4biz shows it
+ * pre-filled). SQLite's AUTOINCREMENT never reuses ids: the next one is past both the highest id and
+ * the highest ever handed out (sqlite_sequence). A PostgreSQL dialect reads its sequence instead.
+ * Only an estimate under concurrency: the insert reports the id it really got.
+ */
+export async function nextInteractionId(db: Kysely<Database>): Promise<number> {
+  const { max } = await db
+    .selectFrom('interactions')
+    .select((eb) => eb.fn.max<number | null>('id').as('max'))
+    .executeTakeFirstOrThrow();
+  const seq = await sql<{ seq: number }>`select seq from sqlite_sequence where name = 'interactions'`.execute(db);
+  return Math.max(Number(max ?? 0), Number(seq.rows[0]?.seq ?? 0)) + 1;
 }

@@ -1,5 +1,6 @@
 // What an interaction is, independent of how it is stored or typed in: channels, the webhook URL
-// omni serves, callback URL rules, and the JSON shape every command prints.
+// omni serves, callback URL rules, the form's fields and labels, and the JSON shape every command
+// prints. Input rules live in rules.ts, change lists in changes.ts.
 import type { InteractionView } from '../db/interactions.js';
 import { maskSecret, type SecretBox } from '../secrets.js';
 
@@ -107,3 +108,88 @@ export function interactionJson(row: InteractionView, box: SecretBox, showSecret
   };
 }
 export type InteractionJson = ReturnType<typeof interactionJson>;
+
+/** A catalog entry as an interaction points at it. */
+export interface CatalogRef {
+  id: number;
+  name: string;
+}
+
+/** The plain (non-secret) fields of an interaction, with the names of what it points at. */
+export interface InteractionValues {
+  name: string;
+  channel: Channel;
+  unit: CatalogRef | null;
+  group: CatalogRef | null;
+  activity: (CatalogRef & { portfolio: string | null }) | null;
+  contactOrigin: CatalogRef | null;
+  helperInterception: boolean;
+  devEnvironment: string;
+  callbackUrl: string;
+}
+
+/** The 4biz form's labels, in the form's order (the wizard, `show` and change lists use them). */
+export const FIELD_LABELS = {
+  name: 'Name',
+  channel: 'Interaction channel',
+  unit: 'Default unit',
+  group: 'Default group',
+  activity: 'Default activity',
+  contactOrigin: 'Contact origin',
+  helperInterception: 'Enable interception with Helper',
+  devEnvironment: 'Development environment',
+  apiKey: 'API key',
+  apiSecretKey: 'API secret key',
+  accessToken: 'Access token',
+  accessTokenSecret: 'Access token secret',
+  callbackUrl: 'Callback URL',
+} as const satisfies Record<keyof InteractionValues | SecretField, string>;
+export type FieldName = keyof typeof FIELD_LABELS;
+export const FORM_ORDER = Object.keys(FIELD_LABELS) as FieldName[];
+
+/** The plain values of a stored interaction. */
+export function valuesFromRow(row: InteractionView): InteractionValues {
+  const ref = (id: number | null, name: string | null): CatalogRef | null => (id === null ? null : { id, name: name ?? String(id) });
+  const unit = ref(row.unit_id, row.unit_name);
+  const activity = ref(row.activity_id, row.activity_name);
+  return {
+    name: row.name,
+    // A channel this omni does not know (written by a newer one) is carried through unchanged.
+    channel: row.channel as Channel,
+    unit,
+    group: ref(row.group_id, row.group_name),
+    activity: activity ? { ...activity, portfolio: row.portfolio_name } : null,
+    contactOrigin: ref(row.contact_origin_id, row.contact_origin_name),
+    helperInterception: row.helper_interception === 1,
+    devEnvironment: row.dev_environment,
+    callbackUrl: row.callback_url,
+  };
+}
+
+/** The plain columns for values (secrets are encrypted separately). */
+export function valuesToColumns(v: InteractionValues) {
+  return {
+    name: v.name,
+    channel: v.channel,
+    unit_id: v.unit?.id ?? null,
+    group_id: v.group?.id ?? null,
+    activity_id: v.activity?.id ?? null,
+    contact_origin_id: v.contactOrigin?.id ?? null,
+    helper_interception: v.helperInterception ? 1 : 0,
+    dev_environment: v.devEnvironment,
+    callback_url: v.callbackUrl,
+  };
+}
+
+export type WebhookState = 'not registered' | 'valid' | 'invalid' | 'not checked';
+
+/** The webhook's state as last seen by omni (the webhooks commands keep these columns current). */
+export function webhookState(row: Pick<InteractionView, 'webhook_id' | 'webhook_valid'>): WebhookState {
+  if (row.webhook_id === null) return 'not registered';
+  if (row.webhook_valid === null) return 'not checked';
+  return row.webhook_valid === 1 ? 'valid' : 'invalid';
+}
+
+export function channelLabel(channel: string): string {
+  return isChannel(channel) ? `${CHANNELS[channel].label} (${channel})` : channel;
+}

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import {
+  webhookState,
+  type InteractionValues,
+  type Secrets,
+} from '../../src/interactions/model.js';
+import {
+  envLabelProblem,
+  nameProblem,
+  normalizeCallbackUrl,
+  parseSecretsJson,
+  resolveInteractionInput,
+  secretProblem,
+  secretsFromEnv,
+} from '../../src/interactions/rules.js';
+import { auditChanges, interactionChanges } from '../../src/interactions/changes.js';
+
+const secrets: Secrets = { apiKey: 'k1', apiSecretKey: 's1', accessToken: 't1', accessTokenSecret: 'ts1' };
+
+const values: InteractionValues = {
+  name: 'Support',
+  channel: 'twitter-dm',
+  unit: { id: 1, name: 'HQ' },
+  group: { id: 1, name: 'Social' },
+  activity: { id: 1, name: 'DM', portfolio: 'CS' },
+  contactOrigin: { id: 4, name: 'Twitter' },
+  helperInterception: false,
+  devEnvironment: 'prod',
+  callbackUrl: 'https://h.example.com',
+};
+
+describe('field rules', () => {
+  it('accepts ordinary names and refuses empty, all-digit, overlong or control-character ones', () => {
+    expect(nameProblem('Support DMs')).toBeUndefined();
+    expect(nameProblem('  ')).toMatch(/must not be empty/);
+    expect(nameProblem('42')).toMatch(/looks like an identifier/);
+    expect(nameProblem('x'.repeat(101))).toMatch(/at most 100/);
+    expect(nameProblem('a\tb')).toMatch(/control characters/);
+  });
+
+  it('keeps dev environment labels path-safe', () => {
+    expect(envLabelProblem('prod_env-2')).toBeUndefined();
+    expect(envLabelProblem('')).toMatch(/must not be empty/);
+    expect(envLabelProblem('a/b')).toMatch(/letters, digits/);
+    expect(envLabelProblem('x'.repeat(65))).toMatch(/at most 64/);
+  });
+
+  it('refuses empty credentials and credentials with whitespace inside', () => {
+    expect(secretProblem('apiKey', 'abc')).toBeUndefined();
+    expect(secretProblem('apiKey', '')).toMatch(/API key must not be empty/);
+    expect(secretProblem('accessToken', 'ab cd')).toMatch(/Access token contains whitespace/);
+  });
+
+  it('stores callback URLs without trailing slashes', () => {
+    expect(normalizeCallbackUrl(' https://h.example.com/ ')).toBe('https://h.example.com');
+    expect(normalizeCallbackUrl('https://h.example.com/omni//')).toBe('https://h.example.com/omni');
+    expect(normalizeCallbackUrl('https://h.example.com:8443')).toBe('https://h.example.com:8443');
+  });
+
+  it('reads only set, non-empty credential variables', () => {
+    expect(secretsFromEnv({ OMNI_TWITTER_API_KEY: ' k ', OMNI_TWITTER_API_SECRET: '', OMNI_TWITTER_ACCESS_TOKEN: 't' })).toEqual({ apiKey: 'k', accessToken: 't' });
+  });
+
+  it('tells the webhook state from the stored columns', () => {
+    expect(webhookState({ webhook_id: null, webhook_valid: null })).toBe('not registered');
+    expect(webhookState({ webhook_id: '1', webhook_valid: null })).toBe('not checked');
+    expect(webhookState({ webhook_id: '1', webhook_valid: 1 })).toBe('valid');
+    expect(webhookState({ webhook_id: '1', webhook_valid: 0 })).toBe('invalid');
+  });
+});
+
+describe('parseSecretsJson', () => {
+  it('takes any subset of the four keys, trimmed', () => {
+    expect(parseSecretsJson('{"apiKey": " k ", "accessTokenSecret": "s"}', 'f')).toEqual({ apiKey: 'k', accessTokenSecret: 's' });
+  });
+
+  it('refuses non-JSON, non-objects, unknown keys and non-strings without echoing the content', () => {
+    expect(() => parseSecretsJson('apiKey=supersecret', 'f')).toThrow(/^f is not valid JSON$/);
+    expect(() => parseSecretsJson('["supersecret"]', 'f')).toThrow(/must hold a JSON object/);
+    expect(() => parseSecretsJson('{"apikey": "supersecret"}', 'f')).toThrow(/unknown key 'apikey'/);
+    expect(() => parseSecretsJson('{"apiKey": 12345}', 'f')).toThrow(/apiKey must be a string/);
+    try {
+      parseSecretsJson('{"apiKey": "super secret"}', 'f');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).not.toContain('super secret');
+      expect((err as { exitCode: number }).exitCode).toBe(2);
+    }
+  });
+});
+
+describe('resolveInteractionInput', () => {
+  it('lists every missing value of a creation in the form order, as flags and variables', () => {
+    const { missing } = resolveInteractionInput({}, {}, { mode: 'create', allowHttp: false, hasDefaultOrigin: false });
+    expect(missing).toEqual([
+      '--name', '--unit', '--group', '--activity', '--origin', '--env-label',
+      'OMNI_TWITTER_API_KEY (or --secrets-file)', 'OMNI_TWITTER_API_SECRET (or --secrets-file)',
+      'OMNI_TWITTER_ACCESS_TOKEN (or --secrets-file)', 'OMNI_TWITTER_ACCESS_TOKEN_SECRET (or --secrets-file)',
+      '--callback-url',
+    ]);
+  });
+
+  it('needs nothing more when everything is given, and normalizes what it checked', () => {
+    const r = resolveInteractionInput(
+      { name: ' Support ', unit: ' HQ ', group: '1', activity: 'DM', envLabel: 'prod', callbackUrl: 'https://h.example.com/', helper: true },
+      secrets,
+      { mode: 'create', allowHttp: false, hasDefaultOrigin: true },
+    );
+    expect(r.missing).toEqual([]);
+    expect(r.values).toEqual({ name: 'Support', unit: 'HQ', group: '1', activity: 'DM', devEnvironment: 'prod', callbackUrl: 'https://h.example.com', helper: true });
+  });
+
+  it('names the flag of an invalid value, and reports nothing missing on update', () => {
+    const opts = { mode: 'update' as const, allowHttp: false };
+    expect(resolveInteractionInput({}, {}, opts)).toEqual({ values: {}, missing: [] });
+    expect(() => resolveInteractionInput({ callbackUrl: 'http://x' }, {}, opts)).toThrow(/^--callback-url: the callback URL must use https/);
+    expect(resolveInteractionInput({ callbackUrl: 'http://x' }, {}, { ...opts, allowHttp: true }).values.callbackUrl).toBe('http://x');
+    expect(() => resolveInteractionInput({ channel: 'sms' }, {}, opts)).toThrow(/^--channel: unknown channel 'sms'/);
+    expect(() => resolveInteractionInput({ unit: ' ' }, {}, opts)).toThrow(/^--unit must not be empty/);
+    expect(() => resolveInteractionInput({}, { apiSecretKey: 'a b' }, opts)).toThrow(/^OMNI_TWITTER_API_SECRET \(or --secrets-file\): /);
+  });
+});
+
+describe('interactionChanges and auditChanges', () => {
+  it('lists only what differs, in form order, secrets without values', () => {
+    const after: InteractionValues = { ...values, name: 'Support DMs', group: { id: 2, name: 'Tier 2' }, helperInterception: true };
+    const changes = interactionChanges(values, after, { apiKey: 'k1', accessToken: 't2' }, secrets);
+    expect(changes.map((c) => c.field)).toEqual(['name', 'group', 'helperInterception', 'accessToken']);
+    expect(auditChanges(changes, 'update')).toEqual({
+      name: { from: 'Support', to: 'Support DMs' },
+      group: { from: 'Social', to: 'Tier 2' },
+      helperInterception: { from: false, to: true },
+      accessToken: 'changed',
+    });
+    expect(JSON.stringify(changes)).not.toContain('t2');
+  });
+
+  it('compares catalog entries by id and reports no change for equal values', () => {
+    const renamedView = { ...values, unit: { id: 1, name: 'HQ (renamed elsewhere)' } };
+    expect(interactionChanges(values, renamedView, {}, secrets)).toEqual([]);
+  });
+
+  it('records every field of a creation, secrets as "set"', () => {
+    const audit = auditChanges(interactionChanges(undefined, values, secrets), 'create');
+    expect(audit).toEqual({
+      name: 'Support', channel: 'twitter-dm', unit: 'HQ', group: 'Social', activity: 'DM', contactOrigin: 'Twitter',
+      helperInterception: false, devEnvironment: 'prod', apiKey: 'set', apiSecretKey: 'set', accessToken: 'set',
+      accessTokenSecret: 'set', callbackUrl: 'https://h.example.com',
+    });
+    expect(Object.keys(audit)).toEqual(['name', 'channel', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception', 'devEnvironment', 'apiKey', 'apiSecretKey', 'accessToken', 'accessTokenSecret', 'callbackUrl']);
+  });
+});
