@@ -6,6 +6,7 @@ import { createContext, type GlobalOptions, type IO } from './context.js';
 import { ExitCode, isUserFacing } from './errors.js';
 import { createRunner, type RunState } from './commands/run.js';
 import { registerCatalogCommands } from './commands/catalog.js';
+import { registerWebhookCommands } from './commands/webhook.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -44,6 +45,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
 
   const run = createRunner(io, env, state, async (globals: GlobalOptions) => createContext(globals, io, env));
   registerCatalogCommands(program, run);
+  registerWebhookCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {
