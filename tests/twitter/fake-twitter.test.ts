@@ -136,7 +136,7 @@ describe('fake Twitter: authentication', () => {
     const basic = (key: string, secret: string) => 'Basic ' + Buffer.from(`${encodeURIComponent(key)}:${encodeURIComponent(secret)}`).toString('base64');
     const token = async (auth: string, body = 'grant_type=client_credentials') => {
       const res = await fetch(`${tw.url}/oauth2/token`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' }, body });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as { token_type?: string; access_token?: string; errors?: unknown } };
     };
     expect(await token(basic(TEST_SECRETS.apiKey, 'wrong'))).toEqual({ status: 403, body: { errors: [{ code: 99, message: 'Unable to verify your credentials' }] } });
     expect((await token(basic(TEST_SECRETS.apiKey, TEST_SECRETS.apiSecretKey), 'grant_type=password')).status).toBe(403);
