@@ -81,7 +81,12 @@ export async function statusAction(ctx: Context, [ref]: [string], opts: JsonOpt)
   const s = style(ctx);
   const yesNo = (ok: boolean, yes: string, no: string) => (ok ? s.green(yes) : s.red(no));
   ctx.out(`interaction     ${row.id} '${row.name}'`);
-  ctx.out(`account         ${r.account ? `@${r.account.screenName ?? '?'} (${r.account.userId})` : '- (run omni webhook register to verify the credentials)'}`);
+  const account = !r.account
+    ? `- (omni webhook register ${row.id} verifies the credentials)`
+    : r.account.screenName
+      ? `@${r.account.screenName} (${r.account.userId})`
+      : `user id ${r.account.userId} (screen name known after omni webhook register ${row.id})`;
+  ctx.out(`account         ${account}`);
   ctx.out(`dev environment ${r.devEnvironment}`);
   ctx.out(`webhook URL     ${r.webhookUrl}`);
   ctx.out(`subscribed      ${yesNo(r.subscribed, 'yes', 'no')}`);

@@ -244,6 +244,7 @@ describe('omni webhook (spawned CLI → fake Twitter)', () => {
     const status = await run(['webhook', 'status', '1']);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('subscribed      no');
+    expect(status.stdout).toContain(`account         @${ACCOUNT_SCREEN_NAME} (${ACCOUNT_ID})`);
     expect(status.stderr).toContain("no webhook on 'dev'; register one with: omni webhook register 1");
   });
 
