@@ -11,6 +11,7 @@ import { registerParamCommands } from './commands/param.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerInteractionCommands } from './commands/interaction.js';
+import { registerWebhookCommands } from './commands/webhook.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -54,6 +55,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerAuditCommand(program, run);
   registerDbCommands(program, run);
   registerInteractionCommands(program, run);
+  registerWebhookCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Prompter } from './prompter.js';
 import type { Db } from './db/connection.js';
 import type { SecretBox } from './secrets.js';
+import type { GatewayOptions, TwitterCredentials, TwitterGateway } from './twitter/gateway.js';
 
 export interface IO {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -37,6 +38,12 @@ export interface Context {
   db: () => Promise<Db>;
   /** The AES-256-GCM box for interaction secrets (key from OMNI_SECRET_KEY or the key file). */
   secrets: () => Promise<SecretBox>;
+  /**
+   * A Twitter gateway for one set of credentials, against OMNI_TWITTER_API_URL (default
+   * https://api.twitter.com) with OMNI_TWITTER_TIMEOUT_MS per request. twitter-api-v2 is loaded
+   * only when a command talks to Twitter.
+   */
+  twitter: (credentials: TwitterCredentials, options?: Pick<GatewayOptions, 'editCommand'>) => Promise<TwitterGateway>;
   /** Closes what was opened; cli.ts calls it after every command. */
   close: () => Promise<void>;
   /** Writes one line of data to stdout. */
@@ -99,6 +106,10 @@ export function createContext(opts: GlobalOptions, io: IO, env: NodeJS.ProcessEn
     secrets: () => {
       secrets ??= import('./secrets.js').then((m) => m.loadSecretBox(dbPath, env));
       return secrets;
+    },
+    twitter: async (credentials, options) => {
+      const m = await import('./twitter/gateway.js');
+      return m.createTwitterGateway(credentials, { baseUrl: m.apiBaseUrl(env), timeoutMs: m.apiTimeoutMs(env), ...options });
     },
     close: async () => {
       if (!db) return;
