@@ -3,7 +3,8 @@
 import type { Context } from '../context.js';
 import { findInteraction, getInteraction, softDeleteInteraction, type InteractionView } from '../db/interactions.js';
 import { recordAudit } from '../db/audit.js';
-import { InputNeededError } from '../errors.js';
+import { InputNeededError, OmniError, isUserFacing } from '../errors.js';
+import { deregisterWebhook, hasRegisteredWebhook } from '../webhooks/service.js';
 import { printJson, success, warn } from '../output.js';
 import {
   interactionJson,
@@ -12,16 +13,33 @@ import {
 interface DeleteOptions {
   yes?: boolean;
   json?: boolean;
+  keepWebhook?: boolean;
+  force?: boolean;
 }
 
 /**
- * Runs before the row is marked deleted. This is where deregistering the interaction's Twitter
- * webhook belongs (with --keep-webhook / --force), once the webhooks commands exist; until then the
- * registration stays at Twitter and the user is told so, because omni will no longer answer for it.
+ * Runs before the row is marked deleted: once deleted, omni no longer answers Twitter's CRC or
+ * deliveries for it, so a webhook left registered would only fail there. Twitter refusing (or being
+ * unreachable) stops the delete, unless --force; --keep-webhook skips the call (e.g. to move it).
  */
-async function releaseWebhookBeforeDelete(ctx: Context, row: InteractionView): Promise<void> {
-  if (row.webhook_id) {
-    warn(ctx, `webhook ${row.webhook_id} of interaction ${row.id} stays registered at Twitter; remove it in Twitter Developer (Account Activity API)`);
+async function releaseWebhookBeforeDelete(ctx: Context, row: InteractionView, opts: DeleteOptions): Promise<void> {
+  if (!hasRegisteredWebhook(row)) return;
+  if (opts.keepWebhook) {
+    warn(ctx, `webhook ${row.webhook_id ?? ''} of interaction ${row.id} stays registered at Twitter (--keep-webhook)`);
+    return;
+  }
+  try {
+    const result = await deregisterWebhook(ctx, row);
+    void result;
+    ctx.err(`removed the Twitter webhook and subscription of interaction ${row.id}`);
+  } catch (err) {
+    if (!opts.force || !isUserFacing(err)) {
+      if (err instanceof OmniError && !opts.force) {
+        throw new OmniError(`not deleted: ${err.message}`, { hint: `${err.hint ?? ''}${err.hint ? '; ' : ''}to delete anyway: --force (the webhook stays at Twitter), or --keep-webhook` });
+      }
+      throw err;
+    }
+    warn(ctx, `could not remove the Twitter webhook (${err.message}); deleting anyway (--force)`);
   }
 }
 
@@ -41,7 +59,7 @@ export async function deleteAction(ctx: Context, [ref]: [string], opts: DeleteOp
     }
   }
 
-  await releaseWebhookBeforeDelete(ctx, row);
+  await releaseWebhookBeforeDelete(ctx, row, opts);
   const now = ctx.now().toISOString();
   await db.transaction().execute(async (trx) => {
     await softDeleteInteraction(trx, row.id, now);

@@ -108,8 +108,18 @@ export function registerInteractionCommands(program: Command, run: Runner): void
     .description('delete an interaction logically: it stops receiving; its tickets and messages stay')
     .argument('<id|name>', "the interaction's identifier or name")
     .option('-y, --yes', 'do not ask (required when not interactive)')
+    .option('--keep-webhook', 'leave its Twitter webhook and subscription registered (default: remove them first)')
+    .option('--force', 'delete even when Twitter refuses or cannot be reached to remove the webhook')
     .option('--json', 'print the deleted interaction as JSON')
-    .addHelpText('after', examples(['omni interaction delete 3', 'omni --no-input interaction delete "Support DMs" --yes', 'omni interaction list --deleted']))
+    .addHelpText(
+      'after',
+      examples([
+        'omni interaction delete 3',
+        'omni --no-input interaction delete "Support DMs" --yes',
+        'omni interaction delete 3 --yes --force      # Twitter unreachable: delete anyway',
+        'omni interaction list --deleted',
+      ]),
+    )
     .action(run(async () => (await import('../actions/interaction-delete.js')).deleteAction));
 
   cmd.addHelpText('after', examples(['omni interaction new', 'omni interaction list', 'omni interaction show 3 --json', 'omni interaction edit 3', 'omni interaction delete 3 --yes']));

@@ -28,7 +28,7 @@ export interface InteractionTable {
   group_id: number | null;
   activity_id: number | null;
   contact_origin_id: number | null;
-  helper_interception: number;
+  helper_interception: Generated<number>;
   dev_environment: string;
   /** AES-256-GCM envelopes (see src/secrets.ts); never plain text. */
   api_key_enc: string;
@@ -100,7 +100,7 @@ export interface MessageTable {
   sender_twitter_id: string | null;
   sent_at: string;
   /** JSON array of { type, mediaUrl, idStr, ... }. */
-  attachments: string;
+  attachments: Generated<string>;
   created_at: string;
 }
 

@@ -248,6 +248,42 @@ describe('omni webhook (spawned CLI → fake Twitter)', () => {
     expect(status.stderr).toContain("no webhook on 'dev'; register one with: omni webhook register 1");
   });
 
+  it('interaction delete stops when Twitter refuses to remove the webhook, unless --force', async () => {
+    const { tw, run, stored } = await setup();
+    expect((await run(['webhook', 'register', '1'])).code).toBe(0);
+
+    tw.failNext({ method: 'DELETE', path: /webhooks/, status: 503, errors: [{ code: 131, message: 'Internal error' }], times: 5 });
+    const refused = await run(['interaction', 'delete', '1', '--yes']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not deleted:');
+    expect(refused.stderr).toContain('--force');
+    noStack(refused.stderr);
+    expect((await stored()).deleted_at).toBeNull();
+
+    const forced = await run(['interaction', 'delete', '1', '--yes', '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toContain('deleting anyway (--force)');
+    expect(await stored()).toBeUndefined(); // stored() reads live interactions only
+  });
+
+  it('interaction delete removes the webhook and subscription, or keeps them with --keep-webhook', async () => {
+    const a = await setup();
+    expect((await a.run(['webhook', 'register', '1'])).code).toBe(0);
+    const deleted = await a.run(['interaction', 'delete', '1', '--yes']);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stderr).toContain('removed the Twitter webhook and subscription of interaction 1');
+    expect(a.tw.webhook('dev')).toBeUndefined();
+    expect(a.tw.subscriptions('dev')).toEqual([]);
+
+    const b = await setup();
+    expect((await b.run(['webhook', 'register', '1'])).code).toBe(0);
+    const kept = await b.run(['interaction', 'delete', '1', '--yes', '--keep-webhook']);
+    expect(kept.code).toBe(0);
+    expect(kept.stderr).toContain('stays registered at Twitter (--keep-webhook)');
+    expect(b.tw.webhook('dev')).toBeDefined();
+    expect(b.tw.subscriptions('dev')).toEqual([ACCOUNT_ID]);
+  });
+
   it('has help with examples and the environment variables', async () => {
     const { run } = cliWithDb();
     const help = await run(['webhook', 'register', '--help']);
@@ -259,3 +295,4 @@ describe('omni webhook (spawned CLI → fake Twitter)', () => {
     expect(top.stdout).toMatch(/register \[options\] <interaction>/);
   });
 });
+
