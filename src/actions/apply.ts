@@ -9,6 +9,7 @@ import { parseDesiredState } from '../provision/document.js';
 import { loadCurrentState, makePlan, type Plan, type PlanItem } from '../provision/plan.js';
 import { executePlan } from '../provision/execute.js';
 import { exportState } from '../provision/export.js';
+import { getInteraction } from '../db/interactions.js';
 
 async function readInput(ctx: Context, file: string): Promise<{ text: string; baseDir: string; source: string }> {
   if (file === '-') {
@@ -67,15 +68,49 @@ export async function applyAction(
   const apply = !opts.dryRun && plan.items.length > 0;
   let touched: number[] = [];
   if (apply) touched = await executePlan(db, plan, { now: ctx.now().toISOString(), actor: ctx.actor, box: () => box! });
-  if (opts.json) {
-    printJson(ctx, { dryRun: Boolean(opts.dryRun), applied: apply, summary: summary(plan), changes: plan.items });
-  } else {
+  if (!opts.json) {
     printPlan(ctx, plan);
     if (opts.dryRun) ctx.err('dry run: nothing was changed');
     else if (apply) ctx.err(style(ctx).green('✓ ') + `applied ${plan.items.length} change${plan.items.length === 1 ? '' : 's'}`);
   }
-  void touched;
-  return 0;
+  const webhooks = opts.registerWebhooks && touched.length > 0 ? await registerTouched(ctx, touched, Boolean(opts.json)) : undefined;
+  if (opts.json) {
+    printJson(ctx, { dryRun: Boolean(opts.dryRun), applied: apply, summary: summary(plan), changes: plan.items, ...(webhooks ? { webhooks } : {}) });
+  }
+  return webhooks?.some((w) => !w.ok) ? 1 : 0;
+}
+
+interface WebhookOutcome {
+  interactionId: number;
+  ok: boolean;
+  action?: string;
+  webhookUrl?: string;
+  subscription?: string;
+  error?: string;
+}
+
+/**
+ * --register-webhooks: after the commit (the file's state stands even if Twitter refuses), register
+ * the webhook of each created or changed interaction. Each failure is reported; exit 1 if any.
+ */
+async function registerTouched(ctx: Context, ids: number[], json: boolean): Promise<WebhookOutcome[]> {
+  const { registerWebhook } = await import('../webhooks/service.js');
+  const db = (await ctx.db()).kysely;
+  const results: WebhookOutcome[] = [];
+  for (const id of ids) {
+    const row = (await getInteraction(db, id))!;
+    try {
+      const r = await registerWebhook(ctx, row);
+      results.push({ interactionId: id, ok: true, action: r.action, webhookUrl: r.webhook.url, subscription: r.subscription });
+      if (!json) ctx.err(style(ctx).green('✓ ') + `interaction ${id} '${row.name}': webhook ${r.action}, ${r.subscription}`);
+    } catch (err) {
+      results.push({ interactionId: id, ok: false, error: (err as Error).message });
+      if (!json) ctx.err(style(ctx).red('✗ ') + `interaction ${id} '${row.name}': ${(err as Error).message}`);
+    }
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  if (failed > 0) ctx.err(`${failed} webhook registration${failed === 1 ? '' : 's'} failed; the file was applied. Retry with: omni webhook register <interaction>`);
+  return results;
 }
 
 export async function exportAction(ctx: Context, _args: [], opts: { format: string; includeSecrets?: boolean }): Promise<void> {

@@ -177,3 +177,48 @@ describe('omni apply / export', () => {
 function cliDbPath(file: string): string {
   return path.join(path.dirname(file), 'omni.db');
 }
+
+describe('omni apply --register-webhooks', () => {
+  it('registers the webhooks of created interactions after the commit, and reports a failure with exit 1', async () => {
+    const { startCrcResponder, startFakeTwitter } = await import('../support/fake-twitter.js');
+    const { TEST_SECRETS } = await import('../support/seed.js');
+    const { testApp, testUser } = await import('../support/twitter-fixtures.js');
+    const tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()] });
+    const listener = await startCrcResponder(TEST_SECRETS.apiSecretKey);
+    try {
+      const cli = cliWithDb({ OMNI_TWITTER_API_URL: tw.url, K: TEST_SECRETS.apiKey, S: TEST_SECRETS.apiSecretKey, T: TEST_SECRETS.accessToken, TS: TEST_SECRETS.accessTokenSecret });
+      const file = path.join(cli.dir, 'h.yaml');
+      const doc = (name: string, env: string) => `
+units: [HQ]
+groups: [G]
+portfolios: [{ name: P, activities: [A] }]
+interactions:
+  - name: ${name}
+    unit: HQ
+    group: G
+    activity: A
+    devEnvironment: ${env}
+    callbackUrl: ${listener.url}
+    allowHttp: true
+    credentials: { apiKey: "\${env:K}", apiSecretKey: "\${env:S}", accessToken: "\${env:T}", accessTokenSecret: "\${env:TS}" }
+`;
+      fs.writeFileSync(file, doc('Support', 'dev'));
+      const ok = await cli.run(['apply', '-f', file, '--register-webhooks', '--json']);
+      expect(ok.code).toBe(0);
+      const out = JSON.parse(ok.stdout);
+      expect(out.webhooks).toEqual([expect.objectContaining({ interactionId: 1, ok: true, action: 'registered', webhookUrl: `${listener.url}/webhooks/twitter/1` })]);
+      expect(tw.webhook('dev')).toMatchObject({ url: `${listener.url}/webhooks/twitter/1`, valid: true });
+
+      // An unknown dev environment: the file is applied, the registration fails, exit 1.
+      fs.writeFileSync(file, doc('Support', 'nope'));
+      const bad = await cli.run(['apply', '-f', file, '--register-webhooks']);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('applied 1 change');
+      expect(bad.stderr).toContain("no dev environment named 'nope'");
+      expect((await cli.run(['apply', '-f', file])).stdout.trim()).toBe('No changes.');
+    } finally {
+      await listener.close();
+      await tw.close();
+    }
+  });
+});
