@@ -6,6 +6,10 @@ import { createContext, type GlobalOptions, type IO } from './context.js';
 import { ExitCode, isUserFacing } from './errors.js';
 import { createRunner, type RunState } from './commands/run.js';
 import { registerCatalogCommands } from './commands/catalog.js';
+import { registerListenCommands } from './commands/listen.js';
+import { registerSimulateCommands } from './commands/simulate.js';
+import { registerTicketCommands } from './commands/ticket.js';
+import { registerRequesterCommands } from './commands/requester.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -44,6 +48,10 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
 
   const run = createRunner(io, env, state, async (globals: GlobalOptions) => createContext(globals, io, env));
   registerCatalogCommands(program, run);
+  registerListenCommands(program, run);
+  registerSimulateCommands(program, run);
+  registerTicketCommands(program, run);
+  registerRequesterCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {
