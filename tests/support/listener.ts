@@ -13,6 +13,8 @@ export interface RunningListener {
   stderr(): string;
   /** Parsed NDJSON log lines so far. */
   logs(): Array<Record<string, any>>;
+  /** Resolves with the first log line matching, waiting for it to be written. */
+  waitForLog(match: (line: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
   /** Sends a signal and resolves with how the process ended. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGKILL: no chance to flush or close anything. */
@@ -20,17 +22,26 @@ export interface RunningListener {
 }
 
 export interface StartListenerOptions {
-  db: string;
+  /** The database file; omitted: the CLI's default path under HOME/XDG_DATA_HOME (set them in env). */
+  db?: string;
   /** HOME / XDG_DATA_HOME and anything else the CLI should see. */
   env?: Record<string, string | undefined>;
   args?: string[];
   timeoutMs?: number;
 }
 
+function logsOf(out: string): Array<Record<string, any>> {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.endsWith('}'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
+}
+
 export function startListener(opts: StartListenerOptions): Promise<RunningListener> {
-  const child = spawn(process.execPath, [BIN, '--db', opts.db, 'listen', '--port', '0', '--log-format', 'json', ...(opts.args ?? [])], {
+  const dbArgs = opts.db ? ['--db', opts.db] : [];
+  const child = spawn(process.execPath, [BIN, ...dbArgs, 'listen', '--port', '0', '--log-format', 'json', ...(opts.args ?? [])], {
     cwd: ROOT,
-    env: cleanEnv({ HOME: path.dirname(opts.db), ...opts.env }),
+    env: cleanEnv({ ...(opts.db ? { HOME: path.dirname(opts.db) } : {}), ...opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -58,11 +69,16 @@ export function startListener(opts: StartListenerOptions): Promise<RunningListen
           child,
           stdout: () => out,
           stderr: () => err,
-          logs: () =>
-            out
-              .split('\n')
-              .filter((l) => l.startsWith('{'))
-              .map((l) => JSON.parse(l) as Record<string, any>),
+          logs: () => logsOf(out),
+          waitForLog: async (match, timeoutMs = 5_000) => {
+            const until = Date.now() + timeoutMs;
+            for (;;) {
+              const hit = logsOf(out).find(match);
+              if (hit) return hit;
+              if (Date.now() > until) throw new Error(`no matching log line within ${timeoutMs} ms:\n${out}`);
+              await new Promise((r) => setTimeout(r, 20));
+            }
+          },
           stop: (signal = 'SIGTERM') => {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);
             return exited;
