@@ -178,6 +178,36 @@ describe('omni listen over HTTP', () => {
     expect(r.listener.committer.stats.batches).toBeLessThan(all.length);
   });
 
+  it('on close, answers a delivery whose body is still arriving, then refuses new connections', async () => {
+    const r = await start();
+    const body = Buffer.from(inboundDm({ senderId: '31', text: 'slow body' }));
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port: r.listener.port,
+        method: 'POST',
+        path: `/webhooks/twitter/${r.id}`,
+        headers: { [SIGNATURE_HEADER]: signBody('DDD', body), 'content-length': body.length },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 10));
+      // Let the server take the request in, then start closing, then send the rest.
+      setTimeout(() => {
+        closing = r.listener.close(5000);
+        setTimeout(() => req.end(body.subarray(10)), 30);
+      }, 30);
+    });
+    let closing: Promise<unknown> | undefined;
+    expect(await answer).toBe(200);
+    await closing;
+    expect(r.count('messages')).toBe(1);
+    await expect(postDelivery(r.listener.url, r.id, inboundDm({ senderId: '1', text: 'late' }))).rejects.toThrow();
+  });
+
   it('stops accepting on close but finishes the deliveries in flight', async () => {
     const r = await start();
     const inFlight = Array.from({ length: 50 }, (_, i) => postDelivery(r.listener.url, r.id, inboundDm({ senderId: String(i), text: `t${i}` })));

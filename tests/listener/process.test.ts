@@ -102,14 +102,19 @@ describe('omni listen (process)', () => {
     const l = track(await startListener({ db }));
     const bodies = Array.from({ length: 300 }, (_, i) => inboundDm({ senderId: String(500 + (i % 20)), text: `m${i}`, eventId: newEventId() }));
     const answered: string[] = [];
+    const refusals: number[] = [];
     let stopped: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
-    await inParallel(bodies, 32, async (body, i) => {
-      if (i === 150) stopped = l.stop('SIGTERM');
+    await inParallel(bodies, 32, async (body) => {
+      // The signal arrives while 32 deliveries are in flight.
+      if (answered.length >= 100 && !stopped) stopped = l.stop('SIGTERM');
       const res: PostResult | undefined = await postDelivery(l.url, id, body).catch(() => undefined);
       if (res?.status === 200) answered.push(res.body.results[0].id);
+      else if (res) refusals.push(res.status);
     });
     expect(await stopped).toEqual({ code: 0, signal: null });
-    expect(answered.length).toBeGreaterThanOrEqual(150);
+    // A delivery is either answered 200 (and stored), refused with 503, or cut off before it was
+    // read (the sender retries); never a 500, never stored twice.
+    expect(refusals.filter((s) => s !== 503)).toEqual([]);
     const stored = await storedEventIds(db);
     expect(new Set(stored).size).toBe(stored.length);
     for (const e of answered) expect(stored).toContain(e);
