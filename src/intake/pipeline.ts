@@ -55,7 +55,7 @@ export function processDelivery(store: IntakeStore, interaction: IntakeInteracti
       case 'dm':
         results.push(
           item.event.senderId === account
-            ? echo(store, interaction, item.event, now)
+            ? echo(store, interaction, item.event, delivery.profiles.get(item.event.senderId), now)
             : inbound(store, interaction, item.event, delivery.profiles.get(item.event.senderId), defaults, now),
         );
         break;
@@ -155,8 +155,8 @@ function inbound(
  * otherwise an agent answered from Twitter's own app and it joins the recipient's open ticket as
  * an outbound message, or is ignored when there is none.
  */
-function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, now: string): EventResult {
-  const base = { event: 'message_create', id: event.id, sender: event.senderId };
+function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, profile: Profile | undefined, now: string): EventResult {
+  const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
   const sent = store.messageByEvent(interaction.id, event.id);
   if (sent) return { ...base, outcome: 'echo', ticket: sent.ticket_id, message: sent.id, detail: `matches message ${sent.id}` };
   const requester = event.recipientId === null ? undefined : store.requesterIdByTwitterId(event.recipientId);
