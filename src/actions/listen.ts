@@ -35,6 +35,9 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     import('../listener/shutdown.js'),
     import('../listener/log.js'),
   ]);
+  // A closed log pipe (`omni listen | head`, a log collector restarting) must not stop the intake:
+  // losing log lines is bad, losing DMs is worse.
+  ctx.io.stdout.on('error', () => undefined);
   const log = format === 'json' ? logs.createJsonLog(ctx.io.stdout) : logs.createPrettyLog(ctx.out, ctx.color);
 
   let listener;
