@@ -12,6 +12,10 @@ import { registerAuditCommand } from './commands/audit.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerInteractionCommands } from './commands/interaction.js';
 import { registerWebhookCommands } from './commands/webhook.js';
+import { registerListenCommands } from './commands/listen.js';
+import { registerSimulateCommands } from './commands/simulate.js';
+import { registerTicketCommands } from './commands/ticket.js';
+import { registerRequesterCommands } from './commands/requester.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -56,6 +60,10 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerDbCommands(program, run);
   registerInteractionCommands(program, run);
   registerWebhookCommands(program, run);
+  registerListenCommands(program, run);
+  registerSimulateCommands(program, run);
+  registerTicketCommands(program, run);
+  registerRequesterCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

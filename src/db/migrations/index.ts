@@ -2,9 +2,11 @@
 // Add new ones at the end with the next number; never edit one that has shipped.
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_intake.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_intake': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

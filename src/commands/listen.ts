@@ -1,0 +1,40 @@
+// `omni listen`: the daemon that turns DMs into tickets. Flags and help only; the action is lazy.
+import { Command, Option } from 'commander';
+import { examples, type Runner } from './run.js';
+
+const ENDPOINTS = `
+Endpoints:
+  GET  /webhooks/twitter/<id>?crc_token=…   Twitter's CRC check (answered with the interaction's API secret)
+  POST /webhooks/twitter/<id>               signed deliveries: every DM becomes a message on a ticket
+  GET  /healthz                             200 when the database answers, 503 while shutting down
+
+Twitter needs an https URL without a port: put a reverse proxy in front (docs/reverse-proxy.md).
+A delivery is answered 200 only once its events are committed to disk; 503 means "retry later".
+`;
+
+export function registerListenCommands(program: Command, run: Runner): void {
+  program
+    .command('listen')
+    .description('serve the Twitter webhooks of every live interaction: each DM becomes a ticket message')
+    .addOption(new Option('--port <port>', 'TCP port; 0 picks a free one (env OMNI_PORT; default 8080)'))
+    .addOption(new Option('--host <address>', 'address to bind (env OMNI_HOST; default 127.0.0.1)'))
+    .addOption(
+      new Option('--log-format <format>', 'pretty: one coloured line per event; json: NDJSON (default: pretty on a terminal, json otherwise)').choices([
+        'pretty',
+        'json',
+      ]),
+    )
+    .addOption(new Option('--grace <seconds>', 'on SIGINT/SIGTERM, how long in-flight deliveries may take to finish').default('10'))
+    .addHelpText(
+      'after',
+      ENDPOINTS +
+        examples([
+          'omni listen',
+          'omni listen --port 9000 --host 0.0.0.0',
+          'OMNI_PORT=0 omni listen --log-format json   # a free port, NDJSON logs',
+          '# in another terminal:',
+          'omni simulate dm 1 --text "hello"',
+        ]),
+    )
+    .action(run(async () => (await import('../actions/listen.js')).listenAction));
+}

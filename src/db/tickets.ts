@@ -1,0 +1,108 @@
+// Tickets and their messages, for the ticket commands (the listener writes through src/db/intake.ts).
+// Lists are keyset-paged, newest first, on indexes (status, id), (interaction_id, status, id) and
+// (requester_id, id), so the first page costs the same with a million messages as with ten.
+import type { Kysely } from 'kysely';
+import type { Database, Message } from './schema.js';
+
+export interface TicketView {
+  id: number;
+  interaction_id: number;
+  interaction_name: string;
+  status: 'open' | 'closed';
+  subject: string;
+  requester_id: number;
+  requester_twitter_user_id: string;
+  requester_screen_name: string | null;
+  requester_name: string | null;
+  unit_id: number | null;
+  unit_name: string | null;
+  group_id: number | null;
+  group_name: string | null;
+  activity_id: number | null;
+  activity_name: string | null;
+  contact_origin_id: number | null;
+  contact_origin_name: string | null;
+  contract_id: number | null;
+  contract_name: string | null;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+  message_count: number;
+}
+
+export interface TicketFilter {
+  /** Undefined: any status. */
+  status?: 'open' | 'closed';
+  interactionId?: number;
+  requesterId?: number;
+  /** Keyset paging: only tickets with a smaller id. */
+  beforeId?: number;
+  limit: number;
+}
+
+function viewQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('tickets as t')
+    .innerJoin('interactions as i', 'i.id', 't.interaction_id')
+    .innerJoin('requesters as r', 'r.id', 't.requester_id')
+    .leftJoin('units as u', 'u.id', 't.unit_id')
+    .leftJoin('groups as g', 'g.id', 't.group_id')
+    .leftJoin('activities as a', 'a.id', 't.activity_id')
+    .leftJoin('contact_origins as o', 'o.id', 't.contact_origin_id')
+    .leftJoin('contracts as c', 'c.id', 't.contract_id')
+    .select((eb) => [
+      't.id',
+      't.interaction_id',
+      'i.name as interaction_name',
+      't.status',
+      't.subject',
+      't.requester_id',
+      'r.twitter_user_id as requester_twitter_user_id',
+      'r.screen_name as requester_screen_name',
+      'r.name as requester_name',
+      't.unit_id',
+      'u.name as unit_name',
+      't.group_id',
+      'g.name as group_name',
+      't.activity_id',
+      'a.name as activity_name',
+      't.contact_origin_id',
+      'o.name as contact_origin_name',
+      't.contract_id',
+      'c.name as contract_name',
+      't.created_at',
+      't.updated_at',
+      't.closed_at',
+      eb.selectFrom('messages as m').select(eb.fn.countAll<number>().as('n')).whereRef('m.ticket_id', '=', 't.id').as('message_count'),
+    ]);
+}
+
+export async function listTickets(db: Kysely<Database>, f: TicketFilter): Promise<TicketView[]> {
+  let q = viewQuery(db).orderBy('t.id', 'desc').limit(f.limit);
+  if (f.status) q = q.where('t.status', '=', f.status);
+  if (f.interactionId !== undefined) q = q.where('t.interaction_id', '=', f.interactionId);
+  if (f.requesterId !== undefined) q = q.where('t.requester_id', '=', f.requesterId);
+  if (f.beforeId !== undefined) q = q.where('t.id', '<', f.beforeId);
+  const rows = await q.execute();
+  return rows.map((r) => ({ ...r, message_count: Number(r.message_count ?? 0) }) as TicketView);
+}
+
+export async function getTicket(db: Kysely<Database>, id: number): Promise<TicketView | undefined> {
+  const row = await viewQuery(db).where('t.id', '=', id).executeTakeFirst();
+  return row ? ({ ...row, message_count: Number(row.message_count ?? 0) } as TicketView) : undefined;
+}
+
+export async function listMessages(db: Kysely<Database>, ticketId: number): Promise<Message[]> {
+  return db.selectFrom('messages').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute();
+}
+
+/** Closes an open ticket; false when it was not open (already closed). */
+export async function closeTicket(db: Kysely<Database>, id: number, now: string): Promise<boolean> {
+  const res = await db
+    .updateTable('tickets')
+    .set({ status: 'closed', closed_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

@@ -1,0 +1,238 @@
+// From a verified delivery body to what the pipeline acts on. Two envelopes are understood:
+// the Account Activity API (v1.1: {for_user_id, direct_message_events, users, ...}) and the X
+// Activity API ({data: {event_type, filter: {user_id}, payload: {direct_message_events, users}}}),
+// whose DM payload is the v1.1 shape with v2-style user objects. Everything else is reported as an
+// ignored event, never an error: Twitter must get its 200 or it retries what we cannot use anyway.
+import { idString, parseJsonLossless } from './json.js';
+
+export interface Attachment {
+  type: string;
+  mediaUrl: string | null;
+  idStr: string | null;
+}
+
+export interface DmEvent {
+  /** The DM event id: the dedup key. */
+  id: string;
+  senderId: string;
+  recipientId: string | null;
+  /** ISO-8601 of created_timestamp, or null when absent or unreadable. */
+  createdAt: string | null;
+  /** Text with t.co links replaced by their expanded URLs. */
+  text: string;
+  attachments: Attachment[];
+}
+
+export interface Profile {
+  screenName: string | null;
+  name: string | null;
+}
+
+/** One thing a delivery carries, in the order the pipeline answers them. */
+export type DeliveryItem =
+  | { kind: 'dm'; event: DmEvent }
+  | { kind: 'revoke'; userId: string | null; at: string | null }
+  /** Something we answer 200 to and do not store: typing, read receipts, tweets, follows, ... */
+  | { kind: 'ignored'; event: string; reason: string; senderId?: string }
+  /** An item of a DM array we cannot use (no id, no sender): logged, not retried. */
+  | { kind: 'malformed'; event: string; reason: string };
+
+export interface Delivery {
+  format: 'account-activity' | 'x-activity' | 'unknown';
+  /** The subscribed account the delivery is for, when the payload says. */
+  forUserId: string | null;
+  items: DeliveryItem[];
+  profiles: Map<string, Profile>;
+}
+
+export class DeliveryParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliveryParseError';
+  }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** Labels of the Account Activity keys that carry no DM, for logs and results. */
+const IGNORED_KEYS: Record<string, string> = {
+  direct_message_indicate_typing_events: 'typing',
+  direct_message_mark_read_events: 'read',
+  tweet_create_events: 'tweet',
+  tweet_delete_events: 'tweet_delete',
+  favorite_events: 'favorite',
+  follow_events: 'follow',
+  block_events: 'block',
+  mute_events: 'mute',
+};
+/** Keys that describe the delivery rather than carry events. */
+const CONTEXT_KEYS = new Set(['for_user_id', 'users', 'apps', 'user_has_blocked', 'source']);
+
+/** Parses raw bytes (already signature-checked). Throws DeliveryParseError when not a JSON object. */
+export function parseDelivery(raw: Uint8Array | string): Delivery {
+  let body: unknown;
+  try {
+    body = parseJsonLossless(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new DeliveryParseError(`the body is not JSON: ${(err as Error).message}`);
+  }
+  if (!isObject(body)) throw new DeliveryParseError('the body is JSON but not an object');
+  if (isObject(body.data) && typeof body.data.event_type === 'string') return parseXActivity(body.data);
+  return parseAccountActivity(body);
+}
+
+function parseAccountActivity(body: Json): Delivery {
+  const delivery: Delivery = {
+    format: 'account-activity',
+    forUserId: idString(body.for_user_id) ?? null,
+    items: [],
+    profiles: readProfiles(body.users),
+  };
+  let recognised = false;
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'direct_message_events') {
+      recognised = true;
+      readDmEvents(value, delivery.items);
+    } else if (key === 'user_event') {
+      recognised = true;
+      readUserEvent(value, delivery.items);
+    } else if (Object.hasOwn(IGNORED_KEYS, key) || key.endsWith('_events')) {
+      recognised = true;
+      const label = IGNORED_KEYS[key] ?? key.replace(/_events$/, '');
+      const list = Array.isArray(value) ? value : [value];
+      for (const e of list) {
+        const senderId = isObject(e) ? idString(e.sender_id) : undefined;
+        delivery.items.push({ kind: 'ignored', event: label, reason: `${label} events are not stored`, ...(senderId ? { senderId } : {}) });
+      }
+    }
+  }
+  if (!recognised) {
+    const keys = Object.keys(body).filter((k) => !CONTEXT_KEYS.has(k));
+    delivery.format = 'unknown';
+    delivery.items.push({
+      kind: 'ignored',
+      event: 'unknown',
+      reason: keys.length ? `unsupported payload format (keys: ${keys.slice(0, 8).join(', ')})` : 'empty delivery',
+    });
+  }
+  return delivery;
+}
+
+function parseXActivity(data: Json): Delivery {
+  const eventType = data.event_type as string;
+  const payload = isObject(data.payload) ? data.payload : {};
+  const filter = isObject(data.filter) ? data.filter : {};
+  const delivery: Delivery = {
+    format: 'x-activity',
+    forUserId: idString(filter.user_id) ?? null,
+    items: [],
+    profiles: readProfiles(payload.users),
+  };
+  if (eventType.startsWith('dm.') && Array.isArray(payload.direct_message_events)) {
+    readDmEvents(payload.direct_message_events, delivery.items);
+  } else {
+    delivery.items.push({ kind: 'ignored', event: eventType, reason: `unsupported payload format: X Activity event ${eventType}` });
+  }
+  return delivery;
+}
+
+/** users{} maps id → profile; v1.1 profiles are flat, X Activity ones sit under `data` with `username`. */
+function readProfiles(users: unknown): Map<string, Profile> {
+  const profiles = new Map<string, Profile>();
+  if (!isObject(users)) return profiles;
+  for (const [id, value] of Object.entries(users)) {
+    if (!isObject(value)) continue;
+    const u = isObject(value.data) ? value.data : value;
+    const screenName = str(u.screen_name) ?? str(u.username);
+    const name = str(u.name);
+    if (/^\d+$/.test(id) && (screenName !== null || name !== null)) profiles.set(id, { screenName, name });
+  }
+  return profiles;
+}
+
+function readDmEvents(value: unknown, items: DeliveryItem[]): void {
+  if (!Array.isArray(value)) {
+    items.push({ kind: 'malformed', event: 'direct_message_events', reason: 'direct_message_events is not an array' });
+    return;
+  }
+  for (const e of value) {
+    if (!isObject(e)) {
+      items.push({ kind: 'malformed', event: 'message_create', reason: 'a DM event is not an object' });
+      continue;
+    }
+    const type = str(e.type) ?? 'unknown';
+    if (type !== 'message_create') {
+      items.push({ kind: 'ignored', event: type, reason: `DM events of type ${type} are not stored` });
+      continue;
+    }
+    const id = idString(e.id);
+    const mc = isObject(e.message_create) ? e.message_create : undefined;
+    const senderId = mc ? idString(mc.sender_id) : undefined;
+    if (!id || !mc || !senderId) {
+      const what = !id ? 'an id' : !mc ? 'message_create' : 'a sender_id';
+      items.push({ kind: 'malformed', event: type, reason: `a message_create event without ${what}` });
+      continue;
+    }
+    const target = isObject(mc.target) ? mc.target : {};
+    const data = isObject(mc.message_data) ? mc.message_data : {};
+    const { text, attachments } = readMessageData(data);
+    items.push({
+      kind: 'dm',
+      event: {
+        id,
+        senderId,
+        recipientId: idString(target.recipient_id) ?? null,
+        createdAt: timestampIso(e.created_timestamp),
+        text,
+        attachments,
+      },
+    });
+  }
+}
+
+function readUserEvent(value: unknown, items: DeliveryItem[]): void {
+  if (isObject(value) && isObject(value.revoke)) {
+    const revoke = value.revoke;
+    const source = isObject(revoke.source) ? revoke.source : {};
+    items.push({ kind: 'revoke', userId: idString(source.user_id) ?? null, at: str(revoke.date_time) });
+    return;
+  }
+  const keys = isObject(value) ? Object.keys(value).join(', ') : typeof value;
+  items.push({ kind: 'ignored', event: 'user_event', reason: `user_event (${keys}) is not acted on` });
+}
+
+/** created_timestamp is milliseconds since the epoch, as a string (or a number in hand-made payloads). */
+export function timestampIso(value: unknown): string | null {
+  const digits = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : '';
+  if (!/^\d{1,15}$/.test(digits)) return null;
+  const d = new Date(Number(digits));
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function readMessageData(data: Json): { text: string; attachments: Attachment[] } {
+  let text = str(data.text) ?? '';
+  const entities = isObject(data.entities) ? data.entities : {};
+  const urls = Array.isArray(entities.urls) ? entities.urls : [];
+  for (const u of urls) {
+    if (!isObject(u)) continue;
+    const short = str(u.url);
+    const expanded = str(u.expanded_url);
+    if (short && expanded) text = text.split(short).join(expanded);
+  }
+  const attachments: Attachment[] = [];
+  const attachment = isObject(data.attachment) ? data.attachment : undefined;
+  if (attachment) {
+    const media = isObject(attachment.media) ? attachment.media : undefined;
+    attachments.push({
+      type: str(media?.type) ?? str(attachment.type) ?? 'unknown',
+      mediaUrl: str(media?.media_url_https) ?? str(media?.media_url),
+      idStr: str(media?.id_str) ?? idString(media?.id) ?? null,
+    });
+    // Twitter appends the media's t.co link to the text; the attachment already carries the media.
+    const mediaLink = str(media?.url);
+    if (mediaLink) text = text.split(mediaLink).join('').trim();
+  }
+  return { text, attachments };
+}

@@ -1,0 +1,187 @@
+// What the listener reports. Two renderings of the same events: `pretty` (one line per event, in the
+// manner of `stripe listen`, coloured by outcome) for a person at a terminal, and `json` (NDJSON via
+// pino) for journald, files and log shippers. Both write to stdout: the log IS this command's output.
+import { Chalk, type ChalkInstance } from 'chalk';
+import { pino, type Logger } from 'pino';
+import type { EventResult, Outcome } from '../intake/pipeline.js';
+
+export interface InteractionRef {
+  id: number;
+  name: string;
+}
+
+export interface DeliveryEntry {
+  interaction: InteractionRef | null;
+  /** The path's interaction id when it named none we know. */
+  interactionId?: string;
+  status: number;
+  /** Why a delivery was refused (status ≠ 200). */
+  reason?: string;
+  results?: EventResult[];
+  ms: number;
+  remote: string | undefined;
+}
+
+export interface CrcEntry {
+  interaction: InteractionRef | null;
+  interactionId?: string;
+  status: number;
+  reason?: string;
+  remote: string | undefined;
+}
+
+export interface ListeningInfo {
+  url: string;
+  host: string;
+  port: number;
+  dbPath: string;
+  interactions: Array<{ id: number; name: string; account_user_id: string | null }>;
+}
+
+export interface ListenerLog {
+  listening(info: ListeningInfo): void;
+  delivery(entry: DeliveryEntry): void;
+  crc(entry: CrcEntry): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, err?: unknown, fields?: Record<string, unknown>): void;
+}
+
+export type LogFormat = 'pretty' | 'json';
+
+export interface LogSink {
+  write(chunk: string): unknown;
+}
+
+/** What to do when no interaction exists yet: printed at start-up so a first run is not a dead end. */
+export const NEXT_STEPS = [
+  'create an interaction:       omni interaction new',
+  'register its webhook:        omni webhook register <interaction>',
+  'or try it locally right now: omni simulate dm <interaction> --text "hello"',
+];
+
+const OUTCOME_LABEL: Record<Outcome, string> = {
+  new_ticket: 'new ticket',
+  appended: 'appended',
+  duplicate: 'duplicate',
+  echo: 'echo',
+  ignored: 'ignored',
+  revoked: 'REVOKED',
+  rejected: 'rejected',
+};
+
+function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string {
+  switch (outcome) {
+    case 'new_ticket':
+      return c.green.bold;
+    case 'appended':
+      return c.green;
+    case 'duplicate':
+      return c.gray;
+    case 'echo':
+      return c.cyan;
+    case 'ignored':
+      return c.dim;
+    case 'revoked':
+      return c.red.bold;
+    case 'rejected':
+      return c.red;
+  }
+}
+
+const hhmmss = (d: Date) => d.toTimeString().slice(0, 8);
+
+export function createPrettyLog(out: (line: string) => void, color: boolean, now: () => Date = () => new Date()): ListenerLog {
+  const c = new Chalk({ level: color ? 1 : 0 });
+  const who = (i: InteractionRef | null, fallback?: string) => (i ? `#${i.id} ${i.name}` : `#${fallback ?? '?'}`);
+  const line = (cols: string[]) => out([c.dim(hhmmss(now())), ...cols].join('  '));
+  return {
+    listening(info) {
+      out(`${c.green('Ready!')} omni is listening on ${c.bold(info.url)} ${c.dim(`(database ${info.dbPath})`)}`);
+      if (info.interactions.length === 0) {
+        out(c.yellow('No interaction yet, so no DM can arrive. Next steps:'));
+        for (const s of NEXT_STEPS) out(`  ${s}`);
+      } else {
+        for (const i of info.interactions) {
+          const account = i.account_user_id ? '' : c.yellow('  (account unknown: run omni webhook register)');
+          out(`  ${c.dim('→')} #${i.id} ${i.name}: ${info.url}/webhooks/twitter/${i.id}${account}`);
+        }
+      }
+      out(c.dim('Press Ctrl-C to stop.'));
+    },
+    delivery(e) {
+      const name = who(e.interaction, e.interactionId).padEnd(16);
+      if (e.status !== 200 || !e.results) {
+        line([name, 'POST'.padEnd(14), '-'.padEnd(14), '-'.padEnd(6), c.red(`rejected ${e.status}: ${e.reason ?? 'error'}`) + c.dim(e.remote ? ` from ${e.remote}` : '')]);
+        return;
+      }
+      for (const r of e.results) {
+        const sender = r.screenName ? `@${r.screenName}` : r.sender ?? '-';
+        const ticket = r.ticket !== undefined ? `#${r.ticket}` : '-';
+        const label = OUTCOME_LABEL[r.outcome] + (r.detail && r.outcome !== 'new_ticket' && r.outcome !== 'appended' ? `: ${r.detail}` : '');
+        line([name, r.event.padEnd(14), sender.padEnd(14), ticket.padEnd(6), outcomeColor(c, r.outcome)(label)]);
+        if (r.outcome === 'revoked') {
+          out(c.red.bold(`!!! interaction ${who(e.interaction)} was revoked by its Twitter account: no more DMs will arrive until it authorises the app again (then: omni webhook register)`));
+        }
+      }
+    },
+    crc(e) {
+      const name = who(e.interaction, e.interactionId).padEnd(16);
+      const result = e.status === 200 ? c.dim('answered') : c.red(`refused ${e.status}: ${e.reason ?? ''}`);
+      line([name, 'crc'.padEnd(14), '-'.padEnd(14), '-'.padEnd(6), result]);
+    },
+    info(message) {
+      line([message]);
+    },
+    warn(message, fields) {
+      line([c.yellow(`warning: ${message}`) + (fields?.hint ? c.dim(` (${String(fields.hint)})`) : '')]);
+    },
+    error(message, err) {
+      line([c.red(`error: ${message}`) + (err ? c.dim(` (${(err as Error).message ?? String(err)})`) : '')]);
+    },
+  };
+}
+
+export function createJsonLog(sink: LogSink): ListenerLog {
+  const logger: Logger = pino(
+    {
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    sink as NodeJS.WritableStream,
+  );
+  const ref = (i: InteractionRef | null, fallback?: string) => (i ? { interaction: i.id, interactionName: i.name } : { interaction: fallback ?? null });
+  return {
+    listening(info) {
+      // The message carries the URL so that scripts and tests can read the bound port (--port 0).
+      logger.info({ url: info.url, host: info.host, port: info.port, db: info.dbPath, interactions: info.interactions.map((i) => i.id) }, `listening on ${info.url}`);
+      if (info.interactions.length === 0) logger.warn({ nextSteps: NEXT_STEPS }, 'no interaction yet, so no DM can arrive');
+    },
+    delivery(e) {
+      const fields = { ...ref(e.interaction, e.interactionId), status: e.status, ms: Math.round(e.ms * 100) / 100, remote: e.remote };
+      if (e.status !== 200 || !e.results) {
+        logger.warn({ ...fields, reason: e.reason }, 'delivery rejected');
+        return;
+      }
+      logger.info({ ...fields, results: e.results }, 'delivery');
+      for (const r of e.results) {
+        if (r.outcome === 'revoked') logger.error({ ...fields, sender: r.sender }, 'interaction revoked by its Twitter account: no more DMs until it authorises the app again');
+      }
+    },
+    crc(e) {
+      const fields = { ...ref(e.interaction, e.interactionId), status: e.status, remote: e.remote };
+      if (e.status === 200) logger.info(fields, 'crc answered');
+      else logger.warn({ ...fields, reason: e.reason }, 'crc refused');
+    },
+    info(message, fields) {
+      logger.info(fields ?? {}, message);
+    },
+    warn(message, fields) {
+      logger.warn(fields ?? {}, message);
+    },
+    error(message, err, fields) {
+      logger.error({ ...fields, ...(err ? { err } : {}) }, message);
+    },
+  };
+}

@@ -1,0 +1,220 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { dmDeliveryBody, fixture, inboundDm, newEventId } from '../support/deliveries.js';
+import { intakeHarness, type IntakeHarness } from '../support/intake.js';
+
+let h: IntakeHarness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const row = (h: IntakeHarness, sql: string, ...params: unknown[]) => h.db.sqlite.prepare(sql).get(...params) as any;
+const rows = (h: IntakeHarness, sql: string, ...params: unknown[]) => h.db.sqlite.prepare(sql).all(...params) as any[];
+
+describe('intake pipeline on the recorded fixtures', () => {
+  it('turns a plain inbound DM into a requester, a ticket and a message', async () => {
+    h = await intakeHarness();
+    const results = h.intake(fixture('v1-dm-inbound-text.zammad3.body.json'));
+    expect(results).toEqual([
+      expect.objectContaining({ event: 'message_create', outcome: 'new_ticket', id: '1063077238797725701', sender: '456', screenName: 'medenhofer' }),
+    ]);
+    const requester = row(h, 'SELECT r.*, u.name AS unit, g.name AS grp FROM requesters r JOIN units u ON u.id = r.unit_id JOIN groups g ON g.id = r.group_id');
+    expect(requester).toMatchObject({ twitter_user_id: '456', screen_name: 'medenhofer', name: 'Martin Edenhofer', unit: 'HQ', grp: 'Social' });
+    const ticket = row(
+      h,
+      `SELECT t.*, a.name AS activity, o.name AS origin FROM tickets t JOIN activities a ON a.id = t.activity_id JOIN contact_origins o ON o.id = t.contact_origin_id`,
+    );
+    expect(ticket).toMatchObject({ id: results[0]!.ticket, status: 'open', subject: 'Hello again!', activity: 'DM', origin: 'Twitter', contract_id: null, requester_id: requester.id });
+    const message = row(h, 'SELECT * FROM messages');
+    expect(message).toMatchObject({
+      direction: 'inbound',
+      text: 'Hello again!',
+      twitter_event_id: '1063077238797725701',
+      sender_twitter_id: '456',
+      sent_at: '2018-11-15T14:32:19.406Z',
+      attachments: '[]',
+      ticket_id: ticket.id,
+    });
+  });
+
+  it('never opens a ticket for an echo, stores it on the open ticket of its recipient, and links a redelivery', async () => {
+    h = await intakeHarness();
+    const echo = fixture('v1-dm-echo.zammad1.body.json');
+    expect(h.intake(echo)).toEqual([expect.objectContaining({ outcome: 'echo', sender: '123', detail: expect.stringContaining('no open ticket') })]);
+    expect([h.count('requesters'), h.count('tickets'), h.count('messages')]).toEqual([0, 0, 0]);
+
+    const [opened] = h.intake(fixture('v1-dm-inbound-text.zammad3.body.json'));
+    const [stored] = h.intake(echo);
+    expect(stored).toMatchObject({ outcome: 'echo', ticket: opened!.ticket });
+    expect(row(h, "SELECT direction, text, sender_twitter_id FROM messages WHERE twitter_event_id = '1062015437679050760'")).toEqual({
+      direction: 'outbound',
+      text: 'Hey! Hello!',
+      sender_twitter_id: '123',
+    });
+    // The account never becomes a requester.
+    expect(rows(h, 'SELECT twitter_user_id FROM requesters')).toEqual([{ twitter_user_id: '456' }]);
+    const [again] = h.intake(echo);
+    expect(again).toMatchObject({ outcome: 'echo', message: stored!.message, detail: `matches message ${stored!.message}` });
+    expect(h.count('messages')).toBe(2);
+  });
+
+  it('creates nothing for typing and read events', async () => {
+    h = await intakeHarness({ accountUserId: '4337869213' });
+    expect(h.intake(fixture('v1-typing.xdocs.json'))).toEqual([expect.objectContaining({ event: 'typing', outcome: 'ignored', sender: '3284025577' })]);
+    expect(h.intake(fixture('v1-mark-read.xdocs.json'))).toEqual([expect.objectContaining({ event: 'read', outcome: 'ignored' })]);
+    expect([h.count('requesters'), h.count('tickets'), h.count('messages')]).toEqual([0, 0, 0]);
+  });
+
+  it("marks the interaction revoked when its own account revokes, and only then", async () => {
+    h = await intakeHarness({ accountUserId: '999' });
+    expect(h.intake(fixture('v1-user-revoke.xdocs.json'))).toEqual([expect.objectContaining({ event: 'revoke', outcome: 'ignored' })]);
+    expect(row(h, 'SELECT revoked_at FROM interactions').revoked_at).toBeNull();
+    await h.close();
+
+    h = await intakeHarness({ accountUserId: '63046977' });
+    expect(h.intake(fixture('v1-user-revoke.xdocs.json'))).toEqual([expect.objectContaining({ event: 'revoke', outcome: 'revoked', sender: '63046977' })]);
+    expect(row(h, 'SELECT revoked_at FROM interactions').revoked_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(h.intake(fixture('v1-user-revoke.xdocs.json'))[0]).toMatchObject({ outcome: 'revoked', detail: 'already marked revoked' });
+  });
+
+  it('creates the requester by id when the profile is missing (users nested in apps)', async () => {
+    h = await intakeHarness({ accountUserId: '4337869213' });
+    expect(h.intake(fixture('v1-dm-docbug-users-nested-in-apps.xdocs.json'))).toEqual([
+      expect.objectContaining({ outcome: 'new_ticket', sender: '3001969357', screenName: null }),
+    ]);
+    expect(row(h, 'SELECT twitter_user_id, screen_name, name FROM requesters')).toEqual({ twitter_user_id: '3001969357', screen_name: null, name: null });
+    // The documented example (with users{}) is the same DM event: a redelivery stores nothing more.
+    expect(h.intake(fixture('v1-dm-inbound.xdocs.json'))[0]).toMatchObject({ outcome: 'duplicate' });
+    expect(h.count('messages')).toBe(1);
+  });
+
+  it('takes the X Activity API envelope: a received DM opens a ticket, a sent one is an echo', async () => {
+    h = await intakeHarness({ accountUserId: '1111111111111111111' });
+    expect(h.intake(fixture('xaa-dm-received.xdocs.json'))).toEqual([
+      expect.objectContaining({ outcome: 'new_ticket', id: '2080765901528535096', sender: '2222222222222222222', screenName: 'OtherUser' }),
+    ]);
+    expect(h.intake(fixture('xaa-dm-sent.xdocs.json'))).toEqual([expect.objectContaining({ outcome: 'echo' })]);
+    expect(h.intake('{"data":{"event_type":"follow.created","filter":{"user_id":"1111111111111111111"},"payload":{}}}')).toEqual([
+      expect.objectContaining({ outcome: 'ignored', detail: expect.stringContaining('unsupported payload format') }),
+    ]);
+    expect(h.count('tickets')).toBe(1);
+  });
+});
+
+describe('intake pipeline on generated deliveries', () => {
+  it('processes every event of a delivery, from several senders', async () => {
+    h = await intakeHarness();
+    const ids = [newEventId(), newEventId(), newEventId()];
+    const body = dmDeliveryBody({
+      forUserId: '123',
+      events: [
+        { senderId: '1001', recipientId: '123', text: 'first from 1001', eventId: ids[0] },
+        { senderId: '1002', recipientId: '123', text: 'first from 1002', eventId: ids[1] },
+        { senderId: '1001', recipientId: '123', text: 'second from 1001', eventId: ids[2] },
+      ],
+      users: { '1001': { name: 'One', screenName: 'one' }, '1002': { name: 'Two', screenName: 'two' } },
+    });
+    const results = h.intake(body);
+    expect(results.map((r) => r.outcome)).toEqual(['new_ticket', 'new_ticket', 'appended']);
+    expect(results[2]!.ticket).toBe(results[0]!.ticket);
+    expect(results[1]!.ticket).not.toBe(results[0]!.ticket);
+    expect(h.count('messages')).toBe(3);
+    // A redelivery of the whole thing is a no-op, event by event.
+    expect(h.intake(body).map((r) => r.outcome)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+    expect(h.count('messages')).toBe(3);
+  });
+
+  it('keeps ids above 2^53 exact, whether sent as strings or as bare numbers', async () => {
+    h = await intakeHarness();
+    const eventId = '1234567890123456789';
+    const sender = '9007199254740993'; // 2^53 + 1: a double would round it to ...992
+    const asStrings = dmDeliveryBody({ forUserId: '123', events: [{ senderId: sender, recipientId: '123', text: 'big', eventId }] });
+    const asNumbers = asStrings.replace(`"id":"${eventId}"`, `"id":${eventId}`).replace(`"sender_id":"${sender}"`, `"sender_id":${sender}`);
+    expect(asNumbers).toContain(`"id":${eventId},`);
+    expect(h.intake(asNumbers)[0]).toMatchObject({ outcome: 'new_ticket', id: eventId, sender });
+    expect(h.intake(asStrings)[0]).toMatchObject({ outcome: 'duplicate', id: eventId });
+    expect(row(h, 'SELECT twitter_event_id, sender_twitter_id FROM messages')).toEqual({ twitter_event_id: eventId, sender_twitter_id: sender });
+    expect(row(h, 'SELECT twitter_user_id FROM requesters').twitter_user_id).toBe(sender);
+  });
+
+  it('keeps unicode intact and cuts the subject at 80 characters, not in the middle of an emoji', async () => {
+    h = await intakeHarness();
+    const text = '😀'.repeat(79) + 'ção e mais texto depois';
+    h.intake(inboundDm({ senderId: '77', text }));
+    const t = row(h, 'SELECT subject FROM tickets');
+    expect(Array.from(t.subject as string)).toHaveLength(80);
+    expect(t.subject).toBe('😀'.repeat(79) + 'ç');
+    expect(row(h, 'SELECT text FROM messages').text).toBe(text);
+  });
+
+  it('replaces t.co links by their expanded URLs and keeps attachment metadata', async () => {
+    h = await intakeHarness();
+    const body = dmDeliveryBody({
+      forUserId: '123',
+      events: [
+        {
+          senderId: '55',
+          recipientId: '123',
+          text: 'see https://t.co/abc and https://t.co/abc again https://t.co/media1',
+          urls: [{ url: 'https://t.co/abc', expandedUrl: 'https://example.com/order/42' }],
+          attachment: { type: 'photo', idStr: '1200000000000000001', mediaUrlHttps: 'https://ton.twimg.com/1/photo.jpg', url: 'https://t.co/media1' },
+        },
+      ],
+    });
+    h.intake(body);
+    const m = row(h, 'SELECT text, attachments FROM messages');
+    expect(m.text).toBe('see https://example.com/order/42 and https://example.com/order/42 again');
+    expect(JSON.parse(m.attachments)).toEqual([{ type: 'photo', mediaUrl: 'https://ton.twimg.com/1/photo.jpg', idStr: '1200000000000000001' }]);
+  });
+
+  it('refreshes names from users{} on every event and keeps them when a later profile is missing', async () => {
+    h = await intakeHarness();
+    h.intake(inboundDm({ senderId: '88', text: 'a', screenName: 'old_name' }));
+    h.intake(inboundDm({ senderId: '88', text: 'b', screenName: 'new_name' }));
+    expect(row(h, 'SELECT screen_name FROM requesters').screen_name).toBe('new_name');
+    h.intake(inboundDm({ senderId: '88', text: 'c', profile: false }));
+    expect(row(h, 'SELECT screen_name, name FROM requesters')).toEqual({ screen_name: 'new_name', name: 'NEW_NAME' });
+    expect(h.count('tickets')).toBe(1);
+  });
+
+  it('opens a new ticket after the open one is closed', async () => {
+    h = await intakeHarness();
+    const [a] = h.intake(inboundDm({ senderId: '99', text: 'one' }));
+    h.db.sqlite.prepare("UPDATE tickets SET status = 'closed' WHERE id = ?").run(a!.ticket);
+    const [b] = h.intake(inboundDm({ senderId: '99', text: 'two' }));
+    expect(b).toMatchObject({ outcome: 'new_ticket' });
+    expect(b!.ticket).not.toBe(a!.ticket);
+    expect(h.count('requesters')).toBe(1);
+  });
+
+  it('falls back on parameters 390, 317, 315 and 118 when the interaction names no default', async () => {
+    h = await intakeHarness();
+    const s = h.db.sqlite;
+    s.prepare('UPDATE interactions SET unit_id = NULL, activity_id = NULL, contact_origin_id = NULL').run();
+    const unit = Number(s.prepare("INSERT INTO units (name, created_at) VALUES ('Fallback unit', 'x')").run().lastInsertRowid);
+    const contract = Number(s.prepare("INSERT INTO contracts (name, created_at) VALUES ('Gold', 'x')").run().lastInsertRowid);
+    const activity = row(h, 'SELECT id FROM activities').id;
+    const origin = row(h, "SELECT id FROM contact_origins WHERE name = 'E-mail'").id;
+    const set = s.prepare("INSERT INTO parameters (number, value, updated_at) VALUES (?, ?, 'x')");
+    for (const [n, v] of [[390, unit], [317, activity], [315, origin], [118, contract]]) set.run(n, String(v));
+    h.intake(inboundDm({ senderId: '5', text: 'hello' }));
+    expect(row(h, 'SELECT unit_id, activity_id, contact_origin_id, contract_id FROM tickets')).toEqual({
+      unit_id: unit,
+      activity_id: activity,
+      contact_origin_id: origin,
+      contract_id: contract,
+    });
+    expect(row(h, 'SELECT unit_id FROM requesters').unit_id).toBe(unit);
+  });
+
+  it('answers unknown payloads and malformed events without storing anything', async () => {
+    h = await intakeHarness();
+    expect(h.intake('{"for_user_id":"123","tweet_create_events":[{"id_str":"1"}],"follow_events":[{}]}').map((r) => r.event)).toEqual(['tweet', 'follow']);
+    expect(h.intake('{"something_else":1}')).toEqual([expect.objectContaining({ outcome: 'ignored', detail: expect.stringContaining('unsupported payload format') })]);
+    expect(h.intake('{}')).toEqual([expect.objectContaining({ outcome: 'ignored', detail: 'empty delivery' })]);
+    expect(h.intake('{"for_user_id":"123","direct_message_events":[{"type":"message_create","message_create":{"sender_id":"5"}}]}')).toEqual([
+      expect.objectContaining({ outcome: 'rejected', detail: expect.stringContaining('without an id') }),
+    ]);
+    expect([h.count('requesters'), h.count('tickets'), h.count('messages')]).toEqual([0, 0, 0]);
+  });
+});
