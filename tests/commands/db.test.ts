@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { migrations } from '../../src/db/migrations/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,8 @@ import { cliWithDb, runCli } from '../support/cli.js';
 import { seedInteraction } from '../support/seed.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { tempDir } from '../support/tmp.js';
+
+const MIGRATION_NAMES = Object.keys(migrations);
 
 describe('omni db path', () => {
   it('resolves --db, then OMNI_DB, then $XDG_DATA_HOME/omni/omni.db, then ~/.local/share, without creating anything', async () => {
@@ -28,8 +31,8 @@ describe('omni db status', () => {
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({
       path: db,
-      schema: { applied: 1, known: 1 },
-      migrations: [{ name: '0001_initial', appliedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }],
+      schema: { applied: MIGRATION_NAMES.length, known: MIGRATION_NAMES.length },
+      migrations: MIGRATION_NAMES.map((name) => ({ name, appliedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) })),
       journalMode: 'wal',
       secretKey: { source: 'key file', keyFile: `${db}.key`, keyFileExists: false, keyFileMode: null, problem: null },
       counts: { interactions: { live: 0, deleted: 0 }, tickets: { open: 0, closed: 0 }, requesters: 0, messages: 0 },
@@ -41,7 +44,7 @@ describe('omni db status', () => {
 
     const human = await run(['db', 'status']);
     expect(human.stdout).toMatch(/^database\s+\S+omni\.db$/m);
-    expect(human.stdout).toMatch(/^schema\s+1\/1 \(up to date\)$/m);
+    expect(human.stdout).toMatch(new RegExp(`^schema\\s+${MIGRATION_NAMES.length}/${MIGRATION_NAMES.length} \\(up to date\\)$`, 'm'));
     expect(human.stdout).toMatch(/^ {2}migration\s+0001_initial\s+\d{4}-/m);
     expect(human.stdout).toMatch(/^secret key\s+key file .*omni\.db\.key \(not created yet/m);
     expect(fs.existsSync(`${db}.key`)).toBe(false);
