@@ -63,21 +63,19 @@ export async function addCatalogEntry(
   }
 }
 
+/** Activities with their portfolio's name: an activity name is unique only within a portfolio. */
+function activityQuery(db: Kysely<Database>) {
+  return db
+    .selectFrom('activities')
+    .innerJoin('portfolios', 'portfolios.id', 'activities.portfolio_id')
+    .select(['activities.id', 'activities.name', 'activities.created_at', 'activities.portfolio_id', 'portfolios.name as portfolio_name'])
+    .orderBy('activities.id');
+}
+
 export async function listCatalog(db: Kysely<Database>, kind: CatalogKind, portfolioId?: number): Promise<CatalogRow[]> {
   if (kind === 'activity') {
-    let q = db
-      .selectFrom('activities')
-      .innerJoin('portfolios', 'portfolios.id', 'activities.portfolio_id')
-      .select([
-        'activities.id',
-        'activities.name',
-        'activities.created_at',
-        'activities.portfolio_id',
-        'portfolios.name as portfolio_name',
-      ])
-      .orderBy('activities.id');
-    if (portfolioId !== undefined) q = q.where('activities.portfolio_id', '=', portfolioId);
-    return q.execute();
+    const q = activityQuery(db);
+    return (portfolioId === undefined ? q : q.where('activities.portfolio_id', '=', portfolioId)).execute();
   }
   return db.selectFrom(catalogTables[kind]).selectAll().orderBy('id').execute();
 }
@@ -88,21 +86,7 @@ export async function getCatalogEntry(db: Kysely<Database>, kind: CatalogKind, i
 }
 
 async function listCatalogWhere(db: Kysely<Database>, kind: CatalogKind, col: 'id' | 'name', value: string | number): Promise<CatalogRow[]> {
-  if (kind === 'activity') {
-    return db
-      .selectFrom('activities')
-      .innerJoin('portfolios', 'portfolios.id', 'activities.portfolio_id')
-      .select([
-        'activities.id',
-        'activities.name',
-        'activities.created_at',
-        'activities.portfolio_id',
-        'portfolios.name as portfolio_name',
-      ])
-      .where(`activities.${col}`, '=', value as never)
-      .orderBy('activities.id')
-      .execute();
-  }
+  if (kind === 'activity') return activityQuery(db).where(`activities.${col}`, '=', value as never).execute();
   return db.selectFrom(catalogTables[kind]).selectAll().where(col, '=', value as never).orderBy('id').execute();
 }
 
