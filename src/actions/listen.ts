@@ -1,13 +1,22 @@
 // `omni listen`: opens the database, starts the HTTP listener and serves until SIGINT/SIGTERM.
 import type { Context } from '../context.js';
+import type { Listener } from '../listener/server.js';
+import type { ListenerLog } from '../listener/log.js';
 import { OmniError, UsageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
 
 interface ListenOptions {
   port?: string;
   host?: string;
   logFormat?: 'pretty' | 'json';
   grace?: string;
+  /** false with --no-watchdog. */
+  watchdog?: boolean;
+  watchdogInterval?: string;
 }
+
+/** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
+const WATCHDOG_BOUNDS = { minMs: 1_000, maxMs: 24 * 3_600_000 };
 
 /** The listener waits at most this long for a lock held by another process, then answers 503:
  *  Twitter gives up on a delivery after 3 s and retries it, so waiting longer gains nothing. */
@@ -26,6 +35,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const graceSeconds = Number(opts.grace ?? '10');
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new UsageError(`--grace must be a number of seconds, not '${opts.grace}'`);
   const format = opts.logFormat ?? (ctx.stdoutIsTTY ? 'pretty' : 'json');
+  const watchdogMs = opts.watchdog === false ? undefined : parseDuration(opts.watchdogInterval ?? '10m', '--watchdog-interval', WATCHDOG_BOUNDS);
 
   const db = await ctx.db();
   db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
@@ -46,8 +56,37 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   } catch (err) {
     throw listenError(err, host, port);
   }
-  await serveUntilSignal(listener, log, graceSeconds * 1000);
+  const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? '10m');
+  // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
+  // grace period, and in any case before the database closes.
+  const stopWatchdog = () => void watchdog?.stop();
+  process.once('SIGINT', stopWatchdog);
+  process.once('SIGTERM', stopWatchdog);
+  try {
+    await serveUntilSignal(listener, log, graceSeconds * 1000);
+  } finally {
+    process.off('SIGINT', stopWatchdog);
+    process.off('SIGTERM', stopWatchdog);
+    await watchdog?.stop();
+    listener.events.close();
+  }
   return 0;
+}
+
+async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string) {
+  const { startWatchdog } = await import('../webhooks/watchdog.js');
+  log.info(`watchdog: checking every registered webhook with Twitter every ${label} (off: --no-watchdog)`);
+  return startWatchdog({
+    deps: { ...ctx, actor: `${ctx.actor} (omni listen watchdog)` },
+    intervalMs,
+    log,
+    onCheck: (c) => {
+      listener.metrics.watchdog(c.result);
+      // Written at once (with the CRCs buffered so far, which the check may just have caused), so
+      // `omni webhook status` tells the story right after a re-validation.
+      listener.events.record({ interactionId: c.interactionId, at: c.at, kind: 'watchdog', result: c.result, detail: c.detail }, { flush: true });
+    },
+  });
 }
 
 function listenError(err: unknown, host: string, port: number): unknown {

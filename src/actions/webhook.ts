@@ -8,6 +8,7 @@ import { printJson, printTable, style, success, warn } from '../output.js';
 import { startSpinner } from '../spinner.js';
 import type { Webhook } from '../twitter/gateway.js';
 import { checkWebhook, deregisterWebhook, registerWebhook, webhookStatus, type Progress } from '../webhooks/service.js';
+import { formatAge, webhookHealth, type WebhookHealth } from '../webhooks/health.js';
 
 interface JsonOpt {
   json?: boolean;
@@ -65,6 +66,9 @@ export async function registerAction(ctx: Context, [ref]: [string], opts: JsonOp
 export async function statusAction(ctx: Context, [ref]: [string], opts: JsonOpt): Promise<number> {
   const row = await load(ctx, ref);
   const r = await withSpinner(ctx, 'asking Twitter', (onStep) => webhookStatus(ctx, row, { onStep }));
+  const now = ctx.now();
+  // What omni itself saw (CRCs received, watchdog checks), judged against the state Twitter just gave.
+  const health = await webhookHealth((await ctx.db()).kysely, { id: row.id, webhook_id: r.webhooks.find((w) => w.ours)?.id ?? null }, now);
   if (opts.json) {
     printJson(ctx, {
       interactionId: r.interactionId,
@@ -75,6 +79,7 @@ export async function statusAction(ctx: Context, [ref]: [string], opts: JsonOpt)
       subscribed: r.subscribed,
       lastError: r.lastError,
       checkedAt: r.checkedAt,
+      health,
     });
     return 0;
   }
@@ -91,6 +96,7 @@ export async function statusAction(ctx: Context, [ref]: [string], opts: JsonOpt)
   ctx.out(`webhook URL     ${r.webhookUrl}`);
   ctx.out(`subscribed      ${yesNo(r.subscribed, 'yes', 'no')}`);
   ctx.out(`last error      ${r.lastError ?? '-'}`);
+  for (const line of healthLines(health, now)) ctx.out(line);
   ctx.out('');
   printTable(
     ctx,
@@ -104,9 +110,22 @@ export async function statusAction(ctx: Context, [ref]: [string], opts: JsonOpt)
     `no webhook on '${r.devEnvironment}'; register one with: omni webhook register ${row.id}`,
   );
   const mine = r.webhooks.find((w) => w.ours);
+  for (const w of health.warnings) warn(ctx, w);
   if (mine && !mine.valid) warn(ctx, `the webhook is invalid: Twitter sends nothing until it passes a CRC; start omni listen, then: omni webhook check ${row.id}`);
   else if (mine && !r.subscribed) warn(ctx, `the account is not subscribed: omni webhook register ${row.id}`);
   return 0;
+}
+
+function healthLines(h: WebhookHealth, now: Date): string[] {
+  const when = (at: string) => `${at} (${formatAge(Math.max(0, now.getTime() - Date.parse(at)))} ago)`;
+  const lines = [
+    `last CRC        ${h.lastCrc ? `${when(h.lastCrc.at)}${h.lastCrc.remote ? ` from ${h.lastCrc.remote}` : ''}` : '- (none recorded by omni listen)'}`,
+    `watchdog        ${h.lastWatchdogCheck ? `${when(h.lastWatchdogCheck.at)}: ${h.lastWatchdogCheck.result}` : '- (no check recorded: omni listen runs it)'}`,
+  ];
+  if (h.lastRefusedCrc) {
+    lines.push(`refused CRC     ${when(h.lastRefusedCrc.at)}: ${h.lastRefusedCrc.reason}${h.lastRefusedCrc.remote ? ` from ${h.lastRefusedCrc.remote}` : ''}`);
+  }
+  return lines;
 }
 
 export async function checkAction(ctx: Context, [ref]: [string], opts: JsonOpt): Promise<number> {

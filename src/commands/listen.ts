@@ -7,6 +7,14 @@ Endpoints:
   GET  /webhooks/twitter/<id>?crc_token=…   Twitter's CRC check (answered with the interaction's API secret)
   POST /webhooks/twitter/<id>               signed deliveries: every DM becomes a message on a ticket
   GET  /healthz                             200 when the database answers, 503 while shutting down
+  GET  /metrics                             Prometheus text format (keep it private: do not proxy it)
+
+Only CRC tokens shaped like Twitter's (4-256 letters, digits, - _ = + /) are answered: the answer is
+the HMAC that signs deliveries, so answering anything would let anyone forge a signed delivery.
+
+The watchdog asks Twitter every --watchdog-interval whether each registered webhook is still valid
+and, when it is not, has Twitter re-check it at once (DMs stop while a webhook is invalid). Each
+check and each CRC received is kept for 'omni webhook status'.
 
 Twitter needs an https URL without a port: put a reverse proxy in front (docs/reverse-proxy.md).
 A delivery is answered 200 only once its events are committed to disk; 503 means "retry later".
@@ -25,6 +33,8 @@ export function registerListenCommands(program: Command, run: Runner): void {
       ]),
     )
     .addOption(new Option('--grace <seconds>', 'on SIGINT/SIGTERM, how long in-flight deliveries may take to finish').default('10'))
+    .addOption(new Option('--no-watchdog', 'do not check the registered webhooks with Twitter'))
+    .addOption(new Option('--watchdog-interval <duration>', 'how often the watchdog checks, 1s to 24h: 30s, 10m, 1h (default 10m)'))
     .addHelpText(
       'after',
       ENDPOINTS +
@@ -32,6 +42,9 @@ export function registerListenCommands(program: Command, run: Runner): void {
           'omni listen',
           'omni listen --port 9000 --host 0.0.0.0',
           'OMNI_PORT=0 omni listen --log-format json   # a free port, NDJSON logs',
+          'omni listen --watchdog-interval 2m          # re-validate an invalid webhook within 2 minutes',
+          'omni listen --no-watchdog                   # another process watches the webhooks',
+          'curl -s http://127.0.0.1:8080/metrics       # counters for Prometheus',
           '# in another terminal:',
           'omni simulate dm 1 --text "hello"',
         ]),

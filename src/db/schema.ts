@@ -104,6 +104,20 @@ export interface MessageTable {
   created_at: string;
 }
 
+export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog';
+
+export interface WebhookEventTable {
+  id: Id;
+  interaction_id: number;
+  at: string;
+  kind: WebhookEventKind;
+  /** crc_answered: "answered"; crc_refused: the reason; watchdog: valid, revalidated, invalid, missing, rate_limited, error. */
+  result: string;
+  detail: string | null;
+  /** The client address of a CRC (X-Forwarded-For first, else the socket). */
+  remote: string | null;
+}
+
 export interface MigrationInfoTable {
   name: string;
   timestamp: ColumnType<string, string, never>;
@@ -122,6 +136,7 @@ export interface Database {
   requesters: RequesterTable;
   tickets: TicketTable;
   messages: MessageTable;
+  webhook_events: WebhookEventTable;
 }
 
 export type Interaction = Selectable<InteractionTable>;
@@ -133,3 +148,4 @@ export type Requester = Selectable<RequesterTable>;
 export type Ticket = Selectable<TicketTable>;
 export type Message = Selectable<MessageTable>;
 export type AuditEntry = Selectable<AuditTable>;
+export type WebhookEvent = Selectable<WebhookEventTable>;

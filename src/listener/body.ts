@@ -1,5 +1,7 @@
-// Reading a request body with a hard size limit: refused from Content-Length before a byte is read,
-// or as soon as the running total passes the limit, so an oversized body never sits in memory.
+// Reading a request body with a hard size limit and a deadline: refused from Content-Length before a
+// byte is read, or as soon as the running total passes the limit, so an oversized body never sits in
+// memory; and cut off when it has not completed in time, so a client trickling one byte a second
+// cannot hold a connection (and its buffer) for minutes.
 import type { IncomingMessage } from 'node:http';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -17,10 +19,30 @@ export function declaredTooLarge(req: IncomingMessage, limit: number): boolean {
   return declared !== undefined && Number(declared) > limit;
 }
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** Twitter gives up on a delivery after 3 s; a body still arriving after 10 s serves nobody. */
+export const BODY_TIMEOUT_MS = 10_000;
+
+export class BodyTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`body not complete within ${ms} ms`);
+    this.name = 'BodyTimeout';
+  }
+}
+
+/**
+ * Resolves with the whole body. The deadline runs from the call (the headers have just arrived), so it
+ * also bounds the rate: a body of the maximum size must arrive at limit/timeoutMs bytes a second.
+ */
+export function readBody(req: IncomingMessage, limit: number, timeoutMs: number = BODY_TIMEOUT_MS): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    const timer = setTimeout(() => {
+      cleanup();
+      // Stop reading; the caller answers 408 and closes the connection.
+      req.pause();
+      reject(new BodyTimeout(timeoutMs));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       total += chunk.length;
       if (total > limit) {
@@ -42,6 +64,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onAborted = () => onError(new Error('the client closed the connection before the body was complete'));
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

@@ -127,7 +127,8 @@ export function createPrettyLog(out: (line: string) => void, color: boolean, now
     },
     crc(e) {
       const name = who(e.interaction, e.interactionId).padEnd(16);
-      const result = e.status === 200 ? c.dim('answered') : c.red(`refused ${e.status}: ${e.reason ?? ''}`);
+      // The remote address of a refusal matters: it is who probed the CRC endpoint.
+      const result = e.status === 200 ? c.dim('answered') : c.red(`refused ${e.status}: ${e.reason ?? ''}`) + c.dim(e.remote ? ` from ${e.remote}` : '');
       line([name, 'crc'.padEnd(14), '-'.padEnd(14), '-'.padEnd(6), result]);
     },
     info(message) {

@@ -2,6 +2,7 @@
 // twitter-api-v2's raw get/post/put/delete (it has no Account Activity helpers), so that auth,
 // base URL, timeouts and error mapping live in one place and tests can point it at a fake.
 import http from 'node:http';
+import https from 'node:https';
 import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi } from 'twitter-api-v2';
 import { OmniError } from '../errors.js';
 import { TwitterError, twitterBadResponse, twitterErrorFromResponse, twitterNetworkError, type TwitterCall } from './errors.js';
@@ -83,6 +84,10 @@ export interface TwitterGateway {
   unsubscribe(env: string, userId: string): Promise<'unsubscribed' | 'not-subscribed'>;
   /** POST direct_messages/events/new (user context, JSON body). */
   sendDirectMessage(recipientId: string, text: string, quickReplies?: QuickReplyOption[]): Promise<SentDirectMessage>;
+  /** Drops this gateway's connections: calls in flight fail at once with a network error. For
+   *  long-lived users (the listener's watchdog) at shutdown, so a pending call does not hold the
+   *  process for up to the request timeout. */
+  close(): void;
 }
 
 export type TwitterGatewayFactory = (credentials: TwitterCredentials, options?: Omit<GatewayOptions, 'baseUrl' | 'timeoutMs'>) => TwitterGateway;
@@ -132,7 +137,8 @@ class Gateway implements TwitterGateway {
   private readonly v11: string;
   private readonly timeoutMs: number;
   private readonly editCommand: string | undefined;
-  private readonly settings: { httpAgent?: http.Agent };
+  private readonly agent: http.Agent;
+  private readonly settings: { httpAgent: http.Agent };
   private readonly user: TwitterApi;
   private app: Promise<TwitterApi> | undefined;
 
@@ -145,8 +151,10 @@ class Gateway implements TwitterGateway {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.editCommand = options.editCommand;
     // twitter-api-v2 always calls https.request; Node accepts an http: URL there only when the
-    // agent is an http.Agent, so plain http (fakes, local proxies) needs one.
-    this.settings = this.baseUrl.startsWith('http:') ? { httpAgent: new http.Agent({ keepAlive: false }) } : {};
+    // agent is an http.Agent, so plain http (fakes, local proxies) needs one. An agent of our own
+    // for https too (configured like Node's global one) is what lets close() cut calls in flight.
+    this.agent = this.baseUrl.startsWith('http:') ? new http.Agent({ keepAlive: false }) : new https.Agent({ keepAlive: true });
+    this.settings = { httpAgent: this.agent };
     this.user = new TwitterApi(
       {
         appKey: credentials.apiKey,
@@ -156,6 +164,10 @@ class Gateway implements TwitterGateway {
       },
       this.settings,
     );
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 
   private call(method: string, path: string, auth: TwitterCall['auth'], what: string, extra: Partial<TwitterCall> = {}): TwitterCall {

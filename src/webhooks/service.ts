@@ -251,10 +251,21 @@ export async function checkWebhook(deps: WebhookDeps, row: Row, opts: { onStep?:
         hint: `register it: omni webhook register ${row.id}${other ? ' --replace' : ''}`,
       });
     }
+  } catch (err) {
+    return rememberFailure(deps, row, err, mine ? {} : { webhook_id: null, webhook_url: null, webhook_valid: null });
+  }
+  return retriggerCrc(deps, row, gw, mine, step);
+}
+
+/** PUT (Twitter sends a CRC now) and remember the verdict; a failed CRC is a result. */
+async function retriggerCrc(deps: WebhookDeps, row: Row, gw: TwitterGateway, mine: Webhook, step: Progress): Promise<CheckResult> {
+  const env = row.dev_environment;
+  const ours = webhookUrl(row.callback_url, row.id);
+  try {
     step(`asking Twitter to send a CRC to ${ours}`);
     await gw.triggerCrc(env, mine.id, ours);
   } catch (err) {
-    if (mine && err instanceof TwitterError && err.kind === 'webhook-rejected') {
+    if (err instanceof TwitterError && err.kind === 'webhook-rejected') {
       await remember(deps, row, {
         webhook_id: mine.id,
         webhook_url: mine.url,
@@ -264,10 +275,54 @@ export async function checkWebhook(deps: WebhookDeps, row: Row, opts: { onStep?:
       });
       return { interactionId: row.id, devEnvironment: env, webhook: { ...mine, valid: false }, valid: false, error: err.message, hint: err.hint ?? null };
     }
-    return rememberFailure(deps, row, err, mine ? {} : { webhook_id: null, webhook_url: null, webhook_valid: null });
+    return rememberFailure(deps, row, err);
   }
   await remember(deps, row, { webhook_id: mine.id, webhook_url: mine.url, webhook_valid: 1, webhook_checked_at: deps.now().toISOString(), webhook_last_error: null });
   return { interactionId: row.id, devEnvironment: env, webhook: { ...mine, valid: true }, valid: true, error: null, hint: null };
+}
+
+export type SuperviseOutcome = 'valid' | 'revalidated' | 'invalid' | 'missing';
+
+export interface SuperviseResult {
+  interactionId: number;
+  outcome: SuperviseOutcome;
+  /** Why it is invalid or missing (Twitter's words when it gave any), and the fix. */
+  error: string | null;
+  hint: string | null;
+}
+
+/**
+ * The listener watchdog's check: one read of the environment's webhooks; a valid webhook is left
+ * alone, an invalid one gets its CRC re-triggered (the listener calling this is up, so the CRC
+ * passes unless the URL does not reach it). A webhook gone from Twitter is reported, never
+ * re-registered: the slot may now belong to another URL on purpose. Twitter errors (rate limit,
+ * network, credentials) are remembered on the interaction and thrown.
+ */
+export async function superviseWebhook(deps: WebhookDeps, row: Row): Promise<SuperviseResult> {
+  const env = row.dev_environment;
+  const ours = webhookUrl(row.callback_url, row.id);
+  const gw = await gatewayFor(deps, row);
+  let hooks: Webhook[];
+  try {
+    hooks = await gw.listWebhooks(env);
+  } catch (err) {
+    return rememberFailure(deps, row, err);
+  }
+  const mine = hooks.find((h) => h.url === ours);
+  const checkedAt = deps.now().toISOString();
+  if (!mine) {
+    const other = hooks[0];
+    const error = `the webhook ${ours} is no longer registered on '${env}'${other ? ` (the environment holds ${other.url})` : ''}`;
+    // The stored webhook id stays: the interaction is still meant to be wired, and the watchdog keeps saying so.
+    await remember(deps, row, { webhook_valid: 0, webhook_checked_at: checkedAt, webhook_last_error: error });
+    return { interactionId: row.id, outcome: 'missing', error, hint: `register it again: omni webhook register ${row.id}${other ? ' --replace' : ''}` };
+  }
+  if (mine.valid) {
+    await remember(deps, row, { webhook_id: mine.id, webhook_url: mine.url, webhook_valid: 1, webhook_checked_at: checkedAt });
+    return { interactionId: row.id, outcome: 'valid', error: null, hint: null };
+  }
+  const r = await retriggerCrc(deps, row, gw, mine, () => {});
+  return { interactionId: row.id, outcome: r.valid ? 'revalidated' : 'invalid', error: r.error, hint: r.hint };
 }
 
 export interface DeregisterResult {

@@ -92,6 +92,18 @@ describe('omni webhook (spawned CLI → fake Twitter)', () => {
       subscribed: true,
       lastError: null,
       checkedAt: expect.stringMatching(/Z$/),
+      // The CRC was answered by a stand-in, not by omni listen: nothing recorded, so omni warns.
+      health: {
+        interactionId: 1,
+        registered: true,
+        lastCrc: null,
+        lastRefusedCrc: null,
+        lastWatchdogCheck: null,
+        crcAgeMs: null,
+        staleAfterMs: 2 * 3_600_000,
+        crcStale: true,
+        warnings: [expect.stringContaining('no CRC from Twitter has been recorded for this webhook')],
+      },
     });
   });
 
