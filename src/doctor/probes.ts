@@ -27,12 +27,18 @@ function networkReason(err: unknown): string {
   return c?.code && !message.includes(c.code) ? `${c.code} ${message}` : message;
 }
 
+/**
+ * Sent with every probe so that logs, and a listener recording the CRCs it receives from Twitter,
+ * can tell the doctor's requests apart: a probe must not pass for a sign of life from Twitter.
+ */
+export const PROBE_USER_AGENT = 'omni-doctor';
+
 async function request(fetchFn: typeof fetch, url: string, init: RequestInit, timeoutMs: number, readBody: boolean): Promise<ProbeResult> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   const signal = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetchFn(url, { ...init, redirect: 'manual', signal });
+    const res = await fetchFn(url, { ...init, headers: { ...(init.headers as Record<string, string>), 'user-agent': PROBE_USER_AGENT }, redirect: 'manual', signal });
     // The limit covers the body too: an answer trickling in slowly is as late for Twitter.
     const body = readBody ? await res.text() : (await res.body?.cancel(), '');
     return { kind: 'answer', status: res.status, ms: ms(), body, location: res.headers.get('location') };

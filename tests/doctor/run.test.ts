@@ -157,6 +157,7 @@ describe('doctor checks', () => {
   it('judges the CRC answer: right token, slow, wrong status, redirect, not a CRC, no answer in time', async () => {
     let mode = 'ok';
     const url = await server((req, res) => {
+      if (req.headers['user-agent'] !== 'omni-doctor') return void res.writeHead(403).end();
       const token = new URL(req.url ?? '/', 'http://x').searchParams.get('crc_token') ?? '';
       // The probe sends a token shaped like Twitter's, which issue 8's listener insists on.
       if (!/^[A-Za-z0-9_-]{48}$/.test(token)) return void res.writeHead(400).end();
@@ -184,7 +185,7 @@ describe('doctor checks', () => {
     let status = 405;
     const methods: string[] = [];
     const base = await server((req, res) => {
-      methods.push(req.method ?? '');
+      methods.push(`${req.method} ${req.headers['user-agent']}`);
       if (status === 0) return; // stalls
       res.writeHead(status).end();
     });
@@ -201,7 +202,7 @@ describe('doctor checks', () => {
     expect(await verdict(502)).toMatchObject({ status: 'fail', detail: `${base}/webhooks/rest/webhook answered HTTP 502` });
     expect(await verdict(401)).toMatchObject({ status: 'warn' });
     expect(await verdict(0)).toMatchObject({ status: 'fail', detail: expect.stringContaining('within 0.3 s') });
-    expect(new Set(methods)).toEqual(new Set(['GET']));
+    expect(new Set(methods)).toEqual(new Set(['GET omni-doctor']));
   });
 
   it('makes CRC tokens shaped like Twitter\'s', () => {
