@@ -4,19 +4,24 @@ import { catalogLabels, getCatalogEntry, listCatalog, type CatalogKind } from '.
 import { latestSchemaVersion, migrationStatus, type Db } from '../db/connection.js';
 import { decryptSecrets } from '../interactions/model.js';
 import { paramDef } from '../params.js';
-import { fail, pass, type GlobalCheck, type Outcome } from './model.js';
+import { fail, pass, type CheckDef, type GlobalCheck, type Outcome } from './model.js';
 
 /** The Smartchat parameters of the 4biz prerequisite list, in its order. */
 export const SMARTCHAT_PARAMETERS = [118, 315, 317, 390, 447] as const;
 
-export const DATABASE_CHECK_ID = 'database';
-
 /**
  * Schema up to date, and a write that is rolled back: BEGIN IMMEDIATE takes the write lock (a
  * read-only file or a lock held too long by another process fails here), and a CREATE TABLE
- * inside it proves this connection may write. Nothing is left behind.
+ * inside it proves this connection may write. Nothing is left behind. Runs before anything else,
+ * on the opened database (opening it is the first test: a failure there fails this check).
  */
-export async function checkDatabase(db: Db): Promise<Outcome> {
+export const databaseCheck: CheckDef<Db> = {
+  id: 'database',
+  title: 'database writable and migrated',
+  run: checkDatabase,
+};
+
+async function checkDatabase(db: Db): Promise<Outcome> {
   const known = latestSchemaVersion();
   const migrations = await migrationStatus(db);
   const pending = migrations.filter((m) => !m.executedAt).map((m) => m.name);

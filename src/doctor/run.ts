@@ -8,7 +8,7 @@ import { findInteraction, listInteractions, type InteractionView } from '../db/i
 import { getParameters } from '../db/parameters.js';
 import { decryptSecrets, webhookUrl, type Secrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
-import { DATABASE_CHECK_ID, GLOBAL_CHECKS, checkDatabase } from './global-checks.js';
+import { GLOBAL_CHECKS, databaseCheck } from './global-checks.js';
 import { INTERACTION_CHECKS } from './interaction-checks.js';
 import {
   CheckSkipped,
@@ -39,8 +39,6 @@ export interface DoctorOptions {
   /** The check lists; default GLOBAL_CHECKS and INTERACTION_CHECKS. */
   checks?: { global?: readonly GlobalCheck[]; interaction?: readonly InteractionCheck[] };
 }
-
-const DATABASE_TITLE = 'database writable and migrated';
 
 const REACH_LABEL = { twitter: 'calls Twitter', helper: 'calls the Helper', listener: 'calls the callback URL' } as const;
 
@@ -152,7 +150,6 @@ export async function runDoctor(deps: DoctorDeps, opts: DoctorOptions = {}): Pro
   const globalChecks = opts.checks?.global ?? GLOBAL_CHECKS;
   const interactionChecks = opts.checks?.interaction ?? INTERACTION_CHECKS;
   const global: Where = { scope: 'global' };
-  const dbDef = { id: DATABASE_CHECK_ID, title: DATABASE_TITLE };
 
   let db: Db;
   try {
@@ -160,12 +157,12 @@ export async function runDoctor(deps: DoctorDeps, opts: DoctorOptions = {}): Pro
   } catch (err) {
     const hint = (err as { hint?: unknown }).hint;
     const checks = [
-      result(dbDef, global, fail((err as Error).message, typeof hint === 'string' ? hint : 'check --db / OMNI_DB and the permissions of the file and its directory')),
-      ...globalChecks.map((def) => result(def, global, { status: 'skip', detail: `needs '${DATABASE_CHECK_ID}' to pass first` })),
+      result(databaseCheck, global, fail((err as Error).message, typeof hint === 'string' ? hint : 'check --db / OMNI_DB and the permissions of the file and its directory')),
+      ...globalChecks.map((def) => result(def, global, { status: 'skip', detail: `needs '${databaseCheck.id}' to pass first` })),
     ];
     return { ok: false, checks };
   }
-  const dbResult = result(dbDef, global, await guarded({ ...dbDef, run: checkDatabase }, db, timeouts.checkMs));
+  const dbResult = result(databaseCheck, global, await guarded(databaseCheck, db, timeouts.checkMs));
 
   const kysely = db.kysely;
   const selected = opts.interaction !== undefined;

@@ -262,7 +262,9 @@ describe('omni doctor', () => {
     const down = `http://127.0.0.1:${await closedPort()}`;
     const { id } = await seedInteraction(cli.db, { name: 'Support DMs', helper: true, devEnvironment: 'production', callbackUrl: down, accountUserId: null });
 
-    const [json, human] = await Promise.all([cli.run(['doctor', '--json']), cli.run(['doctor'])]);
+    const [json, human, unknown] = await Promise.all([cli.run(['doctor', '--json']), cli.run(['doctor']), cli.run(['doctor', 'Nope'])]);
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr).toContain("error: no interaction 'Nope'");
     const report = parse(json.stdout);
     expect(json.code).toBe(1);
     expect(report.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual([
