@@ -33,8 +33,7 @@ export const PARAMS: readonly ParamDef[] = [
   { number: 389, group: 'chat', name: 'Default group (external request)', type: { kind: 'catalog', catalog: 'group' }, acted: false, use: 'stored, not acted on' },
   { number: 390, group: 'chat', name: 'Default unit', type: { kind: 'catalog', catalog: 'unit' }, acted: true, use: 'fallback unit for requesters created from DMs' },
   { number: 447, group: 'chat', name: 'E-mail template for new chat message notices', type: { kind: 'integer', what: 'template id' }, acted: false, use: 'stored; omni sends no e-mail' },
-  // The reference plans to show 402 in a future `omni doctor`; until that exists, say only what is true.
-  { number: 402, group: 'helper', name: 'Helper external URL', type: { kind: 'url' }, acted: false, use: 'stored, not called' },
+  { number: 402, group: 'helper', name: 'Helper external URL', type: { kind: 'url' }, acted: false, use: 'shown by omni doctor; not called' },
   { number: 423, group: 'helper', name: 'Enable Helper in the internal (agent) area', type: { kind: 'yn' }, acted: false, use: 'stored, not acted on' },
   { number: 441, group: 'helper', name: 'Helper conversation API', type: { kind: 'url', suffix: '/webhooks/rest/webhook' }, acted: true, use: 'when set, intercepted DMs go to this bot; empty: the built-in menu bot' },
   { number: 442, group: 'helper', name: 'Helper parameters API', type: { kind: 'url', suffix: '/conversations/' }, acted: false, use: 'stored, not acted on' },

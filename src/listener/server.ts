@@ -9,7 +9,7 @@ import { createBatchCommitter, createIntakeStore, isDatabaseUnavailable, type In
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SecretBox } from '../secrets.js';
 import { crcResponseToken, SIGNATURE_HEADER, verifySignature } from '../twitter/signature.js';
-import { crcTokenRefusal } from '../twitter/crc.js';
+import { crcTokenRefusal, PROBE_USER_AGENT } from '../twitter/crc.js';
 import { createWebhookEventWriter } from '../db/webhook-events.js';
 import { createOutboxCounter } from '../db/outbox-metrics.js';
 import { DeliveryParseError, parseDelivery } from '../intake/parse.js';
@@ -175,7 +175,10 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     // Answered first, recorded after: Twitter's 3 s budget is for the answer, not our bookkeeping.
     metrics.crcAnswered();
     log.crc({ interaction: { id: row.id, name: row.name }, status: 200, remote });
-    events.record({ interactionId: row.id, at: now().toISOString(), kind: 'crc_answered', result: 'answered', remote: remote ?? null });
+    // omni doctor's own probe proves the route works but is no sign of life from Twitter.
+    if (req.headers['user-agent'] !== PROBE_USER_AGENT) {
+      events.record({ interactionId: row.id, at: now().toISOString(), kind: 'crc_answered', result: 'answered', remote: remote ?? null });
+    }
   }
 
   async function delivery(req: IncomingMessage, res: ServerResponse, rawId: string) {

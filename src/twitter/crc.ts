@@ -5,6 +5,12 @@
 // in the wild), so we answer only tokens of that shape: a delivery body must be a JSON object, and
 // `{`, `"` and `:` are outside this alphabet, so no answer can ever sign one.
 
+/**
+ * Sent by `omni doctor` with its CRC probe, so the listener does not record the probe as a sign of
+ * life from Twitter (the CRC freshness check would then always look fine).
+ */
+export const PROBE_USER_AGENT = 'omni-doctor';
+
 /** Twitter's tokens are ~48 characters; 256 leaves room for a longer format without admitting bodies. */
 export const CRC_TOKEN_MAX_LENGTH = 256;
 /** Nothing shorter is plausible; 4 keeps the documented manual check (`?crc_token=test`) working. */

@@ -30,6 +30,12 @@ export interface TwitterAccount {
   userId: string;
   screenName: string;
   name: string | null;
+  /**
+   * What the access token may do, from the x-access-level header Twitter puts on user-context
+   * answers: 'read', 'read-write' or 'read-write-directmessages'. The only way to learn the DM
+   * permission without sending a DM; null when the header was missing (a proxy may strip it).
+   */
+  accessLevel?: string | null;
 }
 
 export interface Webhook {
@@ -292,14 +298,22 @@ class Gateway implements TwitterGateway {
 
   async verifyCredentials(): Promise<TwitterAccount> {
     const path = 'account/verify_credentials.json';
-    const data = await this.request<Record<string, unknown>>('GET', path, 'user', 'verify the credentials', {
-      query: { skip_status: 'true', include_entities: 'false' },
-    });
+    const query = { skip_status: 'true', include_entities: 'false' };
+    const call = this.call('GET', `${path}?${new URLSearchParams(query)}`, 'user', 'verify the credentials');
+    // The full response, not just the body: the access level is only in a header.
+    const res = await this.send(call, () => this.user.get<Record<string, unknown>>(path, query, { prefix: this.v11, timeout: this.timeoutMs, fullResponse: true }));
+    const data = res.data;
     // id_str, never id: 64-bit ids do not survive JavaScript numbers.
     if (typeof data?.id_str !== 'string' || typeof data.screen_name !== 'string') {
-      throw twitterBadResponse(this.call('GET', path, 'user', 'verify the credentials'), 'no id_str/screen_name');
+      throw twitterBadResponse(call, 'no id_str/screen_name');
     }
-    return { userId: data.id_str, screenName: data.screen_name, name: typeof data.name === 'string' ? data.name : null };
+    const level = res.headers['x-access-level'];
+    return {
+      userId: data.id_str,
+      screenName: data.screen_name,
+      name: typeof data.name === 'string' ? data.name : null,
+      accessLevel: (Array.isArray(level) ? level[0] : level) ?? null,
+    };
   }
 
   async listEnvironments(): Promise<DevEnvironment[]> {

@@ -667,7 +667,11 @@ export async function startFakeTwitter(options: FakeTwitterOptions): Promise<Fak
     const send = (reply: Reply) => {
       record.status = reply.status;
       const json = reply.body === undefined ? undefined : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { ...(json !== undefined ? { 'content-type': 'application/json;charset=utf-8' } : {}), ...reply.headers });
+      // Twitter states the token's permission on every user-context answer.
+      const level = record.auth?.type === 'oauth1' && record.auth.userId !== undefined
+        ? { 'x-access-level': apps.get(record.auth.consumerKey)!.dmPermission ? 'read-write-directmessages' : 'read-write' }
+        : {};
+      res.writeHead(reply.status, { ...(json !== undefined ? { 'content-type': 'application/json;charset=utf-8' } : {}), ...level, ...reply.headers });
       res.end(json);
     };
     const fail = (status: number, errors: Array<{ code: number; message: string }>, headers?: Record<string, string>) => {

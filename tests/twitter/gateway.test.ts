@@ -42,9 +42,14 @@ async function failure(p: Promise<unknown>): Promise<TwitterError> {
 describe('Twitter gateway against the fake Twitter', () => {
   it('verifies credentials with OAuth 1.0a and keeps the 64-bit id a string', async () => {
     const tw = await fake();
-    expect(await gateway(tw).verifyCredentials()).toEqual({ userId: ACCOUNT_ID, screenName: ACCOUNT_SCREEN_NAME, name: 'ACME Support' });
+    expect(await gateway(tw).verifyCredentials()).toEqual({ userId: ACCOUNT_ID, screenName: ACCOUNT_SCREEN_NAME, name: 'ACME Support', accessLevel: 'read-write-directmessages' });
     const [req] = tw.requestsTo('GET', '/1.1/account/verify_credentials.json');
     expect(req?.auth).toEqual({ type: 'oauth1', consumerKey: TEST_SECRETS.apiKey, userId: ACCOUNT_ID });
+  });
+
+  it('reports the access level Twitter states in x-access-level (how the DM permission is known)', async () => {
+    const tw = await fake({ apps: [testApp({ dmPermission: false })] });
+    expect((await gateway(tw).verifyCredentials()).accessLevel).toBe('read-write');
   });
 
   it('names the secrets to re-check when the signature does not match (code 32)', async () => {
