@@ -1,12 +1,16 @@
 // `omni listen`: opens the database, starts the HTTP listener and serves until SIGINT/SIGTERM.
 import type { Context } from '../context.js';
 import { OmniError, UsageError } from '../errors.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { ListenerLog } from '../listener/log.js';
+import type { OutboxSettings } from '../outbox/settings.js';
 
 interface ListenOptions {
   port?: string;
   host?: string;
   logFormat?: 'pretty' | 'json';
   grace?: string;
+  helperIdle?: string;
 }
 
 /** The listener waits at most this long for a lock held by another process, then answers 503:
@@ -26,6 +30,12 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const graceSeconds = Number(opts.grace ?? '10');
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new UsageError(`--grace must be a number of seconds, not '${opts.grace}'`);
   const format = opts.logFormat ?? (ctx.stdoutIsTTY ? 'pretty' : 'json');
+  const { outboxSettings, parseDuration } = await import('../outbox/settings.js');
+  const { helperTimeoutMs } = await import('../helper/external.js');
+  const helperIdle = opts.helperIdle ?? ctx.env.OMNI_HELPER_IDLE;
+  const helperIdleMs = helperIdle ? parseDuration(helperIdle, opts.helperIdle ? '--helper-idle' : 'OMNI_HELPER_IDLE') : undefined;
+  const outbox = outboxSettings(ctx.env);
+  const helperTimeout = helperTimeoutMs(ctx.env);
 
   const db = await ctx.db();
   db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
@@ -42,12 +52,32 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
 
   let listener;
   try {
-    listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path });
+    listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, ...(helperIdleMs ? { helperIdleMs } : {}) });
   } catch (err) {
     throw listenError(err, host, port);
   }
+  const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
   await serveUntilSignal(listener, log, graceSeconds * 1000);
+  // Before the database closes: a send in flight finishes and records Twitter's answer.
+  await stopWorkers();
   return 0;
+}
+
+/** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */
+async function startWorkers(
+  ctx: Context,
+  sqlite: BetterSqlite3.Database,
+  log: ListenerLog,
+  outbox: OutboxSettings,
+  helperTimeoutMs: number,
+): Promise<() => Promise<void>> {
+  const [{ startOutboxWorker }, { startHelperWorker }] = await Promise.all([import('../outbox/worker.js'), import('../helper/worker.js')]);
+  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
+  return async () => {
+    await helper.stop(); // it queues DMs: stop it first
+    await sender.stop();
+  };
 }
 
 function listenError(err: unknown, host: string, port: number): unknown {

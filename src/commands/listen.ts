@@ -10,6 +10,7 @@ Endpoints:
 
 Twitter needs an https URL without a port: put a reverse proxy in front (docs/reverse-proxy.md).
 A delivery is answered 200 only once its events are committed to disk; 503 means "retry later".
+The listener also delivers queued DMs (omni outbox list) and calls the external Helper (parameter 441).
 `;
 
 export function registerListenCommands(program: Command, run: Runner): void {
@@ -25,6 +26,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
       ]),
     )
     .addOption(new Option('--grace <seconds>', 'on SIGINT/SIGTERM, how long in-flight deliveries may take to finish').default('10'))
+    .addOption(new Option('--helper-idle <duration>', 'a Helper conversation idle this long starts over: 30m, 1h, 90s (env OMNI_HELPER_IDLE; default 30m)'))
     .addHelpText(
       'after',
       ENDPOINTS +
@@ -32,6 +34,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
           'omni listen',
           'omni listen --port 9000 --host 0.0.0.0',
           'OMNI_PORT=0 omni listen --log-format json   # a free port, NDJSON logs',
+          'omni listen --helper-idle 1h                 # Helper conversations start over after an idle hour',
           '# in another terminal:',
           'omni simulate dm 1 --text "hello"',
         ]),

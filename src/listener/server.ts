@@ -8,7 +8,10 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { SecretBox } from '../secrets.js';
 import { crcResponseToken, SIGNATURE_HEADER, verifySignature } from '../twitter/signature.js';
 import { DeliveryParseError, parseDelivery } from '../intake/parse.js';
-import { accountMismatch, processDelivery, type EventResult } from '../intake/pipeline.js';
+import { accountMismatch, processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
+import { createOutboxStore } from '../db/outbox.js';
+import { createHelperStore } from '../db/helper.js';
+import { DEFAULT_IDLE_MS } from '../helper/conversation.js';
 import { BodyTooLarge, declaredTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { createSecretCache } from './secrets-cache.js';
@@ -26,6 +29,8 @@ export interface ListenerOptions {
   dbPath: string;
   maxBodyBytes?: number;
   now?: () => Date;
+  /** A Helper conversation idle this long starts over (default 30 min). */
+  helperIdleMs?: number;
 }
 
 export interface Listener {
@@ -44,6 +49,7 @@ interface Json {
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const store: IntakeStore = createIntakeStore(opts.sqlite);
   const committer = createGroupCommitter(createBatchCommitter(opts.sqlite));
+  const messaging: Messaging = { outbox: createOutboxStore(opts.sqlite), helper: createHelperStore(opts.sqlite), idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS };
   const secrets = createSecretCache(opts.box);
   const log = opts.log;
   const now = opts.now ?? (() => new Date());
@@ -171,7 +177,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     const interaction = row;
     let results: EventResult[];
     try {
-      results = await committer.submit(() => processDelivery(store, interaction, parsed, now().toISOString()));
+      results = await committer.submit(() => processDelivery(store, interaction, parsed, now().toISOString(), messaging));
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
         log.error('the database refused the write; answering 503 so that Twitter retries', err);
