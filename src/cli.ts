@@ -16,6 +16,7 @@ import { registerListenCommands } from './commands/listen.js';
 import { registerSimulateCommands } from './commands/simulate.js';
 import { registerTicketCommands } from './commands/ticket.js';
 import { registerRequesterCommands } from './commands/requester.js';
+import { registerOutboxCommands } from './commands/outbox.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -64,6 +65,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerSimulateCommands(program, run);
   registerTicketCommands(program, run);
   registerRequesterCommands(program, run);
+  registerOutboxCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {
