@@ -42,7 +42,7 @@ export function reportSend(ctx: Context, what: string, r: DeliveryResult): void 
       warn(ctx, `${what}: queued as outbox #${id}; omni listen took it over and delivers it`);
       return;
     case 'failed':
-      throw new OmniError(`${what}: Twitter will not deliver it: ${r.reason.split(' — ')[0]}`, {
+      throw new OmniError(`${what} failed for good: ${r.reason.split(' — ')[0]}`, {
         hint: `${r.hint ? `${r.hint}; then ` : ''}omni outbox retry ${id}`,
       });
   }
