@@ -210,6 +210,7 @@ export function handOff(s: HelperStores, c: Omit<HelperTurnContext, 'settings' |
     recipientTwitterId: c.requester.twitterUserId,
     accountTwitterId: c.interaction.account_user_id,
     text: TEXT.ticketOpened(ticketId),
+    conversationId: conversation.id,
     now: c.now,
   });
   s.intake.touchTicket(ticketId, c.now);

@@ -14,6 +14,8 @@ export interface TicketDm {
   text: string;
   options?: QuickReplyOption[];
   now: string;
+  /** The Helper conversation that produced it (shown as the Helper's, not an agent's). */
+  conversationId?: number;
   /** Claim the row for the caller at once (it will try to send it itself) until this time. */
   claimedUntil?: string;
 }
@@ -35,7 +37,7 @@ export function queueTicketDm(outbox: OutboxStore, dm: TicketDm): { messageId: n
     interactionId: dm.interactionId,
     ticketId: dm.ticketId,
     messageId,
-    conversationId: null,
+    conversationId: dm.conversationId ?? null,
     recipientTwitterId: dm.recipientTwitterId,
     text,
     options: encodeOptions(dm.options),
