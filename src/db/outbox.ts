@@ -72,10 +72,10 @@ export interface SendingInteraction {
   deleted_at: string | null;
 }
 
+/** Rows that need attention; `sent` is not counted (it grows forever: count it from logs or a counter). */
 export interface OutboxCounts {
   pending: number;
   sending: number;
-  sent: number;
   failed: number;
   /** created_at of the oldest row not yet sent (pending or sending), or null. */
   oldestUnsentAt: string | null;
@@ -113,6 +113,7 @@ export interface OutboxStore {
   /** Rows that may have reached Twitter without us knowing the DM id (a send is or was under way). */
   inFlight(interactionId: number, recipientTwitterId: string): OutboxRecord[];
   list(filter: { status?: OutboxStatus; limit: number; beforeId?: number; ticketId?: number }): OutboxRecord[];
+  /** For `omni doctor` and /metrics: what waits, what is in flight, what failed, and the oldest unsent. */
   counts(): OutboxCounts;
   /** When the next row becomes due (pending or an expiring lease), or undefined when none. */
   nextDueAt(): string | undefined;
@@ -179,7 +180,10 @@ export function createOutboxStore(sqlite: BetterSqlite3.Database): OutboxStore {
   const inFlight = sqlite.prepare<[number, string], OutboxRecord>(
     `SELECT ${COLUMNS} FROM outbox WHERE interaction_id = ? AND recipient_twitter_id = ? AND status IN ('pending', 'sending') AND attempts > 0 ORDER BY id`,
   );
-  const counts = sqlite.prepare<[], { status: OutboxStatus; n: number }>('SELECT status, count(*) AS n FROM outbox GROUP BY status');
+  // Index ranges of outbox_due only: cheap enough for a /metrics scrape however many rows were sent.
+  const counts = sqlite.prepare<[], { status: OutboxStatus; n: number }>(
+    "SELECT status, count(*) AS n FROM outbox WHERE status IN ('pending', 'sending', 'failed') GROUP BY status",
+  );
   const oldest = sqlite.prepare<[], { at: string | null }>(
     "SELECT min(created_at) AS at FROM outbox WHERE status IN ('pending', 'sending')",
   );
@@ -257,7 +261,7 @@ export function createOutboxStore(sqlite: BetterSqlite3.Database): OutboxStore {
 }
 
 function outboxCounts(rows: Array<{ status: OutboxStatus; n: number }>, oldestUnsentAt: string | null): OutboxCounts {
-  const c: OutboxCounts = { pending: 0, sending: 0, sent: 0, failed: 0, oldestUnsentAt };
-  for (const r of rows) if (r.status in c) c[r.status] = r.n;
+  const c: OutboxCounts = { pending: 0, sending: 0, failed: 0, oldestUnsentAt };
+  for (const r of rows) if (r.status !== 'sent') c[r.status] = r.n;
   return c;
 }

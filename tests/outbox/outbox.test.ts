@@ -205,7 +205,7 @@ describe('outbox claims', () => {
       expect(h.outbox.markRetry(a1.id, 1, 'late', 'timeout', later.toISOString(), later.toISOString())).toBe(false);
       expect(second.markSent(a1.id, '777', later.toISOString(), later.toISOString())).toMatchObject({ result: 'sent' });
       expect(h.outbox.claimNext(later.toISOString(), lease)).toMatchObject({ id: a2.id });
-      expect(h.outbox.counts()).toMatchObject({ pending: 0, sending: 2, sent: 1, failed: 0 });
+      expect(h.outbox.counts()).toEqual({ pending: 0, sending: 2, failed: 0, oldestUnsentAt: a2.created_at });
       // A rate limit defers every pending row of the interaction to the reset.
       const c1 = reply(h, t2, '22', 'c1').row;
       const reset = new Date(now.getTime() + 900_000).toISOString();
