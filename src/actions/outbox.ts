@@ -3,9 +3,7 @@ import type { Context } from '../context.js';
 import { createOutboxStore, type OutboxRecord, type OutboxStatus } from '../db/outbox.js';
 import { NotFoundError, OmniError } from '../errors.js';
 import { outboxJson } from '../outbox/model.js';
-import { outboxSettings } from '../outbox/settings.js';
 import { printJson, printTable, style } from '../output.js';
-import { reportSend, tryNow } from './outbox-send.js';
 import { parseId, parseLimit } from './ticket.js';
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : null);
@@ -61,6 +59,8 @@ export async function retryOutboxAction(ctx: Context, [rawId]: [string], opts: {
     });
   }
   // Take it ourselves and try now; if a listener got to it first, it is in good hands too.
+  // Imported here: sending loads the Twitter client, which `outbox list` does not need.
+  const [{ outboxSettings }, { reportSend, tryNow }] = await Promise.all([import('../outbox/settings.js'), import('./outbox-send.js')]);
   const claimed = outbox.claimById(id, now.toISOString(), new Date(now.getTime() + outboxSettings(ctx.env).leaseMs).toISOString());
   try {
     if (claimed) reportSend(ctx, `outbox #${id}`, await tryNow(ctx, db, claimed));

@@ -15,7 +15,8 @@ import { queueTicketDm } from '../outbox/queue.js';
 import { deliveryJson, requesterLabel, ticketJson, ticketWithMessagesJson } from '../tickets/model.js';
 import { outboxJson } from '../outbox/model.js';
 import { printJson, printTable, style, success, warn } from '../output.js';
-import { claimUntil, reportQueued, reportSend, tryNow } from './outbox-send.js';
+// Sending loads the Twitter client; `ticket list|show` must not, so it is imported when used.
+const sending = () => import('./outbox-send.js');
 import { replyText } from './reply-text.js';
 
 export function parseLimit(value: string): number {
@@ -138,7 +139,7 @@ export async function closeTicketAction(ctx: Context, [rawId]: [string], opts: {
     let row: OutboxRecord | undefined;
     if (ok && message !== undefined) {
       const { recipient, account } = await addressOf(trx, t);
-      const claimedUntil = claimUntil(ctx, db, t.interaction_id, recipient);
+      const claimedUntil = (await sending()).claimUntil(ctx, db, t.interaction_id, recipient);
       row = queueTicketDm(outbox, { ticketId: id, interactionId: t.interaction_id, recipientTwitterId: recipient, accountTwitterId: account, text: message, now, ...(claimedUntil ? { claimedUntil } : {}) }).row;
     }
     if (ok) {
@@ -161,6 +162,7 @@ export async function closeTicketAction(ctx: Context, [rawId]: [string], opts: {
 }
 
 async function deliver(ctx: Context, row: OutboxRecord, what: string): Promise<void> {
+  const { reportQueued, reportSend, tryNow } = await sending();
   if (row.status !== 'sending') return reportQueued(ctx, what, row);
   reportSend(ctx, what, await tryNow(ctx, await ctx.db(), row));
 }
@@ -183,7 +185,7 @@ export async function replyTicketAction(ctx: Context, [rawId, rawText]: [string,
     if (!t) throw new NotFoundError(`no ticket ${id}`, 'list them with: omni ticket list --status all');
     if (t.status !== 'open') throw new OmniError(`ticket ${id} was closed meanwhile, so the reply was not sent`, { hint: "the requester's next DM opens a new ticket" });
     const { recipient, account } = await addressOf(trx, t);
-    const claimedUntil = claimUntil(ctx, db, t.interaction_id, recipient);
+    const claimedUntil = (await sending()).claimUntil(ctx, db, t.interaction_id, recipient);
     const queued = queueTicketDm(outbox, { ticketId: id, interactionId: t.interaction_id, recipientTwitterId: recipient, accountTwitterId: account, text, now, ...(claimedUntil ? { claimedUntil } : {}) });
     await trx.updateTable('tickets').set({ updated_at: now }).where('id', '=', id).execute();
     return queued.row;
