@@ -17,6 +17,7 @@ import { registerSimulateCommands } from './commands/simulate.js';
 import { registerTicketCommands } from './commands/ticket.js';
 import { registerRequesterCommands } from './commands/requester.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerOutboxCommands } from './commands/outbox.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -66,6 +67,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerTicketCommands(program, run);
   registerRequesterCommands(program, run);
   registerDoctorCommand(program, run);
+  registerOutboxCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -4,6 +4,8 @@ import type { Listener } from '../listener/server.js';
 import type { ListenerLog } from '../listener/log.js';
 import { OmniError, UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { OutboxSettings } from '../outbox/settings.js';
 
 interface ListenOptions {
   port?: string;
@@ -13,10 +15,13 @@ interface ListenOptions {
   /** false with --no-watchdog. */
   watchdog?: boolean;
   watchdogInterval?: string;
+  helperIdle?: string;
 }
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
 const WATCHDOG_BOUNDS = { minMs: 1_000, maxMs: 24 * 3_600_000 };
+/** A Helper conversation idle this long starts over; a week bounds what "idle" can mean. */
+const HELPER_IDLE_BOUNDS = { minMs: 1_000, maxMs: 7 * 24 * 3_600_000 };
 
 /** The listener waits at most this long for a lock held by another process, then answers 503:
  *  Twitter gives up on a delivery after 3 s and retries it, so waiting longer gains nothing. */
@@ -36,6 +41,12 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new UsageError(`--grace must be a number of seconds, not '${opts.grace}'`);
   const format = opts.logFormat ?? (ctx.stdoutIsTTY ? 'pretty' : 'json');
   const watchdogMs = opts.watchdog === false ? undefined : parseDuration(opts.watchdogInterval ?? '10m', '--watchdog-interval', WATCHDOG_BOUNDS);
+  const { outboxSettings } = await import('../outbox/settings.js');
+  const { helperTimeoutMs } = await import('../helper/external.js');
+  const helperIdle = opts.helperIdle ?? ctx.env.OMNI_HELPER_IDLE;
+  const helperIdleMs = helperIdle ? parseDuration(helperIdle, opts.helperIdle ? '--helper-idle' : 'OMNI_HELPER_IDLE', HELPER_IDLE_BOUNDS) : undefined;
+  const outbox = outboxSettings(ctx.env);
+  const helperTimeout = helperTimeoutMs(ctx.env);
 
   const db = await ctx.db();
   db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
@@ -52,11 +63,12 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
 
   let listener;
   try {
-    listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path });
+    listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, ...(helperIdleMs ? { helperIdleMs } : {}) });
   } catch (err) {
     throw listenError(err, host, port);
   }
   const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? '10m');
+  const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
   // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
   // grace period, and in any case before the database closes.
   const stopWatchdog = () => void watchdog?.stop();
@@ -68,6 +80,8 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     process.off('SIGINT', stopWatchdog);
     process.off('SIGTERM', stopWatchdog);
     await watchdog?.stop();
+    // Before the database closes: a send in flight finishes and records Twitter's answer.
+    await stopWorkers();
     listener.events.close();
   }
   return 0;
@@ -87,6 +101,23 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
       listener.events.record({ interactionId: c.interactionId, at: c.at, kind: 'watchdog', result: c.result, detail: c.detail }, { flush: true });
     },
   });
+}
+
+/** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */
+async function startWorkers(
+  ctx: Context,
+  sqlite: BetterSqlite3.Database,
+  log: ListenerLog,
+  outbox: OutboxSettings,
+  helperTimeoutMs: number,
+): Promise<() => Promise<void>> {
+  const [{ startOutboxWorker }, { startHelperWorker }] = await Promise.all([import('../outbox/worker.js'), import('../helper/worker.js')]);
+  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
+  return async () => {
+    await helper.stop(); // it queues DMs: stop it first
+    await sender.stop();
+  };
 }
 
 function listenError(err: unknown, host: string, port: number): unknown {

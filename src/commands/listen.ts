@@ -18,6 +18,7 @@ check and each CRC received is kept for 'omni webhook status'.
 
 Twitter needs an https URL without a port: put a reverse proxy in front (docs/reverse-proxy.md).
 A delivery is answered 200 only once its events are committed to disk; 503 means "retry later".
+The listener also delivers queued DMs (omni outbox list) and calls the external Helper (parameter 441).
 `;
 
 export function registerListenCommands(program: Command, run: Runner): void {
@@ -35,6 +36,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
     .addOption(new Option('--grace <seconds>', 'on SIGINT/SIGTERM, how long in-flight deliveries may take to finish').default('10'))
     .addOption(new Option('--no-watchdog', 'do not check the registered webhooks with Twitter'))
     .addOption(new Option('--watchdog-interval <duration>', 'how often the watchdog checks, 1s to 24h: 30s, 10m, 1h (default 10m)'))
+    .addOption(new Option('--helper-idle <duration>', 'a Helper conversation idle this long starts over: 30m, 1h, 90s (env OMNI_HELPER_IDLE; default 30m)'))
     .addHelpText(
       'after',
       ENDPOINTS +
@@ -45,6 +47,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
           'omni listen --watchdog-interval 2m          # re-validate an invalid webhook within 2 minutes',
           'omni listen --no-watchdog                   # another process watches the webhooks',
           'curl -s http://127.0.0.1:8080/metrics       # counters for Prometheus',
+          'omni listen --helper-idle 1h                 # Helper conversations start over after an idle hour',
           '# in another terminal:',
           'omni simulate dm 1 --text "hello"',
         ]),

@@ -1,10 +1,10 @@
-// `omni ticket list|show|close`: the tickets the listener opened from DMs.
+// `omni ticket list|show|reply|close`: the tickets the listener opened from DMs.
 import { Command, Option } from 'commander';
 import { examples, type Runner } from './run.js';
 
 export function registerTicketCommands(program: Command, run: Runner): void {
   const load = () => import('../actions/ticket.js');
-  const ticket = program.command('ticket').description('tickets opened from DMs: list, read the transcript, close');
+  const ticket = program.command('ticket').description('tickets opened from DMs: list, read the transcript, reply, close');
 
   ticket
     .command('list')
@@ -36,12 +36,36 @@ export function registerTicketCommands(program: Command, run: Runner): void {
     .action(run(async () => (await load()).showTicketAction));
 
   ticket
+    .command('reply')
+    .description('answer the requester by DM: queued in the outbox and sent at once (omni listen retries what fails for a while)')
+    .argument('<id>', 'ticket number (an open one: a closed ticket takes no reply)')
+    .argument('[text]', 'the reply; without it, read from stdin, or $EDITOR on a terminal')
+    .option('--json', 'print the outbox row (delivery state) as JSON')
+    .addHelpText(
+      'after',
+      `
+Exit status 0 when the DM was delivered or stays queued after a passing failure (rate limit,
+network: omni listen retries it); 1 when Twitter refuses it for good (the reason is printed and
+kept on the ticket: omni ticket show <id>).
+` +
+        examples([
+          "omni ticket reply 12 'Your order ships today.'",
+          'echo "Fixed, thanks for waiting." | omni ticket reply 12',
+          'omni ticket reply 12            # opens $EDITOR on a terminal',
+          '# then watch its delivery state:',
+          'omni ticket show 12',
+        ]),
+    )
+    .action(run(async () => (await load()).replyTicketAction));
+
+  ticket
     .command('close')
-    .description('close a ticket: the requester\'s next DM opens a new one')
+    .description('close a ticket, optionally sending a closing DM (the solution): the requester\'s next DM opens a new one')
     .argument('<id>', 'ticket number')
+    .option('--message <text>', 'DM this to the requester, queued in the same transaction as the close')
     .option('--json', 'print the closed ticket as JSON')
-    .addHelpText('after', examples(['omni ticket close 12']))
+    .addHelpText('after', examples(['omni ticket close 12', "omni ticket close 12 --message 'Solved: your refund was issued today.'"]))
     .action(run(async () => (await load()).closeTicketAction));
 
-  ticket.addHelpText('after', examples(['omni ticket list', 'omni ticket show 12', 'omni ticket close 12']));
+  ticket.addHelpText('after', examples(['omni ticket list', 'omni ticket show 12', "omni ticket reply 12 'On it!'", 'omni ticket close 12']));
 }

@@ -118,6 +118,70 @@ export interface WebhookEventTable {
   remote: string | null;
 }
 
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+export interface OutboxTable {
+  id: Id;
+  interaction_id: number;
+  ticket_id: number | null;
+  /** The outbound message this row delivers, when it belongs to a ticket. */
+  message_id: number | null;
+  conversation_id: number | null;
+  recipient_twitter_id: string;
+  text: string;
+  /** JSON array of quick-reply options, or null. */
+  options: string | null;
+  status: OutboxStatus;
+  attempts: Generated<number>;
+  /** pending: not before; sending: when the claim's lease ends. */
+  next_attempt_at: string;
+  last_error: string | null;
+  last_error_kind: string | null;
+  twitter_dm_id: string | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+export interface HelperConversationTable {
+  id: Id;
+  interaction_id: number;
+  requester_id: number;
+  status: 'active' | 'handed_off' | 'expired';
+  state: string;
+  ticket_id: number | null;
+  last_activity_at: string;
+  created_at: string;
+  updated_at: string;
+  ended_at: string | null;
+}
+
+export interface HelperMessageTable {
+  id: Id;
+  conversation_id: number;
+  interaction_id: number;
+  direction: 'inbound' | 'outbound';
+  text: string;
+  payload: string | null;
+  twitter_event_id: string | null;
+  attachments: Generated<string>;
+  outbox_id: number | null;
+  sent_at: string;
+  created_at: string;
+}
+
+export interface HelperJobTable {
+  id: Id;
+  conversation_id: number;
+  helper_message_id: number;
+  status: 'pending' | 'working' | 'done' | 'skipped';
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  outcome: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface MigrationInfoTable {
   name: string;
   timestamp: ColumnType<string, string, never>;
@@ -137,6 +201,10 @@ export interface Database {
   tickets: TicketTable;
   messages: MessageTable;
   webhook_events: WebhookEventTable;
+  outbox: OutboxTable;
+  helper_conversations: HelperConversationTable;
+  helper_messages: HelperMessageTable;
+  helper_jobs: HelperJobTable;
 }
 
 export type Interaction = Selectable<InteractionTable>;
@@ -149,3 +217,4 @@ export type Ticket = Selectable<TicketTable>;
 export type Message = Selectable<MessageTable>;
 export type AuditEntry = Selectable<AuditTable>;
 export type WebhookEvent = Selectable<WebhookEventTable>;
+export type OutboxRow = Selectable<OutboxTable>;

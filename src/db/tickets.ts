@@ -92,8 +92,33 @@ export async function getTicket(db: Kysely<Database>, id: number): Promise<Ticke
   return row ? ({ ...row, message_count: Number(row.message_count ?? 0) } as TicketView) : undefined;
 }
 
-export async function listMessages(db: Kysely<Database>, ticketId: number): Promise<Message[]> {
-  return db.selectFrom('messages').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute();
+/** A ticket message with the delivery state of the outbox row that sends it (outbound messages omni queued). */
+export interface MessageView extends Message {
+  outbox_id: number | null;
+  delivery_status: 'pending' | 'sending' | 'sent' | 'failed' | null;
+  delivery_attempts: number | null;
+  delivery_error: string | null;
+  delivery_next_attempt_at: string | null;
+  /** Set when a Helper answer (not an agent) produced the message. */
+  conversation_id: number | null;
+}
+
+export async function listMessages(db: Kysely<Database>, ticketId: number): Promise<MessageView[]> {
+  return db
+    .selectFrom('messages as m')
+    .leftJoin('outbox as o', 'o.message_id', 'm.id')
+    .selectAll('m')
+    .select([
+      'o.id as outbox_id',
+      'o.status as delivery_status',
+      'o.attempts as delivery_attempts',
+      'o.last_error as delivery_error',
+      'o.next_attempt_at as delivery_next_attempt_at',
+      'o.conversation_id as conversation_id',
+    ])
+    .where('m.ticket_id', '=', ticketId)
+    .orderBy('m.id')
+    .execute() as Promise<MessageView[]>;
 }
 
 /** Closes an open ticket; false when it was not open (already closed). */

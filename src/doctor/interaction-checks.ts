@@ -2,6 +2,7 @@
 // Helper parameters), then the Twitter side (credentials, DM permission, dev environment, webhook,
 // subscription) and finally whether the public callback URL reaches this omni. Local checks come
 // first so that --offline still says most of what is wrong.
+import { createOutboxStore } from '../db/outbox.js';
 import { webhookHealth } from '../webhooks/health.js';
 import { getCatalogEntry, type CatalogKind } from '../db/catalogs.js';
 import type { InteractionView } from '../db/interactions.js';
@@ -278,6 +279,20 @@ const crcFreshness: InteractionCheck = {
 };
 
 /**
+ * DMs omni could not deliver. A warning, not a failure: most are about one requester (349: they do
+ * not accept DMs), not about the set-up; the reason and the retry are one command away.
+ */
+const outboxFailures: InteractionCheck = {
+  id: 'outbox-failures',
+  title: 'no outbound DM has failed',
+  async run({ db, row }) {
+    const failed = createOutboxStore(db.sqlite).failedCount(row.id);
+    if (failed === 0) return pass('none');
+    return warn(`${failed} DM${failed === 1 ? '' : 's'} could not be delivered`, 'omni outbox list --status failed (then omni outbox retry <id>)');
+  },
+};
+
+/**
  * The checks of an interaction, in report order. A check may only `require` checks listed before
  * it. To add one, write an InteractionCheck (its `run` gets the interaction row, the database, the
  * parameters and the shared Twitter facts) and put it here.
@@ -299,4 +314,5 @@ export const INTERACTION_CHECKS: readonly InteractionCheck[] = [
   subscription,
   crcFreshness,
   listenerCrc,
+  outboxFailures,
 ];

@@ -21,6 +21,8 @@ export interface DmEvent {
   /** Text with t.co links replaced by their expanded URLs. */
   text: string;
   attachments: Attachment[];
+  /** The metadata of the quick-reply option the sender chose (message_data.quick_reply_response), or null. */
+  quickReplyPayload: string | null;
 }
 
 export interface Profile {
@@ -178,6 +180,7 @@ function readDmEvents(value: unknown, items: DeliveryItem[]): void {
     const target = isObject(mc.target) ? mc.target : {};
     const data = isObject(mc.message_data) ? mc.message_data : {};
     const { text, attachments } = readMessageData(data);
+    const quickReply = isObject(data.quick_reply_response) ? data.quick_reply_response : undefined;
     items.push({
       kind: 'dm',
       event: {
@@ -187,6 +190,7 @@ function readDmEvents(value: unknown, items: DeliveryItem[]): void {
         createdAt: timestampIso(e.created_timestamp),
         text,
         attachments,
+        quickReplyPayload: str(quickReply?.metadata) ?? null,
       },
     });
   }

@@ -1,10 +1,15 @@
-// The one intake pipeline: parse → dedup → requester → ticket → message, for every item of a
-// delivery. Pure of HTTP and synchronous: the caller runs it inside a database transaction (the
-// listener's group commit) and answers the sender only after that transaction has committed.
+// The one intake pipeline: parse → dedup → requester → ticket (or the Helper) → message, for every
+// item of a delivery. Pure of HTTP and synchronous: the caller runs it inside a database transaction
+// (the listener's group commit) and answers the sender only after that transaction has committed.
 import type { IntakeInteractionRow, IntakeStore } from '../db/intake.js';
+import type { HelperStore } from '../db/helper.js';
+import type { OutboxStore } from '../db/outbox.js';
+import { helperInbound, helperSettings, type HelperSettings } from '../helper/conversation.js';
 import { parseDelivery, type Delivery, type DmEvent, type Profile } from './parse.js';
+import { subjectFromText, ticketDefaults, type TicketDefaults } from './defaults.js';
 
-export type Outcome = 'new_ticket' | 'appended' | 'duplicate' | 'echo' | 'ignored' | 'revoked' | 'rejected';
+/** helper: the DM went to the Helper (answered, or queued for the external one); no ticket yet. */
+export type Outcome = 'new_ticket' | 'appended' | 'helper' | 'duplicate' | 'echo' | 'ignored' | 'revoked' | 'rejected';
 
 /** What happened to one event of a delivery: logged, and returned in the response body. */
 export interface EventResult {
@@ -27,7 +32,18 @@ export type IntakeInteraction = Pick<
   'id' | 'account_user_id' | 'unit_id' | 'group_id' | 'activity_id' | 'contact_origin_id' | 'helper_interception'
 >;
 
-export const SUBJECT_LENGTH = 80;
+export { SUBJECT_LENGTH } from './defaults.js';
+
+/**
+ * The outbox and the Helper, for Helper interception and for matching echoes to the DMs omni is
+ * sending. The listener always passes them; without them every DM opens or joins a ticket.
+ */
+export interface Messaging {
+  outbox: OutboxStore;
+  helper: HelperStore;
+  /** A Helper conversation idle this long starts over. */
+  idleMs: number;
+}
 
 /**
  * Why a delivery must be refused (403) before anything is stored: it says it is for another account.
@@ -41,12 +57,13 @@ export function accountMismatch(interaction: Pick<IntakeInteraction, 'account_us
 }
 
 /** Parses then processes a verified raw body. Synchronous; run it inside a transaction. */
-export function intakeRaw(store: IntakeStore, interaction: IntakeInteraction, raw: Uint8Array | string, now: string): EventResult[] {
-  return processDelivery(store, interaction, parseDelivery(raw), now);
+export function intakeRaw(store: IntakeStore, interaction: IntakeInteraction, raw: Uint8Array | string, now: string, messaging?: Messaging): EventResult[] {
+  return processDelivery(store, interaction, parseDelivery(raw), now, messaging);
 }
 
-export function processDelivery(store: IntakeStore, interaction: IntakeInteraction, delivery: Delivery, now: string): EventResult[] {
+export function processDelivery(store: IntakeStore, interaction: IntakeInteraction, delivery: Delivery, now: string, messaging?: Messaging): EventResult[] {
   const defaults = lazy(() => ticketDefaults(interaction, store.intakeParameters()));
+  const helper = lazy(() => (messaging ? helperSettings(interaction, messaging.helper.parameters()) : undefined));
   // The account that owns the webhook: what the delivery says, else what we registered.
   const account = delivery.forUserId ?? interaction.account_user_id;
   const results: EventResult[] = [];
@@ -55,8 +72,8 @@ export function processDelivery(store: IntakeStore, interaction: IntakeInteracti
       case 'dm':
         results.push(
           item.event.senderId === account
-            ? echo(store, interaction, item.event, delivery.profiles.get(item.event.senderId), now)
-            : inbound(store, interaction, item.event, delivery.profiles.get(item.event.senderId), defaults, now),
+            ? echo(store, interaction, item.event, delivery.profiles.get(item.event.senderId), now, messaging)
+            : inbound(store, interaction, item.event, delivery.profiles.get(item.event.senderId), defaults, now, messaging, helper),
         );
         break;
       case 'revoke':
@@ -73,29 +90,6 @@ export function processDelivery(store: IntakeStore, interaction: IntakeInteracti
   return results;
 }
 
-interface TicketDefaults {
-  unitId: number | null;
-  groupId: number | null;
-  activityId: number | null;
-  contactOriginId: number | null;
-  contractId: number | null;
-}
-
-/** The interaction's own defaults, else the numbered parameters (390 unit, 317 activity, 315 origin, 118 contract). */
-function ticketDefaults(i: IntakeInteraction, params: Map<number, string>): TicketDefaults {
-  const param = (n: number) => {
-    const v = params.get(n);
-    return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
-  };
-  return {
-    unitId: i.unit_id ?? param(390),
-    groupId: i.group_id,
-    activityId: i.activity_id ?? param(317),
-    contactOriginId: i.contact_origin_id ?? param(315),
-    contractId: param(118),
-  };
-}
-
 function inbound(
   store: IntakeStore,
   interaction: IntakeInteraction,
@@ -103,13 +97,16 @@ function inbound(
   profile: Profile | undefined,
   defaults: () => TicketDefaults,
   now: string,
+  messaging: Messaging | undefined,
+  helper: () => HelperSettings | undefined,
 ): EventResult {
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
   const existing = store.messageByEvent(interaction.id, event.id);
   if (existing) return { ...base, outcome: 'duplicate', ticket: existing.ticket_id, message: existing.id, detail: 'already stored' };
+  // A redelivered DM that the Helper already has: same dedup key, in the transcript.
+  if (messaging?.helper.messageByEvent(interaction.id, event.id)) return { ...base, outcome: 'duplicate', detail: 'already in a Helper conversation' };
 
   const d = defaults();
-  // Helper interception (a later issue) will branch here; until then such DMs are stored like any other.
   const requester = store.upsertRequester({
     twitterUserId: event.senderId,
     screenName: profile?.screenName ?? null,
@@ -119,6 +116,17 @@ function inbound(
     now,
   });
   let ticket = store.openTicketId(interaction.id, requester);
+  const settings = ticket === undefined ? helper() : undefined;
+  if (messaging && settings) {
+    // No open ticket and the interaction intercepts: the Helper talks first.
+    const r = helperInbound(
+      { intake: store, helper: messaging.helper, outbox: messaging.outbox },
+      { interaction, requester: { id: requester, twitterUserId: event.senderId }, settings, idleMs: messaging.idleMs, now, defaults },
+      { eventId: event.id, text: event.text, payload: event.quickReplyPayload, attachments: JSON.stringify(event.attachments), sentAt: event.createdAt ?? now },
+    );
+    if (r.kind === 'ticket') return { ...base, outcome: 'new_ticket', requester, ticket: r.ticketId, detail: r.detail };
+    return { ...base, outcome: 'helper', requester, detail: r.detail };
+  }
   const isNew = ticket === undefined;
   if (ticket === undefined) {
     ticket = store.insertTicket({
@@ -151,14 +159,32 @@ function inbound(
 
 /**
  * A DM sent by the account itself. It never creates a requester or a ticket. If omni sent it (its
- * DM id is already stored, as the outbox does when Twitter answers), it is linked to that message;
- * otherwise an agent answered from Twitter's own app and it joins the recipient's open ticket as
- * an outbound message, or is ignored when there is none.
+ * DM id is already stored, as the outbox does when Twitter answers), it is linked to that message.
+ * If omni is sending it right now, or sent it and crashed before recording Twitter's answer (one
+ * outbox row to that recipient with that text, already tried), the echo completes that row: this
+ * is what keeps a crash between Twitter's 200 and our commit from sending the DM twice. Otherwise
+ * an agent answered from Twitter's own app and it joins the recipient's open ticket as an
+ * outbound message, or is ignored when there is none.
  */
-function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, profile: Profile | undefined, now: string): EventResult {
+function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, profile: Profile | undefined, now: string, messaging: Messaging | undefined): EventResult {
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
   const sent = store.messageByEvent(interaction.id, event.id);
   if (sent) return { ...base, outcome: 'echo', ticket: sent.ticket_id, message: sent.id, detail: `matches message ${sent.id}` };
+  if (messaging) {
+    if (messaging.helper.messageByEvent(interaction.id, event.id)) return { ...base, outcome: 'echo', detail: 'matches a Helper answer' };
+    const inFlight = event.recipientId === null ? [] : messaging.outbox.inFlight(interaction.id, event.recipientId).filter((r) => sameText(r.text, event.text));
+    if (inFlight.length === 1) {
+      const row = inFlight[0]!;
+      messaging.outbox.markSent(row.id, event.id, event.createdAt ?? now, now);
+      return {
+        ...base,
+        outcome: 'echo',
+        ...(row.ticket_id !== null ? { ticket: row.ticket_id } : {}),
+        ...(row.message_id !== null ? { message: row.message_id } : {}),
+        detail: `confirms outbox #${row.id} (sent before its answer was recorded)`,
+      };
+    }
+  }
   const requester = event.recipientId === null ? undefined : store.requesterIdByTwitterId(event.recipientId);
   const ticket = requester === undefined ? undefined : store.openTicketId(interaction.id, requester);
   if (requester === undefined || ticket === undefined) {
@@ -196,9 +222,14 @@ function revoke(store: IntakeStore, interaction: IntakeInteraction, userId: stri
 
 /** The first 80 characters (code points, so an emoji is never cut in half) of the text. */
 export function subjectOf(event: Pick<DmEvent, 'text' | 'attachments'>): string {
-  const oneLine = event.text.replace(/\s+/g, ' ').trim();
-  if (oneLine === '') return event.attachments.length ? `(${event.attachments[0]!.type} attachment)` : '(no text)';
-  return Array.from(oneLine).slice(0, SUBJECT_LENGTH).join('');
+  const subject = subjectFromText(event.text);
+  if (subject === '') return event.attachments.length ? `(${event.attachments[0]!.type} attachment)` : '(no text)';
+  return subject;
+}
+
+/** Twitter trims and may normalise whitespace; the words must be the same. */
+function sameText(a: string, b: string): boolean {
+  return a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
 }
 
 function lazy<T>(f: () => T): () => T {

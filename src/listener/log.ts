@@ -63,6 +63,7 @@ export const NEXT_STEPS = [
 const OUTCOME_LABEL: Record<Outcome, string> = {
   new_ticket: 'new ticket',
   appended: 'appended',
+  helper: 'helper',
   duplicate: 'duplicate',
   echo: 'echo',
   ignored: 'ignored',
@@ -76,6 +77,8 @@ function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string
       return c.green.bold;
     case 'appended':
       return c.green;
+    case 'helper':
+      return c.blue;
     case 'duplicate':
       return c.gray;
     case 'echo':

@@ -11,9 +11,11 @@ import type { SecretBox } from '../secrets.js';
 import { crcResponseToken, SIGNATURE_HEADER, verifySignature } from '../twitter/signature.js';
 import { crcTokenRefusal, PROBE_USER_AGENT } from '../twitter/crc.js';
 import { createWebhookEventWriter } from '../db/webhook-events.js';
-import { createOutboxCounter } from '../db/outbox-metrics.js';
 import { DeliveryParseError, parseDelivery } from '../intake/parse.js';
-import { accountMismatch, processDelivery, type EventResult } from '../intake/pipeline.js';
+import { accountMismatch, processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
+import { createOutboxStore } from '../db/outbox.js';
+import { createHelperStore } from '../db/helper.js';
+import { DEFAULT_IDLE_MS } from '../helper/conversation.js';
 import { BODY_TIMEOUT_MS, BodyTimeout, BodyTooLarge, declaredTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { createSecretCache } from './secrets-cache.js';
@@ -58,6 +60,8 @@ export interface ListenerOptions {
   limits?: Partial<ListenerLimits>;
   /** Shared with the watchdog so /metrics shows its checks; created when absent. */
   metrics?: ListenerMetrics;
+  /** A Helper conversation idle this long starts over (default 30 min). */
+  helperIdleMs?: number;
 }
 
 export interface Listener {
@@ -91,6 +95,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       metrics.commitBatch(jobs.length, performance.now() - started);
     }
   });
+  const messaging: Messaging = { outbox: createOutboxStore(opts.sqlite), helper: createHelperStore(opts.sqlite), idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS };
   const secrets = createSecretCache(opts.box);
   const log = opts.log;
   const now = opts.now ?? (() => new Date());
@@ -100,10 +105,9 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     onError: (err) => log.error('cannot record CRCs in the database (kept for the next try)', err),
     onDropped: (n) => metrics.eventsDropped(n),
   });
-  const outboxCounts = createOutboxCounter(opts.sqlite);
-  metrics.gauge('omni_outbox_messages', 'Outbound DMs in the outbox by status (pending, failed); absent without an outbox table.', () => {
-    const c = outboxCounts();
-    return c ? Object.entries(c).map(([status, value]) => ({ labels: { status }, value })) : [];
+  metrics.gauge('omni_outbox_messages', 'Outbound DMs in the outbox by status (pending, sending, failed).', () => {
+    const c = messaging.outbox.counts();
+    return (['pending', 'sending', 'failed'] as const).map((status) => ({ labels: { status }, value: c[status] }));
   });
   let openConnections = 0;
   metrics.gauge('omni_http_open_connections', 'Connections open right now.', () => [{ value: openConnections }]);
@@ -242,7 +246,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     const interaction = row;
     let results: EventResult[];
     try {
-      results = await committer.submit(() => processDelivery(store, interaction, parsed, now().toISOString()));
+      results = await committer.submit(() => processDelivery(store, interaction, parsed, now().toISOString(), messaging));
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
         log.error('the database refused the write; answering 503 so that Twitter retries', err);

@@ -1,6 +1,6 @@
 // The JSON shapes of tickets, messages and requesters (the contract), independent of storage.
 import type { Message } from '../db/schema.js';
-import type { TicketView } from '../db/tickets.js';
+import type { MessageView, TicketView } from '../db/tickets.js';
 import type { RequesterView } from '../db/requesters.js';
 
 const ref = (id: number | null, name: string | null) => (id === null ? null : { id, name });
@@ -30,7 +30,20 @@ export interface AttachmentJson {
   idStr: string | null;
 }
 
-export function messageJson(m: Message) {
+/** Where an outbound DM omni queued stands; null for one sent from outside omni (Twitter's own app). */
+export function deliveryJson(m: MessageView) {
+  if (m.outbox_id === null || m.delivery_status === null) return null;
+  return {
+    outboxId: m.outbox_id,
+    status: m.delivery_status,
+    attempts: m.delivery_attempts ?? 0,
+    error: m.delivery_error,
+    nextAttemptAt: m.delivery_status === 'pending' || m.delivery_status === 'sending' ? m.delivery_next_attempt_at : null,
+    by: m.conversation_id !== null ? ('helper' as const) : ('agent' as const),
+  };
+}
+
+export function messageJson(m: Message | MessageView) {
   let attachments: AttachmentJson[] = [];
   try {
     const parsed = JSON.parse(m.attachments) as unknown;
@@ -38,10 +51,13 @@ export function messageJson(m: Message) {
   } catch {
     // A row written by hand with bad JSON: show no attachments rather than fail the transcript.
   }
-  return { id: m.id, direction: m.direction, text: m.text, twitterEventId: m.twitter_event_id, sentAt: m.sent_at, attachments };
+  const base = { id: m.id, direction: m.direction, text: m.text, twitterEventId: m.twitter_event_id, sentAt: m.sent_at, attachments };
+  // Only outbound messages have a delivery; inbound ones keep the shape they always had.
+  if (m.direction !== 'outbound') return base;
+  return { ...base, delivery: 'outbox_id' in m ? deliveryJson(m) : null };
 }
 
-export function ticketWithMessagesJson(t: TicketView, messages: Message[]) {
+export function ticketWithMessagesJson(t: TicketView, messages: Array<Message | MessageView>) {
   return { ...ticketJson(t), messages: messages.map(messageJson) };
 }
 

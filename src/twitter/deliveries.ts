@@ -20,6 +20,8 @@ export interface DmSpec {
   /** t.co links in the text and what they stand for. */
   urls?: Array<{ url: string; expandedUrl: string }>;
   attachment?: { type: string; idStr: string; mediaUrlHttps: string; url?: string };
+  /** The metadata of a chosen quick-reply option (message_data.quick_reply_response). */
+  quickReplyResponse?: string;
 }
 
 export interface UserSpec {
@@ -47,6 +49,7 @@ export function dmEvent(e: DmSpec): Record<string, unknown> {
       }),
     },
   };
+  if (e.quickReplyResponse !== undefined) messageData.quick_reply_response = { type: 'options', metadata: e.quickReplyResponse };
   if (e.attachment) {
     messageData.attachment = {
       type: 'media',

@@ -35,6 +35,7 @@ const INTERACTION_IDS = [
   'subscription',
   'crc-freshness',
   'listener-crc',
+  'outbox-failures',
 ];
 const GLOBAL_IDS = ['database', 'secret-key', 'interactions', 'param-118', 'param-315', 'param-317', 'param-390', 'param-447'];
 const TWITTER_IDS = ['credentials', 'dm-permission', 'dev-environment', 'webhook', 'webhook-valid', 'subscription'];
@@ -121,7 +122,7 @@ describe('omni doctor', () => {
     expect(human.stdout).toContain("Interaction 1 'Support'\n");
     expect(human.stdout).not.toContain('Sales');
     expect(human.stdout).toMatch(/^ {2}✓ the account is subscribed: subscribed on 'dev' {2}\[subscription\]$/m);
-    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✓ ready: 24 passed');
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✓ ready: 25 passed');
 
     const requestsBefore = tw.state.requests.length;
     const offline = await cli.run(['doctor', '--offline', '--json']);
@@ -310,6 +311,6 @@ describe('omni doctor', () => {
       ['listener-crc', expect.stringContaining(`start omni listen and route ${down}/webhooks/twitter/ to it`)],
     ]);
     expect(human.stdout).toContain("Interaction 1 'Support DMs'\n");
-    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✗ not ready: 7 failed, 15 passed, 2 skipped');
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✗ not ready: 7 failed, 16 passed, 2 skipped');
   });
 });

@@ -259,10 +259,14 @@ describe('GET /metrics', () => {
     expect(sample(t, 'omni_commit_duration_seconds_bucket{le="+Inf"}')).toBe(batches);
     expect(t).toContain('# TYPE omni_commit_duration_seconds histogram');
     expect(sample(t, 'omni_http_open_connections')).toBeGreaterThanOrEqual(1);
-    expect(t).not.toContain('omni_outbox_messages');
+    expect(sample(t, 'omni_outbox_messages{status="pending"}')).toBe(0);
 
-    // The outbox of issue 5, once its table exists: counted at scrape time, no restart needed.
-    r.db.sqlite.exec("CREATE TABLE outbox (id INTEGER PRIMARY KEY, status TEXT NOT NULL); INSERT INTO outbox (status) VALUES ('pending'), ('pending'), ('failed'), ('sent')");
+    // The outbox (issue 5) is counted at scrape time.
+    const row = (status: string) =>
+      `(1, '456', 'hi', '${status}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`;
+    r.db.sqlite.exec(
+      `INSERT INTO outbox (interaction_id, recipient_twitter_id, text, status, next_attempt_at, created_at, updated_at) VALUES ${['pending', 'pending', 'failed', 'sent'].map(row).join(', ')}`,
+    );
     const after = (await metricsText(url)).text;
     expect(sample(after, 'omni_outbox_messages{status="pending"}')).toBe(2);
     expect(sample(after, 'omni_outbox_messages{status="failed"}')).toBe(1);

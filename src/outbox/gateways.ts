@@ -1,0 +1,48 @@
+// Twitter gateways for sending, one per interaction, rebuilt when its credentials change. The
+// interaction is read again for every send: a revoked or deleted one stops sending at once.
+import type { OutboxStore, SendingInteraction } from '../db/outbox.js';
+import type { SecretBox } from '../secrets.js';
+import { decryptSecrets } from '../interactions/model.js';
+import type { GatewayOptions, TwitterCredentials, TwitterGateway } from '../twitter/gateway.js';
+import { UnsendableError } from './policy.js';
+
+export type TwitterFactory = (credentials: TwitterCredentials, options?: Pick<GatewayOptions, 'editCommand'>) => Promise<TwitterGateway>;
+
+/** The gateway that sends for an interaction; throws UnsendableError when it may not send. */
+export type GatewaySource = (interactionId: number) => Promise<TwitterGateway>;
+
+export function createGatewaySource(outbox: Pick<OutboxStore, 'interactionForSending'>, box: () => Promise<SecretBox>, twitter: TwitterFactory): GatewaySource {
+  const cache = new Map<number, { key: string; gateway: Promise<TwitterGateway> }>();
+  return async (interactionId) => {
+    const row = outbox.interactionForSending(interactionId);
+    if (!row || row.deleted_at !== null) {
+      throw new UnsendableError('interaction-deleted', `interaction ${interactionId} was deleted, so it has no credentials to send with`);
+    }
+    if (row.revoked_at !== null) {
+      throw new UnsendableError(
+        'revoked',
+        `the Twitter account of interaction ${interactionId} revoked omni's access on ${row.revoked_at}`,
+        `authorise the app again, then: omni webhook register ${interactionId} and omni outbox retry <id>`,
+      );
+    }
+    const key = credentialKey(row);
+    const hit = cache.get(interactionId);
+    if (hit && hit.key === key) return hit.gateway;
+    const gateway = (async () => {
+      let credentials: TwitterCredentials;
+      try {
+        credentials = decryptSecrets(row, await box());
+      } catch (err) {
+        throw new UnsendableError('secrets', `cannot read the credentials of interaction ${interactionId}: ${(err as Error).message}`, (err as { hint?: string }).hint);
+      }
+      return twitter(credentials, { editCommand: `omni interaction edit ${interactionId}` });
+    })();
+    cache.set(interactionId, { key, gateway });
+    gateway.catch(() => cache.delete(interactionId));
+    return gateway;
+  };
+}
+
+function credentialKey(row: SendingInteraction): string {
+  return [row.api_key_enc, row.api_secret_key_enc, row.access_token_enc, row.access_token_secret_enc].join('|');
+}

@@ -1,0 +1,75 @@
+// The outbox worker inside `omni listen`: delivers due rows through the gateway, in order per
+// recipient, retrying with backoff and honouring rate limits (see policy.ts).
+import type BetterSqlite3 from 'better-sqlite3';
+import { createOutboxStore } from '../db/outbox.js';
+import type { SecretBox } from '../secrets.js';
+import { deliverClaimed, type DeliveryResult } from './deliver.js';
+import { createGatewaySource, type TwitterFactory } from './gateways.js';
+import { startPoller, type Poller } from './poller.js';
+
+export interface WorkerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, err?: unknown, fields?: Record<string, unknown>): void;
+}
+
+export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_POLL_MS = 500;
+
+export interface OutboxWorkerOptions {
+  sqlite: BetterSqlite3.Database;
+  box: () => Promise<SecretBox>;
+  twitter: TwitterFactory;
+  log: WorkerLog;
+  now?: () => Date;
+  /** How long a claim lasts; must exceed the Twitter request timeout. */
+  leaseMs?: number;
+  pollMs?: number;
+  retryBaseMs?: number;
+  concurrency?: number;
+}
+
+export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
+  const outbox = createOutboxStore(opts.sqlite);
+  const now = opts.now ?? (() => new Date());
+  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+  const deps = {
+    outbox,
+    gateway: createGatewaySource(outbox, opts.box, opts.twitter),
+    now,
+    ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
+  };
+  return startPoller({
+    intervalMs: opts.pollMs ?? DEFAULT_POLL_MS,
+    concurrency: opts.concurrency ?? 4,
+    claim: () => {
+      const t = now();
+      return outbox.claimNext(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString());
+    },
+    work: async (row) => report(opts.log, await deliverClaimed(deps, row)),
+    onError: (err) => opts.log.error('outbox worker', err),
+  });
+}
+
+export function report(log: WorkerLog, r: DeliveryResult): void {
+  const fields = { outbox: r.row.id, interaction: r.row.interaction_id, ticket: r.row.ticket_id, recipient: r.row.recipient_twitter_id, attempts: r.row.attempts };
+  switch (r.status) {
+    case 'sent':
+      log.info(`outbox #${r.row.id}: DM sent`, { ...fields, dmId: r.dmId });
+      return;
+    case 'already-sent':
+      if (r.row.twitter_dm_id === r.dmId) log.info(`outbox #${r.row.id}: DM sent (its echo was linked first)`, { ...fields, dmId: r.dmId });
+      else log.warn(`outbox #${r.row.id}: Twitter took the DM again after it was recorded as sent (${r.row.twitter_dm_id}): the requester got it twice`, { ...fields, dmId: r.dmId });
+      return;
+    case 'retry':
+      log.warn(`outbox #${r.row.id}: not sent, retrying at ${r.at.toISOString()}: ${r.reason}`, { ...fields, kind: r.kind, nextAttemptAt: r.at.toISOString() });
+      return;
+    case 'failed':
+      log.error(`outbox #${r.row.id}: failed for good: ${r.reason}`, undefined, { ...fields, kind: r.kind, hint: `after fixing it: omni outbox retry ${r.row.id}` });
+      return;
+    case 'lost-claim':
+      log.warn(`outbox #${r.row.id}: the claim expired before the answer came back; another attempt owns the row now`, { ...fields, reason: r.reason });
+      return;
+  }
+}
+
