@@ -6,6 +6,7 @@ import { Kysely, Migrator, SqliteDialect, type MigrationInfo } from 'kysely';
 import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { DbError } from './errors.js';
+import { configureConnection } from './pragmas.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -40,11 +41,7 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
   try {
     if (!options.readonly) prepareFile(file);
     sqlite = new BetterSqlite3(file, { readonly: Boolean(options.readonly), fileMustExist: Boolean(options.readonly) });
-    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    if (!options.readonly) sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('foreign_keys = ON');
-    // FULL: a delivery answered 200 must survive a power cut, not only a process crash.
-    sqlite.pragma('synchronous = FULL');
+    configureConnection(sqlite, { busyTimeoutMs: options.busyTimeoutMs ?? 5000, readonly: Boolean(options.readonly) });
   } catch (err) {
     throw openError(file, err);
   }

@@ -3,14 +3,15 @@
 // 200 within 3 s, so every refusal is cheap, and 200 means "committed with synchronous=FULL".
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createBatchCommitter, createIntakeStore, isDatabaseUnavailable, type IntakeInteractionRow, type IntakeStore } from '../db/intake.js';
+import { createIntakeStore, isDatabaseUnavailable, type IntakeInteractionRow, type IntakeStore } from '../db/intake.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SecretBox } from '../secrets.js';
 import { crcResponseToken, SIGNATURE_HEADER, verifySignature } from '../twitter/signature.js';
 import { DeliveryParseError, parseDelivery } from '../intake/parse.js';
-import { accountMismatch, processDelivery, type EventResult } from '../intake/pipeline.js';
+import { accountMismatch, type EventResult } from '../intake/pipeline.js';
 import { BodyTooLarge, declaredTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
+import { inlineWriter, writeJobInteraction, type IntakeWriter, type WriteJob } from './intake-writer.js';
 import { createSecretCache } from './secrets-cache.js';
 import type { ListenerLog } from './log.js';
 
@@ -26,13 +27,15 @@ export interface ListenerOptions {
   dbPath: string;
   maxBodyBytes?: number;
   now?: () => Date;
+  /** Where write transactions run; default: inline on `sqlite`. `omni listen` passes a worker thread. */
+  writer?: IntakeWriter;
 }
 
 export interface Listener {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly committer: GroupCommitter;
+  readonly committer: GroupCommitter<WriteJob, EventResult[]>;
   /** Stops accepting, lets in-flight requests finish for up to graceMs, then drops what remains. */
   close(graceMs: number): Promise<{ forced: boolean }>;
 }
@@ -43,7 +46,8 @@ interface Json {
 
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const store: IntakeStore = createIntakeStore(opts.sqlite);
-  const committer = createGroupCommitter(createBatchCommitter(opts.sqlite));
+  const writer = opts.writer ?? inlineWriter(opts.sqlite);
+  const committer = createGroupCommitter(writer.write, { maxInFlight: writer.maxInFlight ?? 1 });
   const secrets = createSecretCache(opts.box);
   const log = opts.log;
   const now = opts.now ?? (() => new Date());
@@ -151,9 +155,10 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     }
     if (!verifySignature(secret, raw, signature)) return refuse(401, 'bad signature');
 
+    const body = raw.toString('utf8');
     let parsed;
     try {
-      parsed = parseDelivery(raw);
+      parsed = parseDelivery(body);
     } catch (err) {
       if (err instanceof DeliveryParseError) return refuse(400, err.message);
       throw err;
@@ -171,7 +176,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     const interaction = row;
     let results: EventResult[];
     try {
-      results = await committer.submit(() => processDelivery(store, interaction, parsed, now().toISOString()));
+      results = await committer.submit({ interaction: writeJobInteraction(interaction), body, now: now().toISOString() });
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
         log.error('the database refused the write; answering 503 so that Twitter retries', err);
@@ -244,6 +249,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       }
       // Whatever was submitted before the sockets went away is still committed.
       await committer.drain();
+      await writer.close();
       return { forced: first === 'timeout' };
     },
   };
