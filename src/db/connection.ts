@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationInfo } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, SqliteDialect, SqliteDriver, type DatabaseConnection, type MigrationInfo } from 'kysely';
 import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { DbError } from './errors.js';
@@ -26,6 +26,27 @@ export interface OpenOptions {
 
 const LATEST = Object.keys(migrations).length;
 
+/**
+ * Kysely's SQLite driver opens transactions with a plain (deferred) BEGIN. A deferred transaction
+ * that reads and then writes cannot wait for the write lock in WAL mode: if another connection (the
+ * listener) committed since its read, the upgrade fails at once with SQLITE_BUSY, busy_timeout or
+ * not. Our transactions exist to write, so they take the write lock up front and wait for it.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly database: BetterSqlite3.Database) {
+    super({ database });
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver({ database: this.database });
+  }
+}
+
 /** Creates the directory (0700) and an empty file (0600) so SQLite never creates them world-readable. */
 function prepareFile(file: string): void {
   const dir = path.dirname(file);
@@ -45,7 +66,7 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
   } catch (err) {
     throw openError(file, err);
   }
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
   const db: Db = {
     kysely,
     sqlite,
