@@ -34,7 +34,7 @@ describe('an unwritable database', () => {
     const { db } = cliWithDb();
     const { id } = await seedInteraction(db);
     listener = await startListener({ db });
-    const bodies = Array.from({ length: scale(4, 40) }, (_, i) => inboundDm({ senderId: String(300 + i), text: `m${i}` }));
+    const bodies = Array.from({ length: scale(1, 40) }, (_, i) => inboundDm({ senderId: String(300 + i), text: `m${i}` }));
 
     const holder = await openDatabase(db);
     holder.sqlite.exec('BEGIN EXCLUSIVE'); // held beyond the listener's 2 s busy timeout
