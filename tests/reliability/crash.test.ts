@@ -20,7 +20,7 @@ describe('crash safety', () => {
   it('stores every delivery exactly once across repeated kill -9 during a retrying load', async () => {
     const { db } = cliWithDb();
     const { id } = await seedInteraction(db);
-    const total = scale(400, 6_000);
+    const total = scale(400, 15_000);
     const kills = scale(3, 25);
     const bodies = Array.from({ length: total }, (_, i) => inboundDm({ senderId: String(7000 + (i % 300)), text: `message ${i}`, eventId: newEventId() }));
 
@@ -30,7 +30,7 @@ describe('crash safety', () => {
     let delivering = true;
     const killer = (async () => {
       while (delivering && killed < kills) {
-        await new Promise((r) => setTimeout(r, scale(150, 400) + Math.random() * 200));
+        await new Promise((r) => setTimeout(r, scale(150, 250) + Math.random() * 200));
         if (!delivering) break;
         await current!.kill9();
         killed++;
