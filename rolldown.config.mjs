@@ -3,7 +3,8 @@
 import { defineConfig } from 'rolldown';
 
 export default defineConfig({
-  input: { cli: 'src/cli.ts' },
+  // intake-worker: the listener's writer thread, started by path (dist/intake-worker.js).
+  input: { cli: 'src/cli.ts', 'intake-worker': 'src/listener/intake-worker.ts' },
   platform: 'node',
   // Native addons and packages that load files or workers at run time stay in node_modules.
   external: ['better-sqlite3', 'pino', /^node:/],

@@ -43,6 +43,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const watchdogMs = opts.watchdog === false ? undefined : parseDuration(opts.watchdogInterval ?? '10m', '--watchdog-interval', WATCHDOG_BOUNDS);
   const { outboxSettings } = await import('../outbox/settings.js');
   const { helperTimeoutMs } = await import('../helper/external.js');
+  const { DEFAULT_IDLE_MS } = await import('../helper/conversation.js');
   const helperIdle = opts.helperIdle ?? ctx.env.OMNI_HELPER_IDLE;
   const helperIdleMs = helperIdle ? parseDuration(helperIdle, opts.helperIdle ? '--helper-idle' : 'OMNI_HELPER_IDLE', HELPER_IDLE_BOUNDS) : undefined;
   const outbox = outboxSettings(ctx.env);
@@ -51,20 +52,31 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const db = await ctx.db();
   db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
   const box = await ctx.secrets();
-  const [{ startListener }, { serveUntilSignal }, logs] = await Promise.all([
+  const [{ startListener }, { serveUntilSignal }, logs, { startWorkerWriter }] = await Promise.all([
     import('../listener/server.js'),
     import('../listener/shutdown.js'),
     import('../listener/log.js'),
+    import('../listener/intake-writer.js'),
   ]);
   // A closed log pipe (`omni listen | head`, a log collector restarting) must not stop the intake:
   // losing log lines is bad, losing DMs is worse.
   ctx.io.stdout.on('error', () => undefined);
   const log = format === 'json' ? logs.createJsonLog(ctx.io.stdout) : logs.createPrettyLog(ctx.out, ctx.color);
 
+  // Write transactions run on a worker thread with its own connection: the event loop keeps
+  // serving while COMMIT fsyncs. This module is bundled into dist/chunks/, the worker into dist/.
+  const writer = await startWorkerWriter({
+    workerUrl: new URL('../intake-worker.js', import.meta.url),
+    dbPath: db.path,
+    busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
+    settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS },
+    onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
+  });
   let listener;
   try {
-    listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, ...(helperIdleMs ? { helperIdleMs } : {}) });
+    listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer });
   } catch (err) {
+    await writer.close(); // a live thread would keep the process from exiting
     throw listenError(err, host, port);
   }
   const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? '10m');

@@ -2,10 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationInfo } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, SqliteDialect, SqliteDriver, type DatabaseConnection, type MigrationInfo } from 'kysely';
 import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { DbError } from './errors.js';
+import { configureConnection } from './pragmas.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -25,6 +26,27 @@ export interface OpenOptions {
 
 const LATEST = Object.keys(migrations).length;
 
+/**
+ * Kysely's SQLite driver opens transactions with a plain (deferred) BEGIN. A deferred transaction
+ * that reads and then writes cannot wait for the write lock in WAL mode: if another connection (the
+ * listener) committed since its read, the upgrade fails at once with SQLITE_BUSY, busy_timeout or
+ * not. Our transactions exist to write, so they take the write lock up front and wait for it.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly database: BetterSqlite3.Database) {
+    super({ database });
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver({ database: this.database });
+  }
+}
+
 /** Creates the directory (0700) and an empty file (0600) so SQLite never creates them world-readable. */
 function prepareFile(file: string): void {
   const dir = path.dirname(file);
@@ -40,15 +62,11 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
   try {
     if (!options.readonly) prepareFile(file);
     sqlite = new BetterSqlite3(file, { readonly: Boolean(options.readonly), fileMustExist: Boolean(options.readonly) });
-    sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    if (!options.readonly) sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('foreign_keys = ON');
-    // FULL: a delivery answered 200 must survive a power cut, not only a process crash.
-    sqlite.pragma('synchronous = FULL');
+    configureConnection(sqlite, { busyTimeoutMs: options.busyTimeoutMs ?? 5000, readonly: Boolean(options.readonly) });
   } catch (err) {
     throw openError(file, err);
   }
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
   const db: Db = {
     kysely,
     sqlite,

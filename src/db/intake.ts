@@ -70,7 +70,8 @@ export interface IntakeStore {
   intakeParameters(): Map<number, string>;
   /** The message already stored for this DM event on this interaction (the dedup key). */
   messageByEvent(interactionId: number, twitterEventId: string): StoredMessageRef | undefined;
-  /** Creates the requester or refreshes its names (a missing name keeps the stored one); returns its id. */
+  /** Creates the requester or refreshes its names (a missing name keeps the stored one; updated_at
+   *  moves only when a name changed); returns its id. */
   upsertRequester(row: NewRequesterRow): number;
   requesterIdByTwitterId(twitterUserId: string): number | undefined;
   openTicketId(interactionId: number, requesterId: number): number | undefined;
@@ -105,6 +106,8 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database): IntakeStore {
        screen_name = COALESCE(excluded.screen_name, requesters.screen_name),
        name = COALESCE(excluded.name, requesters.name),
        updated_at = excluded.updated_at
+     WHERE requesters.screen_name IS NOT COALESCE(excluded.screen_name, requesters.screen_name)
+        OR requesters.name IS NOT COALESCE(excluded.name, requesters.name)
      RETURNING id`,
   );
   const requesterByTwitterId = sqlite.prepare<[string], { id: number }>('SELECT id FROM requesters WHERE twitter_user_id = ?');
@@ -135,7 +138,10 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database): IntakeStore {
     liveInteractions: () => live.all(),
     intakeParameters: () => new Map(params.all().map((r) => [r.number, r.value])),
     messageByEvent: (interactionId, eventId) => messageByEvent.get(interactionId, eventId),
-    upsertRequester: (r) => upsertRequester.get(r.twitterUserId, r.screenName, r.name, r.unitId, r.groupId, r.now, r.now)!.id,
+    // A returning sender whose names did not change is not rewritten (no RETURNING row then): most
+    // DMs come from returning senders, and an unchanged row need not cost a page in every commit.
+    upsertRequester: (r) =>
+      upsertRequester.get(r.twitterUserId, r.screenName, r.name, r.unitId, r.groupId, r.now, r.now)?.id ?? requesterByTwitterId.get(r.twitterUserId)!.id,
     requesterIdByTwitterId: (twitterUserId) => requesterByTwitterId.get(twitterUserId)?.id,
     openTicketId: (interactionId, requesterId) => openTicket.get(interactionId, requesterId)?.id,
     insertTicket: (t) =>
@@ -187,5 +193,6 @@ export function createBatchCommitter(sqlite: BetterSqlite3.Database): <T>(jobs: 
 export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
-  return /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|CORRUPT|NOTADB|PERM|AUTH)/.test(code) || code === 'ERR_DB_CLOSED';
+  // ERR_DB_WRITER_EXITED: the listener's writer thread died with the batch unanswered (it restarts).
+  return /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|CORRUPT|NOTADB|PERM|AUTH)/.test(code) || code === 'ERR_DB_CLOSED' || code === 'ERR_DB_WRITER_EXITED';
 }

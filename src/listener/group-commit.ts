@@ -1,6 +1,11 @@
-// Group commit: deliveries that arrive while the event loop is busy are written in one transaction,
-// so one fsync (synchronous=FULL) covers all of them. Each still gets its own SAVEPOINT: one bad
-// delivery is rolled back alone. Every promise settles only after COMMIT returned.
+// Group commit: deliveries that arrive while a batch is being written are written together in the
+// next transaction, so one fsync (synchronous=FULL) covers all of them. Each still gets its own
+// SAVEPOINT (in the writer): one bad delivery is rolled back alone. Every promise settles only after
+// the COMMIT of its batch returned.
+//
+// The writer may be synchronous (in-process, tests) or asynchronous (a worker thread, `omni listen`).
+// At most one batch is in flight: while the writer fsyncs, the event loop keeps reading, verifying
+// and parsing the next deliveries, and they form the next batch.
 import type { JobResult } from '../db/intake.js';
 
 export interface GroupCommitStats {
@@ -11,73 +16,94 @@ export interface GroupCommitStats {
   last: { size: number; ms: number } | null;
 }
 
-interface Pending<T> {
-  job: () => T;
-  resolve: (value: T) => void;
+/** Writes a batch in one transaction; one result per job, in order. Rejecting fails the whole batch. */
+export type BatchWriter<J, R> = (jobs: J[]) => Array<JobResult<R>> | Promise<Array<JobResult<R>>>;
+
+interface Pending<J, R> {
+  job: J;
+  resolve: (value: R) => void;
   reject: (error: unknown) => void;
 }
 
-export interface GroupCommitter {
-  /** Queues a synchronous job; resolves with its value once the batch holding it has committed. */
-  submit<T>(job: () => T): Promise<T>;
+export interface GroupCommitter<J, R> {
+  /** Queues a job; resolves with its result once the batch holding it has committed. */
+  submit(job: J): Promise<R>;
   /** Resolves when nothing is queued or being written. */
   drain(): Promise<void>;
   readonly stats: GroupCommitStats;
 }
 
-/** Batches larger than this are split, to bound the time the event loop spends in one transaction. */
+/** Batches larger than this are split, to bound the time one transaction holds the write lock. */
 export const MAX_BATCH = 512;
 
-export function createGroupCommitter(commit: <T>(jobs: Array<() => T>) => Array<JobResult<T>>): GroupCommitter {
-  let queue: Pending<any>[] = [];
+export interface GroupCommitOptions {
+  /** Batches handed to the writer before the first one is answered (an asynchronous writer's queue). */
+  maxInFlight?: number;
+}
+
+export function createGroupCommitter<J, R>(write: BatchWriter<J, R>, options: GroupCommitOptions = {}): GroupCommitter<J, R> {
+  const maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+  let queue: Pending<J, R>[] = [];
   let scheduled = false;
+  let writing = 0;
   let idle: Array<() => void> = [];
   const stats: GroupCommitStats = { batches: 0, jobs: 0, largestBatch: 0, last: null };
 
-  const flush = () => {
+  const schedule = () => {
+    if (scheduled || writing >= maxInFlight) return;
+    scheduled = true;
+    // setImmediate runs after the poll phase: every request whose body completed in this turn of
+    // the event loop joins the same batch.
+    setImmediate(flush);
+  };
+
+  const flush = async () => {
     scheduled = false;
-    while (queue.length > 0) {
-      const batch = queue.length > MAX_BATCH ? queue.splice(0, MAX_BATCH) : queue;
-      if (batch === queue) queue = [];
-      const started = performance.now();
-      const results = commit(batch.map((p) => p.job));
-      const ms = performance.now() - started;
-      stats.batches++;
-      stats.jobs += batch.length;
-      stats.largestBatch = Math.max(stats.largestBatch, batch.length);
-      stats.last = { size: batch.length, ms };
-      batch.forEach((p, i) => {
-        const r = results[i]!;
-        if (r.ok) p.resolve(r.value);
-        else p.reject(r.error);
-      });
-      if (queue.length > 0) {
-        // Let the sockets of this batch be answered before writing the next one.
-        scheduled = true;
-        setImmediate(flush);
-        return;
-      }
+    if (queue.length === 0) {
+      if (writing > 0) return; // the last batch to finish wakes the waiters
+      const waiters = idle;
+      idle = [];
+      for (const w of waiters) w();
+      return;
     }
-    const waiters = idle;
-    idle = [];
-    for (const w of waiters) w();
+    const batch = queue.length > MAX_BATCH ? queue.splice(0, MAX_BATCH) : queue;
+    if (batch === queue) queue = [];
+    writing++;
+    // More may be handed over while this one is written.
+    if (queue.length > 0) schedule();
+    const started = performance.now();
+    let results: Array<JobResult<R>>;
+    try {
+      results = await write(batch.map((p) => p.job));
+    } catch (error) {
+      results = batch.map(() => ({ ok: false as const, error }));
+    }
+    writing--;
+    const ms = performance.now() - started;
+    stats.batches++;
+    stats.jobs += batch.length;
+    stats.largestBatch = Math.max(stats.largestBatch, batch.length);
+    stats.last = { size: batch.length, ms };
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (r?.ok) p.resolve(r.value);
+      else p.reject(r ? r.error : new Error('the writer returned no result for this job'));
+    });
+    // The next batch (what arrived meanwhile) goes after this one's sockets have been answered;
+    // with an empty queue this pass only wakes drain() waiters.
+    schedule();
   };
 
   return {
     stats,
-    submit<T>(job: () => T): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
+    submit(job: J): Promise<R> {
+      return new Promise<R>((resolve, reject) => {
         queue.push({ job, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          // setImmediate runs after the poll phase: every request whose body completed in this
-          // turn of the event loop joins the same batch.
-          setImmediate(flush);
-        }
+        schedule();
       });
     },
     drain() {
-      if (!scheduled && queue.length === 0) return Promise.resolve();
+      if (!scheduled && writing === 0 && queue.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => idle.push(resolve));
     },
   };

@@ -5,19 +5,19 @@
 // bodies have deadlines, and connections past a cap are answered 503.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createBatchCommitter, createIntakeStore, isDatabaseUnavailable, type IntakeInteractionRow, type IntakeStore } from '../db/intake.js';
+import { createIntakeStore, isDatabaseUnavailable, type IntakeInteractionRow, type IntakeStore } from '../db/intake.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SecretBox } from '../secrets.js';
 import { crcResponseToken, SIGNATURE_HEADER, verifySignature } from '../twitter/signature.js';
 import { crcTokenRefusal, PROBE_USER_AGENT } from '../twitter/crc.js';
 import { createWebhookEventWriter } from '../db/webhook-events.js';
 import { DeliveryParseError, parseDelivery } from '../intake/parse.js';
-import { accountMismatch, processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
+import { accountMismatch, type EventResult } from '../intake/pipeline.js';
 import { createOutboxStore } from '../db/outbox.js';
-import { createHelperStore } from '../db/helper.js';
 import { DEFAULT_IDLE_MS } from '../helper/conversation.js';
 import { BODY_TIMEOUT_MS, BodyTimeout, BodyTooLarge, declaredTooLarge, MAX_BODY_BYTES, readBody } from './body.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
+import { inlineWriter, writeJobInteraction, type IntakeWriter, type WriteJob } from './intake-writer.js';
 import { createSecretCache } from './secrets-cache.js';
 import type { ListenerLog } from './log.js';
 import { createListenerMetrics, type CrcRefusal, type DeliveryRejection, type ListenerMetrics } from './metrics.js';
@@ -62,13 +62,15 @@ export interface ListenerOptions {
   metrics?: ListenerMetrics;
   /** A Helper conversation idle this long starts over (default 30 min). */
   helperIdleMs?: number;
+  /** Where write transactions run; default: inline on `sqlite`. `omni listen` passes a worker thread. */
+  writer?: IntakeWriter;
 }
 
 export interface Listener {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly committer: GroupCommitter;
+  readonly committer: GroupCommitter<WriteJob, EventResult[]>;
   readonly metrics: ListenerMetrics;
   /** Where CRCs (and the watchdog's checks) are recorded; still usable after close. */
   readonly events: EventJournal;
@@ -84,18 +86,19 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const store: IntakeStore = createIntakeStore(opts.sqlite);
   const metrics = opts.metrics ?? createListenerMetrics();
   const limits: ListenerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const commitBatch = createBatchCommitter(opts.sqlite);
-  // Timed around the committer rather than inside it: the size and duration of each transaction
-  // (fsync included) without touching the group-commit loop.
-  const committer = createGroupCommitter(<T>(jobs: Array<() => T>) => {
+  const writer = opts.writer ?? inlineWriter(opts.sqlite, { idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS });
+  // Timed around the writer rather than inside it: the size and duration of each transaction
+  // (fsync included), whether it runs inline or on the writer thread.
+  const timedWrite = (jobs: WriteJob[]) => {
     const started = performance.now();
-    try {
-      return commitBatch(jobs);
-    } finally {
-      metrics.commitBatch(jobs.length, performance.now() - started);
-    }
-  });
-  const messaging: Messaging = { outbox: createOutboxStore(opts.sqlite), helper: createHelperStore(opts.sqlite), idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS };
+    const done = () => metrics.commitBatch(jobs.length, performance.now() - started);
+    const results = writer.write(jobs);
+    if (results instanceof Promise) return results.finally(done);
+    done();
+    return results;
+  };
+  const committer = createGroupCommitter(timedWrite, { maxInFlight: writer.maxInFlight ?? 1 });
+  const outbox = createOutboxStore(opts.sqlite);
   const secrets = createSecretCache(opts.box);
   const log = opts.log;
   const now = opts.now ?? (() => new Date());
@@ -106,7 +109,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     onDropped: (n) => metrics.eventsDropped(n),
   });
   metrics.gauge('omni_outbox_messages', 'Outbound DMs in the outbox by status (pending, sending, failed).', () => {
-    const c = messaging.outbox.counts();
+    const c = outbox.counts();
     return (['pending', 'sending', 'failed'] as const).map((status) => ({ labels: { status }, value: c[status] }));
   });
   let openConnections = 0;
@@ -226,9 +229,10 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     // Checked before any JSON parsing: a forged body costs one HMAC, never the parser.
     if (!verifySignature(secret, raw, signature)) return refuse('bad_signature', 401, 'bad signature');
 
+    const body = raw.toString('utf8');
     let parsed;
     try {
-      parsed = parseDelivery(raw);
+      parsed = parseDelivery(body);
     } catch (err) {
       if (err instanceof DeliveryParseError) return refuse('bad_json', 400, err.message);
       throw err;
@@ -246,7 +250,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     const interaction = row;
     let results: EventResult[];
     try {
-      results = await committer.submit(() => processDelivery(store, interaction, parsed, now().toISOString(), messaging));
+      results = await committer.submit({ interaction: writeJobInteraction(interaction), body, now: now().toISOString() });
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
         log.error('the database refused the write; answering 503 so that Twitter retries', err);
@@ -370,6 +374,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       }
       // Whatever was submitted before the sockets went away is still committed.
       await committer.drain();
+      await writer.close();
       events.close();
       return { forced: first === 'timeout' };
     },

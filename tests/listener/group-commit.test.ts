@@ -16,7 +16,7 @@ describe('group commit', () => {
     db = await openDatabase(path.join(tempDir(), 'omni.db'));
     const s = db.sqlite;
     const insert = s.prepare("INSERT INTO units (name, created_at) VALUES (?, 'now')");
-    const committer = createGroupCommitter(createBatchCommitter(s));
+    const committer = createGroupCommitter<() => unknown, unknown>(createBatchCommitter(s));
     const jobs = ['a', 'b', 'bad', 'c'].map((name) =>
       committer.submit(() => {
         insert.run(name);
@@ -34,7 +34,7 @@ describe('group commit', () => {
     db = await openDatabase(path.join(tempDir(), 'omni.db'));
     const s = db.sqlite;
     const insert = s.prepare("INSERT INTO units (name, created_at) VALUES (?, 'now')");
-    const committer = createGroupCommitter(createBatchCommitter(s));
+    const committer = createGroupCommitter<() => unknown, unknown>(createBatchCommitter(s));
     s.pragma('query_only = ON');
     const refused = await Promise.allSettled(['x', 'y'].map((n) => committer.submit(() => insert.run(n))));
     expect(refused.map((r) => r.status)).toEqual(['rejected', 'rejected']);
@@ -43,5 +43,47 @@ describe('group commit', () => {
     await committer.submit(() => insert.run('z'));
     expect(s.prepare('SELECT name FROM units').all()).toEqual([{ name: 'z' }]);
     await committer.drain();
+  });
+});
+
+describe('group commit with an asynchronous writer', () => {
+  it('hands over at most maxInFlight batches and answers each job only when its batch is written', async () => {
+    const written: number[][] = [];
+    const gates: Array<() => void> = [];
+    const committer = createGroupCommitter<number, number>(
+      (jobs) =>
+        new Promise((resolve) => {
+          written.push(jobs);
+          gates.push(() => resolve(jobs.map((j) => ({ ok: true as const, value: j * 10 }))));
+        }),
+      { maxInFlight: 2 },
+    );
+    const first = [1, 2].map((j) => committer.submit(j));
+    await new Promise((r) => setImmediate(r));
+    const second = [3].map((j) => committer.submit(j));
+    await new Promise((r) => setImmediate(r));
+    const third = [4, 5].map((j) => committer.submit(j));
+    await new Promise((r) => setImmediate(r));
+    expect(written).toEqual([[1, 2], [3]]); // the third batch waits for a free slot
+    let settled = false;
+    void Promise.all(first).then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    gates.shift()!();
+    expect(await Promise.all(first)).toEqual([10, 20]);
+    await new Promise((r) => setImmediate(r));
+    expect(written).toEqual([[1, 2], [3], [4, 5]]);
+    const drained = committer.drain();
+    gates.shift()!();
+    gates.shift()!();
+    expect(await Promise.all([...second, ...third])).toEqual([30, 40, 50]);
+    await drained;
+    expect(committer.stats).toMatchObject({ batches: 3, jobs: 5, largestBatch: 2 });
+  });
+
+  it('fails every job of a batch whose writer rejects', async () => {
+    const committer = createGroupCommitter<number, number>(() => Promise.reject(Object.assign(new Error('gone'), { code: 'ERR_DB_WRITER_EXITED' })));
+    const settled = await Promise.allSettled([1, 2].map((j) => committer.submit(j)));
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
   });
 });

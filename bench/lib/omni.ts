@@ -1,0 +1,7 @@
+// What the benchmarks borrow from omni's sources: bundled by bench/lib/build.mjs into bench/.build/
+// so the plain .mjs scripts can seed and query through the real repositories, not copies of them.
+export { openDatabase } from '../../src/db/connection.js';
+export { listTickets } from '../../src/db/tickets.js';
+export { dmDeliveryBody } from '../../src/twitter/deliveries.js';
+export { signBody, SIGNATURE_HEADER } from '../../src/twitter/signature.js';
+export { seedInteraction, TEST_SECRETS } from '../../tests/support/seed.js';

@@ -1,0 +1,31 @@
+// The listener's writer thread (bundled as dist/intake-worker.js): its own connection to the
+// database file, one transaction per batch of deliveries, each in a SAVEPOINT. It answers a batch
+// only after COMMIT returned, i.e. after the fsync of synchronous=FULL.
+import { parentPort, workerData } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import { configureConnection } from '../db/pragmas.js';
+import { errorToWire, inlineWriter, type WireResult, type WriteJob, type WriterSettings } from './intake-writer.js';
+
+const port = parentPort!;
+const { dbPath, busyTimeoutMs, settings } = workerData as { dbPath: string; busyTimeoutMs: number; settings: WriterSettings };
+
+let db: BetterSqlite3.Database | undefined;
+try {
+  db = new BetterSqlite3(dbPath, { fileMustExist: true });
+  configureConnection(db, { busyTimeoutMs });
+  const writer = inlineWriter(db, settings);
+  port.on('message', (m: { type: 'write'; seq: number; jobs: WriteJob[] } | { type: 'close' }) => {
+    if (m.type === 'close') {
+      db?.close();
+      port.close(); // nothing else keeps the thread alive: it exits
+      return;
+    }
+    const results: WireResult[] = writer.write(m.jobs).map((r) => (r.ok ? r : { ok: false, error: errorToWire(r.error) }));
+    port.postMessage({ type: 'results', seq: m.seq, results });
+  });
+  port.postMessage({ type: 'ready' });
+} catch (err) {
+  db?.close();
+  port.postMessage({ type: 'failed', error: errorToWire(err) });
+  port.close();
+}

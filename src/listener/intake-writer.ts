@@ -1,0 +1,177 @@
+// Where the listener's write transactions run. `inlineWriter` runs them on the caller's connection
+// (in-process tests, `omni simulate`-sized loads). `startWorkerWriter` runs them on a worker thread
+// with its own connection to the same file, so that COMMIT's fsync (synchronous=FULL) and the
+// inserts no longer block the event loop: the main thread keeps reading, verifying and parsing the
+// next deliveries meanwhile. Either way a job's promise resolves only after its batch committed,
+// and each job runs in its own SAVEPOINT (createBatchCommitter).
+import { Worker } from 'node:worker_threads';
+import type BetterSqlite3 from 'better-sqlite3';
+import { createBatchCommitter, createIntakeStore, type IntakeStore, type JobResult } from '../db/intake.js';
+import { createOutboxStore } from '../db/outbox.js';
+import { createHelperStore } from '../db/helper.js';
+import { parseDelivery } from '../intake/parse.js';
+import { processDelivery, type EventResult, type IntakeInteraction, type Messaging } from '../intake/pipeline.js';
+
+/**
+ * One verified delivery to store: plain data, so it can cross to a worker thread. The body travels
+ * as text and is parsed again by the writer: copying a string is far cheaper than structured-cloning
+ * the parsed object graph (measured: postMessage took 11% of the main thread with parsed jobs).
+ * The main thread parses it too, to refuse bad or misaddressed deliveries before queueing them.
+ */
+export interface WriteJob {
+  interaction: IntakeInteraction;
+  body: string;
+  /** ISO-8601 time of arrival. */
+  now: string;
+}
+
+export interface IntakeWriter {
+  /** Batches the group committer may hand over before the first is answered (default 1). */
+  readonly maxInFlight?: number;
+  write(jobs: WriteJob[]): Array<JobResult<EventResult[]>> | Promise<Array<JobResult<EventResult[]>>>;
+  close(): Promise<void>;
+}
+
+/** The columns processDelivery reads: the encrypted secret and the name stay on the main thread. */
+export function writeJobInteraction(row: IntakeInteraction): IntakeInteraction {
+  const { id, account_user_id, unit_id, group_id, activity_id, contact_origin_id, helper_interception } = row;
+  return { id, account_user_id, unit_id, group_id, activity_id, contact_origin_id, helper_interception };
+}
+
+/** A writer that answers synchronously (the in-process one). */
+export interface SyncIntakeWriter extends IntakeWriter {
+  write(jobs: WriteJob[]): Array<JobResult<EventResult[]>>;
+}
+
+export interface WriterSettings {
+  /** A Helper conversation idle this long starts over. */
+  idleMs: number;
+}
+
+export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSettings): SyncIntakeWriter {
+  const store = createIntakeStore(sqlite);
+  const commit = createBatchCommitter(sqlite);
+  // The Helper and the outbox write in the same transaction as the DM that caused them.
+  const messaging: Messaging = { outbox: createOutboxStore(sqlite), helper: createHelperStore(sqlite), idleMs: settings.idleMs };
+  return {
+    write: (jobs) => {
+      // The intake parameters are read once per batch (inside its transaction), not once per delivery.
+      let params: Map<number, string> | undefined;
+      const batchStore: IntakeStore = { ...store, intakeParameters: () => (params ??= store.intakeParameters()) };
+      return commit(jobs.map((j) => () => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.now, messaging)));
+    },
+    close: async () => undefined,
+  };
+}
+
+// Errors cross the thread boundary as plain data; `code` (SQLITE_BUSY, ...) decides 503 vs 500.
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+}
+export type WireResult = { ok: true; value: EventResult[] } | { ok: false; error: WireError };
+
+export function errorToWire(err: unknown): WireError {
+  const e = err as { name?: unknown; message?: unknown; code?: unknown } | null;
+  return {
+    name: typeof e?.name === 'string' ? e.name : 'Error',
+    message: typeof e?.message === 'string' ? e.message : String(err),
+    ...(typeof e?.code === 'string' ? { code: e.code } : {}),
+  };
+}
+
+export function errorFromWire(w: WireError): Error {
+  return Object.assign(new Error(w.message), { name: w.name, ...(w.code ? { code: w.code } : {}) });
+}
+
+export const WRITER_EXITED = 'ERR_DB_WRITER_EXITED';
+
+export interface WorkerWriterOptions {
+  /** The bundled worker entry (dist/intake-worker.js). */
+  workerUrl: URL;
+  dbPath: string;
+  busyTimeoutMs: number;
+  settings: WriterSettings;
+  /** Told when the thread dies unexpectedly; it is started again for the next batch. */
+  onExit?: (err: Error) => void;
+}
+
+type FromWorker = { type: 'ready' } | { type: 'failed'; error: WireError } | { type: 'results'; seq: number; results: WireResult[] };
+
+/** Starts the writer thread and waits until its connection is open (a bad path fails here, at start). */
+export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<IntakeWriter> {
+  const inFlight = new Map<number, { resolve: (r: Array<JobResult<EventResult[]>>) => void; reject: (e: unknown) => void }>();
+  let seq = 0;
+  let closing = false;
+
+  let current: Promise<Worker> | undefined;
+
+  const spawn = (): Promise<Worker> => {
+    // The thread holds a few batches of small objects at a time: a small young generation keeps
+    // its memory (and the listener's peak RSS) low.
+    const worker = new Worker(opts.workerUrl, {
+      workerData: { dbPath: opts.dbPath, busyTimeoutMs: opts.busyTimeoutMs, settings: opts.settings },
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 },
+    });
+    const started = new Promise<Worker>((resolve, reject) => {
+      let ready = false;
+      let lastError: unknown;
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          ready = true;
+          resolve(worker);
+        } else if (m.type === 'failed') {
+          reject(errorFromWire(m.error));
+        } else {
+          const p = inFlight.get(m.seq);
+          inFlight.delete(m.seq);
+          p?.resolve(m.results.map((r) => (r.ok ? r : { ok: false as const, error: errorFromWire(r.error) })));
+        }
+      });
+      worker.on('error', (err) => (lastError = err));
+      worker.on('exit', (code) => {
+        if (current === started) current = undefined; // the next batch starts a new thread
+        const err = Object.assign(new Error(`the intake writer thread stopped (exit code ${code})${lastError ? `: ${(lastError as Error).message}` : ''}`), {
+          code: WRITER_EXITED,
+          cause: lastError,
+        });
+        // Nothing of a batch whose answer never came is acknowledged: its deliveries get a 503 and
+        // Twitter retries them; the dedup key makes a retry of a batch that did commit harmless.
+        for (const p of inFlight.values()) p.reject(err);
+        inFlight.clear();
+        if (!ready) reject(err);
+        else if (!closing) opts.onExit?.(err);
+      });
+    });
+    return started;
+  };
+
+  current = spawn();
+  await current;
+
+  return {
+    // A second batch waits in the thread's queue while the first commits, so the thread never idles
+    // waiting for the main thread to form and send the next one.
+    maxInFlight: 2,
+    async write(jobs) {
+      current ??= spawn();
+      const worker = await current;
+      const id = ++seq;
+      return new Promise((resolve, reject) => {
+        inFlight.set(id, { resolve, reject });
+        worker.postMessage({ type: 'write', seq: id, jobs });
+      });
+    },
+    async close() {
+      closing = true;
+      const running = current;
+      current = undefined;
+      const worker = await running?.catch(() => undefined);
+      if (!worker) return;
+      const exited = new Promise((r) => worker.once('exit', r));
+      worker.postMessage({ type: 'close' });
+      await exited;
+    },
+  };
+}

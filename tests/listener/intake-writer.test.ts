@@ -1,0 +1,59 @@
+// The writer thread of `omni listen` (dist/intake-worker.js, built by `npm test`): deliveries
+// committed by its own connection, errors carried back with their SQLite code, a clean close.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/connection.js';
+import { isDatabaseUnavailable } from '../../src/db/intake.js';
+import { startWorkerWriter, type IntakeWriter } from '../../src/listener/intake-writer.js';
+import { ROOT } from '../support/cli.js';
+import { seedInteraction } from '../support/seed.js';
+import { tempDir } from '../support/tmp.js';
+import { inboundDm, newEventId } from '../support/deliveries.js';
+
+const workerUrl = pathToFileURL(path.join(ROOT, 'dist', 'intake-worker.js'));
+let writer: IntakeWriter | undefined;
+afterEach(async () => {
+  await writer?.close();
+  writer = undefined;
+});
+
+const interaction = (id: number) => ({ id, account_user_id: '123', unit_id: null, group_id: null, activity_id: null, contact_origin_id: null, helper_interception: 0 });
+
+describe('the intake writer thread', () => {
+  it('stores a batch on its own connection, one result per job, a bad job alone refused', async () => {
+    const dbPath = path.join(tempDir(), 'omni.db');
+    const { id } = await seedInteraction(dbPath);
+    writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 30 * 60_000 } });
+    const now = new Date().toISOString();
+    const e1 = newEventId();
+    const results = await writer.write([
+      { interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'hello', eventId: e1 }), now },
+      { interaction: interaction(999), body: inboundDm({ senderId: '43', text: 'no such interaction' }), now }, // foreign key fails
+      { interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'again', eventId: e1 }), now },
+    ]);
+    expect(results[0]).toMatchObject({ ok: true, value: [{ outcome: 'new_ticket', id: e1 }] });
+    expect(results[1]).toMatchObject({ ok: false, error: { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' } });
+    expect(results[2]).toMatchObject({ ok: true, value: [{ outcome: 'duplicate' }] });
+    const db = await openDatabase(dbPath);
+    expect(db.sqlite.prepare('SELECT count(*) FROM messages').pluck().get()).toBe(1);
+    await db.close();
+  });
+
+  it('reports a locked database with its SQLite code, so the listener answers 503', async () => {
+    const dbPath = path.join(tempDir(), 'omni.db');
+    const { id } = await seedInteraction(dbPath);
+    writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 50, settings: { idleMs: 30 * 60_000 } });
+    const holder = await openDatabase(dbPath);
+    holder.sqlite.exec('BEGIN IMMEDIATE');
+    const [r] = await writer.write([{ interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'x' }), now: new Date().toISOString() }]);
+    holder.sqlite.exec('ROLLBACK');
+    await holder.close();
+    expect(r).toMatchObject({ ok: false, error: { code: 'SQLITE_BUSY' } });
+    expect(isDatabaseUnavailable((r as { error: unknown }).error)).toBe(true);
+  });
+
+  it('fails to start, with the reason, when the database file does not exist', async () => {
+    await expect(startWorkerWriter({ workerUrl, dbPath: path.join(tempDir(), 'missing.db'), busyTimeoutMs: 50, settings: { idleMs: 30 * 60_000 } })).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' });
+  });
+});
