@@ -156,6 +156,10 @@ export async function registerWebhook(deps: WebhookDeps, row: Row, opts: { repla
     const subscription = await gw.subscribe(env);
 
     const now = deps.now().toISOString();
+    // Verified credentials and a subscription Twitter accepted: the account authorised the app
+    // again, so an earlier user_event.revoke no longer holds.
+    const unrevoked = row.revoked_at !== null;
+    const nothingNew = action === 'unchanged' && subscription === 'already-subscribed' && !unrevoked;
     await remember(
       deps,
       row,
@@ -166,13 +170,22 @@ export async function registerWebhook(deps: WebhookDeps, row: Row, opts: { repla
         subscribed: 1,
         webhook_checked_at: now,
         webhook_last_error: null,
-        ...(action === 'unchanged' && subscription === 'already-subscribed' ? {} : { updated_at: now }),
+        revoked_at: null,
+        ...(nothingNew ? {} : { updated_at: now }),
       },
-      action === 'unchanged' && subscription === 'already-subscribed'
+      nothingNew
         ? undefined
         : {
             action: 'webhook.register',
-            changes: { devEnvironment: env, webhookId: webhook.id, url: webhook.url, result: action, subscription, ...(replaced.length ? { replaced: replaced.map((r) => r.url) } : {}) },
+            changes: {
+              devEnvironment: env,
+              webhookId: webhook.id,
+              url: webhook.url,
+              result: action,
+              subscription,
+              ...(replaced.length ? { replaced: replaced.map((r) => r.url) } : {}),
+              ...(unrevoked ? { revokedAt: { from: row.revoked_at, to: null } } : {}),
+            },
           },
     );
     return { interactionId: row.id, devEnvironment: env, account, webhook, action, replaced, subscription, previousAccountId };

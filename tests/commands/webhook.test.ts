@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
-import { getInteraction } from '../../src/db/interactions.js';
+import { getInteraction, updateInteraction } from '../../src/db/interactions.js';
 import { cliWithDb } from '../support/cli.js';
 import { startCrcResponder, startFakeTwitter, type FakeTwitterOptions } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS, type SeedOptions } from '../support/seed.js';
@@ -294,6 +294,17 @@ describe('omni webhook (spawned CLI → fake Twitter)', () => {
     expect(kept.stderr).toContain('stays registered at Twitter (--keep-webhook)');
     expect(b.tw.webhook('dev')).toBeDefined();
     expect(b.tw.subscriptions('dev')).toEqual([ACCOUNT_ID]);
+  });
+
+  it('clears a revocation once the account authorised the app again (register succeeds)', async () => {
+    const { run, id, cli, stored } = await setup();
+    const db = await openDatabase(cli.db);
+    await updateInteraction(db.kysely, id, { revoked_at: '2026-01-01T00:00:00.000Z' });
+    await db.close();
+    expect((await run(['webhook', 'register', String(id)])).code).toBe(0);
+    expect((await stored()).revoked_at).toBeNull();
+    const audit = JSON.parse((await run(['audit', '--entity', 'interaction', '--id', String(id), '--json'])).stdout);
+    expect(audit[0]).toMatchObject({ action: 'webhook.register', changes: expect.objectContaining({ revokedAt: { from: '2026-01-01T00:00:00.000Z', to: null } }) });
   });
 
   it('has help with examples and the environment variables', async () => {
