@@ -3,7 +3,7 @@
 import type { Context } from '../context.js';
 import { findCatalogEntry } from '../db/catalogs.js';
 import { DbError } from '../db/errors.js';
-import { findInteraction, listInteractions, type InteractionView } from '../db/interactions.js';
+import { findInteraction, listInteractionSummaries, listInteractions, type InteractionSummary, type InteractionView } from '../db/interactions.js';
 import { UsageError } from '../errors.js';
 import { printJson, printTable } from '../output.js';
 import { maskSecret } from '../secrets.js';
@@ -27,7 +27,7 @@ interface ListOptions {
   json?: boolean;
 }
 
-function status(r: InteractionView): string {
+function status(r: Pick<InteractionView, 'deleted_at' | 'revoked_at'>): string {
   if (r.deleted_at) return 'deleted';
   return r.revoked_at ? 'revoked' : 'active';
 }
@@ -40,24 +40,26 @@ export async function listAction(ctx: Context, _args: [], opts: ListOptions): Pr
   const db = (await ctx.db()).kysely;
   const unit = opts.unit !== undefined ? await findCatalogEntry(db, 'unit', opts.unit) : undefined;
   const group = opts.group !== undefined ? await findCatalogEntry(db, 'group', opts.group) : undefined;
-  const rows = await listInteractions(db, {
+  const filter = {
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.channel !== undefined ? { channel: opts.channel } : {}),
     ...(unit ? { unitId: unit.id } : {}),
     ...(group ? { groupId: group.id } : {}),
     deleted: Boolean(opts.deleted),
-  });
+  };
   if (opts.json) {
+    const rows = await listInteractions(db, filter);
     // Only the JSON carries (masked) secrets, so only it needs the key.
     const box = rows.length > 0 ? await ctx.secrets() : undefined;
     printJson(ctx, rows.map((r) => interactionJson(r, box!)));
     return 0;
   }
+  const rows = await listInteractionSummaries(db, filter);
   const filtered = opts.name !== undefined || opts.channel !== undefined || unit !== undefined || group !== undefined;
   printTable(
     ctx,
     [
-      { header: 'id', value: (r: InteractionView) => r.id },
+      { header: 'id', value: (r: InteractionSummary) => r.id },
       { header: 'name', value: (r) => r.name },
       { header: 'channel', value: (r) => r.channel },
       { header: 'unit', value: (r) => r.unit_name },

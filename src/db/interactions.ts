@@ -78,16 +78,43 @@ export async function findInteraction(db: Kysely<Database>, ref: string, include
   throw new DbError(`no interaction '${ref}'`, 'list them with: omni interaction list' + (includeDeleted ? '' : ' (deleted ones: --deleted)'));
 }
 
-export async function listInteractions(db: Kysely<Database>, f: InteractionFilter = {}): Promise<InteractionView[]> {
-  let q = viewQuery(db).orderBy('i.id');
-  if (!f.all) q = f.deleted ? q.where('i.deleted_at', 'is not', null) : q.where('i.deleted_at', 'is', null);
-  if (f.channel) q = q.where('i.channel', '=', f.channel);
-  if (f.unitId !== undefined) q = q.where('i.unit_id', '=', f.unitId);
-  if (f.groupId !== undefined) q = q.where('i.group_id', '=', f.groupId);
-  const rows = await q.execute();
-  // Substring match in JS: LIKE escaping differs between SQLite and PostgreSQL, and the list is small.
+function filtered<Q extends { where: (...args: any[]) => Q }>(q: Q, f: InteractionFilter): Q {
+  let out = q;
+  if (!f.all) out = f.deleted ? out.where('i.deleted_at', 'is not', null) : out.where('i.deleted_at', 'is', null);
+  if (f.channel) out = out.where('i.channel', '=', f.channel);
+  if (f.unitId !== undefined) out = out.where('i.unit_id', '=', f.unitId);
+  if (f.groupId !== undefined) out = out.where('i.group_id', '=', f.groupId);
+  return out;
+}
+
+/** Substring match in JS: LIKE escaping differs between SQLite and PostgreSQL, and the list is small. */
+function byName<T extends { name: string }>(rows: T[], f: InteractionFilter): T[] {
   const needle = f.name?.toLowerCase();
   return needle ? rows.filter((r) => r.name.toLowerCase().includes(needle)) : rows;
+}
+
+export async function listInteractions(db: Kysely<Database>, f: InteractionFilter = {}): Promise<InteractionView[]> {
+  return byName(await filtered(viewQuery(db).orderBy('i.id'), f).execute(), f);
+}
+
+/** What a table of interactions shows. */
+export type InteractionSummary = Pick<
+  InteractionView,
+  'id' | 'name' | 'channel' | 'unit_name' | 'group_name' | 'dev_environment' | 'webhook_id' | 'webhook_valid' | 'revoked_at' | 'deleted_at'
+>;
+
+/**
+ * The same list without the credentials and the other wide columns: reading the four encrypted
+ * secrets of 1,000 rows costs more than the rest of `interaction list` together.
+ */
+export async function listInteractionSummaries(db: Kysely<Database>, f: InteractionFilter = {}): Promise<InteractionSummary[]> {
+  const q = db
+    .selectFrom('interactions as i')
+    .leftJoin('units as u', 'u.id', 'i.unit_id')
+    .leftJoin('groups as g', 'g.id', 'i.group_id')
+    .select(['i.id', 'i.name', 'i.channel', 'i.dev_environment', 'i.webhook_id', 'i.webhook_valid', 'i.revoked_at', 'i.deleted_at', 'u.name as unit_name', 'g.name as group_name'])
+    .orderBy('i.id');
+  return byName(await filtered(q, f).execute(), f);
 }
 
 export async function updateInteraction(db: Kysely<Database>, id: number, patch: InteractionUpdate): Promise<void> {
