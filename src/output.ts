@@ -25,11 +25,11 @@ export function printTable<T>(ctx: Context, columns: Column<T>[], rows: T[], emp
     const v = c.value(r);
     return v === null || v === undefined ? '-' : String(v);
   }));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
+  const widths = columns.map((c, i) => cells.reduce((w, row) => Math.max(w, row[i]!.length), c.header.length));
   const s = style(ctx);
   const line = (vals: string[]) => vals.map((v, i) => (i === vals.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd();
-  ctx.out(s.bold(line(columns.map((c) => c.header.toUpperCase()))));
-  for (const row of cells) ctx.out(line(row));
+  // One write for the whole table: a line per write is a syscall per row on a pipe.
+  ctx.out([s.bold(line(columns.map((c) => c.header.toUpperCase()))), ...cells.map(line)].join('\n'));
 }
 
 /** A success message on stderr (so stdout stays data), green when colour is on. */
