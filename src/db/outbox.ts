@@ -8,29 +8,12 @@
 // bumps `attempts` (the fencing token) and sets next_attempt_at to the end of its lease: a process
 // that dies between claim and send leaves a row that becomes due again when the lease ends.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { OutboxStatus } from './schema.js';
+import type { OutboxRow, OutboxStatus } from './schema.js';
 
 export type { OutboxStatus };
 
-export interface OutboxRecord {
-  id: number;
-  interaction_id: number;
-  ticket_id: number | null;
-  message_id: number | null;
-  conversation_id: number | null;
-  recipient_twitter_id: string;
-  text: string;
-  options: string | null;
-  status: OutboxStatus;
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  last_error_kind: string | null;
-  twitter_dm_id: string | null;
-  created_at: string;
-  updated_at: string;
-  sent_at: string | null;
-}
+/** One row of the outbox, as the synchronous statements below read it. */
+export type OutboxRecord = OutboxRow;
 
 export interface NewOutboxRow {
   interactionId: number;

@@ -143,17 +143,7 @@ function inbound(
   } else {
     store.touchTicket(ticket, now);
   }
-  const message = store.insertMessage({
-    ticketId: ticket,
-    interactionId: interaction.id,
-    direction: 'inbound',
-    text: event.text,
-    twitterEventId: event.id,
-    senderTwitterId: event.senderId,
-    sentAt: event.createdAt ?? now,
-    attachments: JSON.stringify(event.attachments),
-    now,
-  });
+  const message = storeDm(store, interaction, ticket, event, 'inbound', now);
   return { ...base, outcome: isNew ? 'new_ticket' : 'appended', requester, ticket, message };
 }
 
@@ -190,17 +180,7 @@ function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent
   if (requester === undefined || ticket === undefined) {
     return { ...base, outcome: 'echo', detail: `sent by the account; no open ticket for recipient ${event.recipientId ?? '(none)'}, not stored` };
   }
-  const message = store.insertMessage({
-    ticketId: ticket,
-    interactionId: interaction.id,
-    direction: 'outbound',
-    text: event.text,
-    twitterEventId: event.id,
-    senderTwitterId: event.senderId,
-    sentAt: event.createdAt ?? now,
-    attachments: JSON.stringify(event.attachments),
-    now,
-  });
+  const message = storeDm(store, interaction, ticket, event, 'outbound', now);
   store.touchTicket(ticket, now);
   return { ...base, outcome: 'echo', requester, ticket, message, detail: 'sent from outside omni; stored as an outbound message' };
 }
@@ -235,4 +215,19 @@ function sameText(a: string, b: string): boolean {
 function lazy<T>(f: () => T): () => T {
   let value: { v: T } | undefined;
   return () => (value ??= { v: f() }).v;
+}
+
+/** A DM event as a message of a ticket: its text, Twitter's event id and time, its attachments. */
+function storeDm(store: IntakeStore, interaction: IntakeInteraction, ticketId: number, event: DmEvent, direction: 'inbound' | 'outbound', now: string): number {
+  return store.insertMessage({
+    ticketId,
+    interactionId: interaction.id,
+    direction,
+    text: event.text,
+    twitterEventId: event.id,
+    senderTwitterId: event.senderId,
+    sentAt: event.createdAt ?? now,
+    attachments: JSON.stringify(event.attachments),
+    now,
+  });
 }
