@@ -42,7 +42,8 @@ describe('omni listen (process)', () => {
     const home = tempDir();
     const l = track(await startListener({ env: { HOME: home, XDG_DATA_HOME: path.join(home, 'x') }, args: ['--log-format', 'pretty'] }));
     expect(l.stdout()).toContain('Ready! omni is listening on http://127.0.0.1:');
-    for (let i = 0; i < 50 && !l.stdout().includes('Press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 20));
+    // The lines after the first come a moment later: wait for the last one (generously, on a busy machine).
+    for (let i = 0; i < 500 && !l.stdout().includes('Press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 20));
     expect(l.stdout()).toContain('omni interaction new');
     expect(await l.stop('SIGINT')).toEqual({ code: 0, signal: null });
   });
