@@ -11,6 +11,8 @@ import {
   type CatalogRow,
 } from '../db/catalogs.js';
 import { recordAudit } from '../db/audit.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { paramsReferencing } from '../params.js';
 import { printJson, printTable, success } from '../output.js';
 import { UsageError } from '../errors.js';
@@ -28,24 +30,35 @@ export function cleanName(kind: CatalogKind, name: string): string {
   return n;
 }
 
+/** Creates an entry with its audit record in one transaction (the `add` command and the wizard's "Create new…"). */
+export async function createCatalogEntry(
+  ctx: Pick<Context, 'now' | 'actor'>,
+  db: Kysely<Database>,
+  kind: CatalogKind,
+  name: string,
+  portfolio?: { id: number; name: string },
+): Promise<CatalogRow> {
+  return db.transaction().execute(async (trx) => {
+    const now = ctx.now().toISOString();
+    const created = await addCatalogEntry(trx, kind, name, now, portfolio?.id);
+    await recordAudit(trx, {
+      at: now,
+      actor: ctx.actor,
+      entity: kind,
+      entityId: created.id,
+      action: 'create',
+      changes: { name, ...(portfolio ? { portfolio: portfolio.name } : {}) },
+    });
+    return { ...created, ...(portfolio ? { portfolio_name: portfolio.name } : {}) };
+  });
+}
+
 export function addAction(kind: CatalogKind): Action {
   return async (ctx: Context, [rawName]: [string], opts: { json?: boolean; portfolio?: string }) => {
     const name = cleanName(kind, rawName);
     const db = (await ctx.db()).kysely;
-    const now = ctx.now().toISOString();
-    const row = await db.transaction().execute(async (trx) => {
-      const portfolio = kind === 'activity' ? await findCatalogEntry(trx, 'portfolio', opts.portfolio ?? '') : undefined;
-      const created = await addCatalogEntry(trx, kind, name, now, portfolio?.id);
-      await recordAudit(trx, {
-        at: now,
-        actor: ctx.actor,
-        entity: kind,
-        entityId: created.id,
-        action: 'create',
-        changes: { name, ...(portfolio ? { portfolio: portfolio.name } : {}) },
-      });
-      return { ...created, ...(portfolio ? { portfolio_name: portfolio.name } : {}) };
-    });
+    const portfolio = kind === 'activity' ? await findCatalogEntry(db, 'portfolio', opts.portfolio ?? '') : undefined;
+    const row = await createCatalogEntry(ctx, db, kind, name, portfolio);
     if (opts.json) printJson(ctx, catalogJson(kind, row));
     else success(ctx, `created ${catalogLabels[kind]} ${row.id} '${row.name}'`);
   };

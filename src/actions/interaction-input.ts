@@ -4,10 +4,10 @@ import fs from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import type { Context } from '../context.js';
 import type { Database } from '../db/schema.js';
-import { addCatalogEntry, findCatalogEntry, listCatalog, type CatalogRow } from '../db/catalogs.js';
+import { findCatalogEntry, listCatalog, type CatalogRow } from '../db/catalogs.js';
+import { createCatalogEntry } from './catalog.js';
 import { findInteraction, listInteractions } from '../db/interactions.js';
 import { DbError } from '../db/errors.js';
-import { recordAudit } from '../db/audit.js';
 import { UsageError } from '../errors.js';
 import type { SecretBox } from '../secrets.js';
 import {
@@ -137,20 +137,7 @@ export interface CatalogPort {
 export function dbCatalogPort(ctx: Context, db: Kysely<Database>): CatalogPort {
   return {
     list: (kind) => listCatalog(db, kind),
-    create: (kind, name, portfolio) =>
-      db.transaction().execute(async (trx) => {
-        const now = ctx.now().toISOString();
-        const row = await addCatalogEntry(trx, kind, name, now, portfolio?.id);
-        await recordAudit(trx, {
-          at: now,
-          actor: ctx.actor,
-          entity: kind,
-          entityId: row.id,
-          action: 'create',
-          changes: { name, ...(portfolio ? { portfolio: portfolio.name } : {}) },
-        });
-        return { ...row, ...(portfolio ? { portfolio_name: portfolio.name } : {}) };
-      }),
+    create: (kind, name, portfolio) => createCatalogEntry(ctx, db, kind, name, portfolio),
   };
 }
 

@@ -10,7 +10,7 @@ import { cliWithDb } from '../support/cli.js';
 import { check, closedPort, handEdit, idsWith, seedSmartchat, startFakeHelper, type DoctorJson } from '../support/doctor.js';
 import { startCrcResponder, startFakeTwitter, type FakeTwitter } from '../support/fake-twitter.js';
 import { startListener } from '../support/listener.js';
-import { seedInteraction, TEST_SECRETS, type SeedOptions } from '../support/seed.js';
+import { seedInteraction, type SeedOptions } from '../support/seed.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 
 const closers: Array<() => Promise<unknown>> = [];

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
-import { cliWithDb, runCli } from '../support/cli.js';
+import { cliWithDb } from '../support/cli.js';
 import { seedInteraction } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
 import { startListener, type RunningListener } from '../support/listener.js';
