@@ -20,6 +20,12 @@ import { registerDoctorCommand } from './commands/doctor.js';
 import { registerOutboxCommands } from './commands/outbox.js';
 
 const EXIT_CODES_HELP = `
+Getting started:
+  $ omni unit add HQ && omni group add Support && omni portfolio add Service
+  $ omni activity add "Twitter DM" --portfolio Service
+  $ omni interaction new              # the 4biz form (flags and env in scripts)
+  $ omni listen                       # then: omni webhook register 1, omni doctor
+
 Exit codes:
   0  success
   1  failure (not found, refused by a dependency, ...)
@@ -27,9 +33,11 @@ Exit codes:
   4  input needed but not interactive (pass the flag named in the message)
 
 Environment:
-  OMNI_DB           database file (default $XDG_DATA_HOME/omni/omni.db)
-  OMNI_SECRET_KEY   base64 of 32 bytes encrypting stored credentials (default: key file beside the database)
-  NO_COLOR          disable colour
+  OMNI_DB               database file (default $XDG_DATA_HOME/omni/omni.db)
+  OMNI_SECRET_KEY       base64 of 32 bytes encrypting stored credentials (default: key file beside the database)
+  OMNI_TWITTER_API_URL  Twitter API base URL (default https://api.twitter.com)
+  NO_COLOR              disable colour
+  (listen, outbox and Helper settings: omni listen --help, and README)
 `;
 
 function version(): string {
@@ -55,19 +63,21 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
     .exitOverride();
 
   const run = createRunner(io, env, state, async (globals: GlobalOptions) => createContext(globals, io, env));
-  registerCatalogCommands(program, run);
-  registerApplyCommands(program, run);
-  registerParamCommands(program, run);
-  registerAuditCommand(program, run);
-  registerDbCommands(program, run);
+  // In the order a new user needs them (`omni --help` lists them so): the interaction and its
+  // Twitter wiring, the daemon and what it produces, then the reference data and administration.
   registerInteractionCommands(program, run);
   registerWebhookCommands(program, run);
   registerListenCommands(program, run);
   registerSimulateCommands(program, run);
   registerTicketCommands(program, run);
   registerRequesterCommands(program, run);
-  registerDoctorCommand(program, run);
   registerOutboxCommands(program, run);
+  registerDoctorCommand(program, run);
+  registerCatalogCommands(program, run);
+  registerParamCommands(program, run);
+  registerApplyCommands(program, run);
+  registerAuditCommand(program, run);
+  registerDbCommands(program, run);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -11,12 +11,12 @@ interface CatalogNoun {
 }
 
 const NOUNS: CatalogNoun[] = [
-  { kind: 'unit', plural: 'units', description: 'Units: where requesters created from DMs are placed', example: 'Headquarters' },
-  { kind: 'group', plural: 'groups', description: 'Groups: people who receive the channel\'s requesters', example: 'Social Media Support' },
-  { kind: 'portfolio', plural: 'portfolios', description: 'Service portfolios: they hold the activities tickets are about', example: 'Customer Service' },
-  { kind: 'activity', plural: 'activities', description: 'Activities (in a portfolio): what a ticket opened from a DM is about', example: 'Twitter DM request' },
-  { kind: 'origin', plural: 'contact origins', description: 'Contact origins: where a contact came from (Twitter, E-mail, ...)', example: 'Instagram' },
-  { kind: 'contract', plural: 'contracts', description: 'Contracts: the agreement tickets are opened under (parameter 118)', example: 'Standard support' },
+  { kind: 'unit', plural: 'units', description: 'units: where requesters created from DMs are placed', example: 'Headquarters' },
+  { kind: 'group', plural: 'groups', description: 'groups: people who receive the channel\'s requesters', example: 'Social Media Support' },
+  { kind: 'portfolio', plural: 'portfolios', description: 'service portfolios: they hold the activities tickets are about', example: 'Customer Service' },
+  { kind: 'activity', plural: 'activities', description: 'activities (in a portfolio): what a ticket opened from a DM is about', example: 'Twitter DM request' },
+  { kind: 'origin', plural: 'contact origins', description: 'contact origins: where a contact came from (Twitter, E-mail, ...)', example: 'Instagram' },
+  { kind: 'contract', plural: 'contracts', description: 'contracts: the agreement tickets are opened under (parameter 118)', example: 'Standard support' },
 ];
 
 export function registerCatalogCommands(program: Command, run: Runner): void {

@@ -34,7 +34,7 @@ function formFlags(cmd: Command): Command {
 export function registerInteractionCommands(program: Command, run: Runner): void {
   const cmd = program
     .command('interaction')
-    .description('Omnichannel interactions: a Twitter account, its credentials and the helpdesk defaults for its DMs');
+    .description('omnichannel interactions: a Twitter account, its credentials and the helpdesk defaults for its DMs');
 
   formFlags(
     cmd
