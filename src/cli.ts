@@ -62,7 +62,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
 
-  const run = createRunner(io, env, state, async (globals: GlobalOptions) => createContext(globals, io, env));
+  const run = createRunner(state, async (globals: GlobalOptions) => createContext(globals, io, env));
   // In the order a new user needs them (`omni --help` lists them so): the interaction and its
   // Twitter wiring, the daemon and what it produces, then the reference data and administration.
   registerInteractionCommands(program, run);

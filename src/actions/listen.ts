@@ -1,7 +1,7 @@
 // `omni listen`: opens the database, starts the HTTP listener and serves until SIGINT/SIGTERM.
 import type { Context } from '../context.js';
 import type { Listener } from '../listener/server.js';
-import type { ListenerLog } from '../listener/log.js';
+import type { ListenerLog, LogFormat } from '../listener/log.js';
 import { OmniError, UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -10,7 +10,7 @@ import type { OutboxSettings } from '../outbox/settings.js';
 interface ListenOptions {
   port?: string;
   host?: string;
-  logFormat?: 'pretty' | 'json';
+  logFormat?: LogFormat;
   grace?: string;
   /** false with --no-watchdog. */
   watchdog?: boolean;
@@ -20,6 +20,7 @@ interface ListenOptions {
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
 const WATCHDOG_BOUNDS = { minMs: 1_000, maxMs: 24 * 3_600_000 };
+const DEFAULT_WATCHDOG_INTERVAL = '10m';
 /** A Helper conversation idle this long starts over; a week bounds what "idle" can mean. */
 const HELPER_IDLE_BOUNDS = { minMs: 1_000, maxMs: 7 * 24 * 3_600_000 };
 
@@ -40,7 +41,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const graceSeconds = Number(opts.grace ?? '10');
   if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new UsageError(`--grace must be a number of seconds, not '${opts.grace}'`);
   const format = opts.logFormat ?? (ctx.stdoutIsTTY ? 'pretty' : 'json');
-  const watchdogMs = opts.watchdog === false ? undefined : parseDuration(opts.watchdogInterval ?? '10m', '--watchdog-interval', WATCHDOG_BOUNDS);
+  const watchdogMs = opts.watchdog === false ? undefined : parseDuration(opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, '--watchdog-interval', WATCHDOG_BOUNDS);
   const { outboxSettings } = await import('../outbox/settings.js');
   const { helperTimeoutMs } = await import('../helper/external.js');
   const { DEFAULT_IDLE_MS } = await import('../helper/conversation.js');
@@ -79,7 +80,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     await writer.close(); // a live thread would keep the process from exiting
     throw listenError(err, host, port);
   }
-  const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? '10m');
+  const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
   const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
   // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
   // grace period, and in any case before the database closes.

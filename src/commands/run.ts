@@ -1,7 +1,7 @@
 // Glue between commander and actions: builds the Context from global options and lazy-loads the
 // action module only when its command runs, so `omni --version` and `--help` load nothing heavy.
 import type { Command } from 'commander';
-import type { Context, IO } from '../context.js';
+import type { Context } from '../context.js';
 
 /** An action: positional arguments as declared, then the command's options. Returns an exit code. */
 export type Action = (ctx: Context, args: any, opts: any) => Promise<number | void>;
@@ -15,9 +15,7 @@ export interface RunState {
   exitCode: number;
 }
 
-export function createRunner(io: IO, env: NodeJS.ProcessEnv, state: RunState, makeContext: (globals: any) => Promise<Context>): Runner {
-  void io;
-  void env;
+export function createRunner(state: RunState, makeContext: (globals: any) => Promise<Context>): Runner {
   return (load) =>
     async (...params: any[]) => {
       const cmd = params[params.length - 1] as Command;

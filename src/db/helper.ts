@@ -2,30 +2,16 @@
 // external Helper. Synchronous statements for the same reason as src/db/intake.ts: the intake uses
 // them inside the listener's group commit, the helper worker on the same connection.
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Selectable } from 'kysely';
+import type { HelperConversationTable, HelperMessageTable } from './schema.js';
 
-export interface ConversationRow {
-  id: number;
-  interaction_id: number;
-  requester_id: number;
-  status: 'active' | 'handed_off' | 'expired';
-  state: string;
-  ticket_id: number | null;
-  last_activity_at: string;
-  created_at: string;
-}
+/** The columns the statements below read (the types come from the table definitions). */
+export type ConversationRow = Pick<
+  Selectable<HelperConversationTable>,
+  'id' | 'interaction_id' | 'requester_id' | 'status' | 'state' | 'ticket_id' | 'last_activity_at' | 'created_at'
+>;
 
-export interface HelperMessageRow {
-  id: number;
-  conversation_id: number;
-  direction: 'inbound' | 'outbound';
-  text: string;
-  payload: string | null;
-  twitter_event_id: string | null;
-  attachments: string;
-  outbox_id: number | null;
-  sent_at: string;
-  created_at: string;
-}
+export type HelperMessageRow = Omit<Selectable<HelperMessageTable>, 'interaction_id'>;
 
 export interface NewHelperMessage {
   conversationId: number;

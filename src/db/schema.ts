@@ -1,6 +1,6 @@
 // Table types for Kysely. Ids are integers; Twitter ids are TEXT (64-bit ids do not survive JS numbers).
 // Booleans are INTEGER 0/1 and timestamps ISO-8601 TEXT (UTC), so the SQL stays portable to PostgreSQL.
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 type Id = Generated<number>;
 
@@ -182,10 +182,6 @@ export interface HelperJobTable {
   updated_at: string;
 }
 
-export interface MigrationInfoTable {
-  name: string;
-  timestamp: ColumnType<string, string, never>;
-}
 
 export interface Database {
   units: CatalogTable;

@@ -54,15 +54,3 @@ export async function lastWebhookEvent(db: Kysely<Database>, interactionId: numb
     .executeTakeFirst();
 }
 
-/** The newest watchdog check whose result was one of `results` (e.g. the last success). */
-export async function lastWatchdogEventWith(db: Kysely<Database>, interactionId: number, results: string[]): Promise<WebhookEvent | undefined> {
-  return db
-    .selectFrom('webhook_events')
-    .selectAll()
-    .where('interaction_id', '=', interactionId)
-    .where('kind', '=', 'watchdog')
-    .where('result', 'in', results)
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-}

@@ -96,7 +96,6 @@ export interface TwitterGateway {
   close(): void;
 }
 
-export type TwitterGatewayFactory = (credentials: TwitterCredentials, options?: Omit<GatewayOptions, 'baseUrl' | 'timeoutMs'>) => TwitterGateway;
 
 /** The API base URL from OMNI_TWITTER_API_URL (http allowed, for fakes and proxies). */
 export function apiBaseUrl(env: NodeJS.ProcessEnv): string {

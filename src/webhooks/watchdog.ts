@@ -9,7 +9,6 @@ import { TwitterError } from '../twitter/errors.js';
 import type { TwitterCredentials, TwitterGateway } from '../twitter/gateway.js';
 import { superviseWebhook, type WebhookDeps } from './service.js';
 
-export const DEFAULT_WATCHDOG_INTERVAL_MS = 10 * 60_000;
 /** Twitter's rate-limit window, used when a 429 carries no reset time. */
 const RATE_LIMIT_WINDOW_MS = 15 * 60_000;
 

@@ -1,51 +1,12 @@
 // The listener in-process over real HTTP on 127.0.0.1: routing, CRC, signatures, limits, 503.
 import http from 'node:http';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../../src/db/connection.js';
-import { loadSecretBox } from '../../src/secrets.js';
-import { startListener, type Listener } from '../../src/listener/server.js';
-import { createJsonLog } from '../../src/listener/log.js';
-import { seedInteraction, type SeedOptions } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
+import { describe, expect, it } from 'vitest';
+import type { SeedOptions } from '../support/seed.js';
+import { startInProcessListener } from '../support/in-process-listener.js';
 import { fixture, getJson, inboundDm, inParallel, newEventId, postDelivery } from '../support/deliveries.js';
 import { signBody, SIGNATURE_HEADER } from '../../src/twitter/signature.js';
 
-interface Running {
-  listener: Listener;
-  db: Db;
-  id: number;
-  logs: Array<Record<string, any>>;
-  count(table: string): number;
-}
-
-let running: Running | undefined;
-afterEach(async () => {
-  if (running) {
-    await running.listener.close(1000);
-    await running.db.close();
-    running = undefined;
-  }
-});
-
-async function start(seed: SeedOptions = {}): Promise<Running> {
-  const dbPath = path.join(tempDir(), 'omni.db');
-  const { id } = await seedInteraction(dbPath, seed);
-  const db = await openDatabase(dbPath);
-  const lines: string[] = [];
-  const log = createJsonLog({ write: (s: string) => lines.push(s) });
-  const listener = await startListener({ sqlite: db.sqlite, box: loadSecretBox(dbPath, {}), log, host: '127.0.0.1', port: 0, dbPath });
-  running = {
-    listener,
-    db,
-    id,
-    get logs() {
-      return lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    },
-    count: (table) => (db.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
-  };
-  return running;
-}
+const start = (seed: SeedOptions = {}) => startInProcessListener({ seed });
 
 describe('omni listen over HTTP', () => {
   it('answers the CRC with the interaction secret, 400 without a token, 404 for unknown or deleted interactions', async () => {

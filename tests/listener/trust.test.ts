@@ -4,54 +4,18 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../../src/db/connection.js';
-import { loadSecretBox } from '../../src/secrets.js';
-import { startListener, type Listener, type ListenerLimits } from '../../src/listener/server.js';
-import { createJsonLog } from '../../src/listener/log.js';
-import { seedInteraction } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
+import type { ListenerLimits } from '../../src/listener/server.js';
+import { startInProcessListener, type InProcessListener } from '../support/in-process-listener.js';
 import { getJson, inboundDm, postDelivery } from '../support/deliveries.js';
 import { crcResponseToken, signBody, SIGNATURE_HEADER } from '../../src/twitter/signature.js';
 
-interface Running {
-  listener: Listener;
-  db: Db;
-  id: number;
-  logs: Array<Record<string, any>>;
-  rows(sql: string): any[];
-}
-
-let running: Running | undefined;
 const sockets: net.Socket[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
-  if (running) {
-    await running.listener.close(1000);
-    await running.db.close();
-    running = undefined;
-  }
 });
 
-async function start(limits: Partial<ListenerLimits> = {}): Promise<Running> {
-  const dbPath = path.join(tempDir(), 'omni.db');
-  const { id } = await seedInteraction(dbPath);
-  const db = await openDatabase(dbPath);
-  const lines: string[] = [];
-  const log = createJsonLog({ write: (s: string) => lines.push(s) });
-  const listener = await startListener({ sqlite: db.sqlite, box: loadSecretBox(dbPath, {}), log, host: '127.0.0.1', port: 0, dbPath, limits });
-  running = {
-    listener,
-    db,
-    id,
-    get logs() {
-      return lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    },
-    rows: (sql) => db.sqlite.prepare(sql).all(),
-  };
-  return running;
-}
+const start = (limits: Partial<ListenerLimits> = {}) => startInProcessListener({ limits });
 
 async function metricsText(url: string): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(`${url}/metrics`);
@@ -64,7 +28,7 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const crc = (r: Running, token: string) => getJson(`${r.listener.url}/webhooks/twitter/${r.id}?crc_token=${encodeURIComponent(token)}`);
+const crc = (r: InProcessListener, token: string) => getJson(`${r.listener.url}/webhooks/twitter/${r.id}?crc_token=${encodeURIComponent(token)}`);
 
 /** A raw connection that has sent `head` and then waits. */
 function openRaw(port: number, head: string): Promise<net.Socket> {

@@ -1,0 +1,59 @@
+// The real listener started in the test's own process over HTTP on 127.0.0.1, on a seeded temp
+// database, with its JSON log captured: for tests of routing, refusals and limits.
+import path from 'node:path';
+import { afterEach } from 'vitest';
+import { openDatabase, type Db } from '../../src/db/connection.js';
+import { loadSecretBox } from '../../src/secrets.js';
+import { startListener, type Listener, type ListenerLimits } from '../../src/listener/server.js';
+import { createJsonLog } from '../../src/listener/log.js';
+import { seedInteraction, type SeedOptions } from './seed.js';
+import { tempDir } from './tmp.js';
+
+export interface InProcessListener {
+  listener: Listener;
+  db: Db;
+  /** The seeded interaction. */
+  id: number;
+  /** Every log line so far, parsed. */
+  readonly logs: Array<Record<string, any>>;
+  rows(sql: string): any[];
+  count(table: string): number;
+}
+
+let running: InProcessListener | undefined;
+afterEach(async () => {
+  if (running) {
+    await running.listener.close(1000);
+    await running.db.close();
+    running = undefined;
+  }
+});
+
+/** Started once per test; closed after it. */
+export async function startInProcessListener(opts: { seed?: SeedOptions; limits?: Partial<ListenerLimits> } = {}): Promise<InProcessListener> {
+  const dbPath = path.join(tempDir(), 'omni.db');
+  const { id } = await seedInteraction(dbPath, opts.seed);
+  const db = await openDatabase(dbPath);
+  const lines: string[] = [];
+  const log = createJsonLog({ write: (s: string) => lines.push(s) });
+  const listener = await startListener({
+    sqlite: db.sqlite,
+    box: loadSecretBox(dbPath, {}),
+    log,
+    host: '127.0.0.1',
+    port: 0,
+    dbPath,
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  });
+  running = {
+    listener,
+    db,
+    id,
+    get logs() {
+      return lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    },
+    rows: (sql) => db.sqlite.prepare(sql).all(),
+    count: (table) => (db.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+  };
+  return running;
+}
