@@ -4,8 +4,35 @@ import type BetterSqlite3 from 'better-sqlite3';
 
 export function configureConnection(sqlite: BetterSqlite3.Database, opts: { busyTimeoutMs: number; readonly?: boolean }): void {
   sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs}`);
-  if (!opts.readonly) sqlite.pragma('journal_mode = WAL');
+  if (!opts.readonly) enableWal(sqlite, opts.busyTimeoutMs);
   sqlite.pragma('foreign_keys = ON');
   // FULL: a delivery answered 200 must survive a power cut, not only a process crash.
   sqlite.pragma('synchronous = FULL');
+}
+
+/**
+ * Switching a new file to WAL reads the header, then writes it: a read upgraded to a write, which
+ * SQLite never waits for (it would deadlock), so the busy handler is not called. When several
+ * processes open a brand-new database at once (a CI job starting listeners and CLI calls together),
+ * the ones that lose the race get SQLITE_BUSY at once, busy_timeout or not.
+ * We wait and retry within the same budget busy_timeout gives every other lock. Once the file is in
+ * WAL mode (persistent), the pragma only reads the mode and never contends.
+ */
+function enableWal(sqlite: BetterSqlite3.Database, budgetMs: number): void {
+  const deadline = Date.now() + budgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw err;
+      sleepSync(Math.min(2 ** attempt, 50));
+    }
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
 }
