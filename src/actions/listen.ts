@@ -53,7 +53,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const db = await ctx.db();
   db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
   const box = await ctx.secrets();
-  const [{ startListener }, { serveUntilSignal }, logs, { startWorkerWriter }] = await Promise.all([
+  const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter }] = await Promise.all([
     import('../listener/server.js'),
     import('../listener/shutdown.js'),
     import('../listener/log.js'),
@@ -64,38 +64,40 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   ctx.io.stdout.on('error', () => undefined);
   const log = format === 'json' ? logs.createJsonLog(ctx.io.stdout) : logs.createPrettyLog(ctx.out, ctx.color);
 
-  // Write transactions run on a worker thread with its own connection: the event loop keeps
-  // serving while COMMIT fsyncs. This module is bundled into dist/chunks/, the worker into dist/.
-  const writer = await startWorkerWriter({
-    workerUrl: new URL('../intake-worker.js', import.meta.url),
-    dbPath: db.path,
-    busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
-    settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS },
-    onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
-  });
-  let listener;
+  // Caught before the port is bound: a signal from here on is an orderly shutdown.
+  const signals = catchSignals();
   try {
-    listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer });
-  } catch (err) {
-    await writer.close(); // a live thread would keep the process from exiting
-    throw listenError(err, host, port);
-  }
-  const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
-  const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
-  // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
-  // grace period, and in any case before the database closes.
-  const stopWatchdog = () => void watchdog?.stop();
-  process.once('SIGINT', stopWatchdog);
-  process.once('SIGTERM', stopWatchdog);
-  try {
-    await serveUntilSignal(listener, log, graceSeconds * 1000);
+    // Write transactions run on a worker thread with its own connection: the event loop keeps
+    // serving while COMMIT fsyncs. This module is bundled into dist/chunks/, the worker into dist/.
+    const writer = await startWorkerWriter({
+      workerUrl: new URL('../intake-worker.js', import.meta.url),
+      dbPath: db.path,
+      busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
+      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS },
+      onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
+    });
+    let listener;
+    try {
+      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer });
+    } catch (err) {
+      await writer.close(); // a live thread would keep the process from exiting
+      throw listenError(err, host, port);
+    }
+    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
+    const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
+    // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
+    // grace period, and in any case before the database closes.
+    void signals.first.then(() => watchdog?.stop());
+    try {
+      await serveUntilSignal(listener, log, signals, graceSeconds * 1000);
+    } finally {
+      await watchdog?.stop();
+      // Before the database closes: a send in flight finishes and records Twitter's answer.
+      await stopWorkers();
+      listener.events.close();
+    }
   } finally {
-    process.off('SIGINT', stopWatchdog);
-    process.off('SIGTERM', stopWatchdog);
-    await watchdog?.stop();
-    // Before the database closes: a send in flight finishes and records Twitter's answer.
-    await stopWorkers();
-    listener.events.close();
+    signals.release();
   }
   return 0;
 }

@@ -6,32 +6,54 @@ import type { ListenerLog } from './log.js';
 
 export const DEFAULT_GRACE_MS = 10_000;
 
-export function serveUntilSignal(listener: Listener, log: ListenerLog, graceMs = DEFAULT_GRACE_MS): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn(`${signal} again: dropping the connections still open`);
-        listener.close(0).catch(() => undefined);
-        return;
-      }
-      stopping = true;
-      log.info(`${signal}: shutting down (finishing in-flight deliveries, at most ${graceMs / 1000}s)`);
-      listener
-        .close(graceMs)
-        .then(({ forced }) => {
-          const s = listener.committer.stats;
-          log.info(forced ? 'stopped; connections still open at the deadline were dropped' : 'stopped', {
-            deliveriesCommitted: s.jobs,
-            batches: s.batches,
-            largestBatch: s.largestBatch,
-          });
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          resolve();
-        }, reject);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+export interface SignalCatcher {
+  /** Settles with the first SIGINT/SIGTERM received since catchSignals() was called. */
+  readonly first: Promise<NodeJS.Signals>;
+  /** Called for every further signal. */
+  onRepeat(handler: (signal: NodeJS.Signals) => void): void;
+  /** Gives the signals back to Node's default (kill the process). */
+  release(): void;
+}
+
+/**
+ * Installed before the listener binds its port, so a SIGTERM that arrives right after "Ready!" is
+ * printed (systemd stopping a unit it just started, a test, an impatient admin) is an orderly
+ * shutdown and not a kill in the middle of start-up.
+ */
+export function catchSignals(): SignalCatcher {
+  let received: NodeJS.Signals | undefined;
+  let settle!: (signal: NodeJS.Signals) => void;
+  const first = new Promise<NodeJS.Signals>((resolve) => (settle = resolve));
+  let repeat: (signal: NodeJS.Signals) => void = () => undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) return repeat(signal);
+    received = signal;
+    settle(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    first,
+    onRepeat: (handler) => void (repeat = handler),
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function serveUntilSignal(listener: Listener, log: ListenerLog, signals: SignalCatcher, graceMs = DEFAULT_GRACE_MS): Promise<void> {
+  const signal = await signals.first;
+  signals.onRepeat((again) => {
+    log.warn(`${again} again: dropping the connections still open`);
+    listener.close(0).catch(() => undefined);
+  });
+  log.info(`${signal}: shutting down (finishing in-flight deliveries, at most ${graceMs / 1000}s)`);
+  const { forced } = await listener.close(graceMs);
+  const s = listener.committer.stats;
+  log.info(forced ? 'stopped; connections still open at the deadline were dropped' : 'stopped', {
+    deliveriesCommitted: s.jobs,
+    batches: s.batches,
+    largestBatch: s.largestBatch,
   });
 }

@@ -48,6 +48,15 @@ describe('omni listen (process)', () => {
     expect(await l.stop('SIGINT')).toEqual({ code: 0, signal: null });
   });
 
+  it('shuts down in order on a SIGTERM that arrives the moment it says it is ready, with its workers still starting', async () => {
+    const { db } = cliWithDb();
+    const l = track(await startListener({ db }));
+    // startListener resolves on the first log line: the watchdog and the outbox and Helper workers
+    // are still being loaded. Before the fix this killed the process (signal SIGTERM, no exit code).
+    expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(l.logs().some((x) => x.msg === 'stopped')).toBe(true);
+  });
+
   it('turns simulated DMs into tickets: one ticket per conversation, a new one after close, forged ones refused', async () => {
     const { db, run } = cliWithDb();
     const { id } = await seedInteraction(db);
