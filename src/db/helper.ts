@@ -115,13 +115,14 @@ export function createHelperStore(sqlite: BetterSqlite3.Database): HelperStore {
      VALUES (?, ?, 'pending', 0, ?, ?, ?) RETURNING id`,
   );
   // Same lease scheme as the outbox: 'working' with next_attempt_at = end of the lease.
+  const DUE_JOB = `j.status IN ('pending', 'working') AND j.next_attempt_at <= ?
+                     AND NOT EXISTS (SELECT 1 FROM helper_jobs k WHERE k.conversation_id = j.conversation_id
+                                     AND k.status IN ('pending', 'working') AND k.id < j.id)`;
+  // A read first, as in the outbox: an idle poll must not queue for the write lock.
+  const anyDue = sqlite.prepare<[string], { one: number }>(`SELECT 1 AS one FROM helper_jobs j WHERE ${DUE_JOB} LIMIT 1`);
   const claim = sqlite.prepare<[string, string, string], { id: number; attempts: number; conversation_id: number; helper_message_id: number }>(
     `UPDATE helper_jobs SET status = 'working', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
-      WHERE id = (SELECT j.id FROM helper_jobs j
-                   WHERE j.status IN ('pending', 'working') AND j.next_attempt_at <= ?
-                     AND NOT EXISTS (SELECT 1 FROM helper_jobs k WHERE k.conversation_id = j.conversation_id
-                                     AND k.status IN ('pending', 'working') AND k.id < j.id)
-                   ORDER BY j.id LIMIT 1)
+      WHERE id = (SELECT j.id FROM helper_jobs j WHERE ${DUE_JOB} ORDER BY j.id LIMIT 1)
       RETURNING id, attempts, conversation_id, helper_message_id`,
   );
   const jobDetails = sqlite.prepare<[number], Omit<HelperJob, 'id' | 'attempts'>>(
@@ -166,7 +167,7 @@ export function createHelperStore(sqlite: BetterSqlite3.Database): HelperStore {
     },
     enqueueJob: (conversationId, helperMessageId, now) => enqueueJob.get(conversationId, helperMessageId, now, now, now)!.id,
     claimJob: (now, leaseUntil) => {
-      const claimed = claim.get(leaseUntil, now, now);
+      const claimed = anyDue.get(now) ? claim.get(leaseUntil, now, now) : undefined;
       if (!claimed) return undefined;
       const d = jobDetails.get(claimed.helper_message_id)!;
       return { id: claimed.id, attempts: claimed.attempts, ...d };

@@ -131,6 +131,10 @@ export function createOutboxStore(sqlite: BetterSqlite3.Database): OutboxStore {
   const unsentBefore = sqlite.prepare<[number, string, number], { n: number }>(
     `SELECT count(*) AS n FROM outbox WHERE interaction_id = ? AND recipient_twitter_id = ? AND status IN ('pending', 'sending') AND id < ?`,
   );
+  // A read first: an UPDATE takes the write lock even when nothing matches, so an idle poll would
+  // wait for every group commit and for any other process's write transaction (up to busy_timeout,
+  // on the listener's event loop, every poll). Reads never wait in WAL mode.
+  const anyDue = sqlite.prepare<[string], { one: number }>(`SELECT 1 AS one FROM outbox o WHERE ${DUE} LIMIT 1`);
   const claimNext = sqlite.prepare<[string, string, string], OutboxRecord>(
     `UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
       WHERE id = (SELECT o.id FROM outbox o WHERE ${DUE} ORDER BY o.next_attempt_at, o.id LIMIT 1)
@@ -212,7 +216,7 @@ export function createOutboxStore(sqlite: BetterSqlite3.Database): OutboxStore {
       )!,
     get: (id) => get.get(id),
     unsentBefore: (interactionId, recipient, id) => unsentBefore.get(interactionId, recipient, id)!.n,
-    claimNext: (now, leaseUntil) => claimNext.get(leaseUntil, now, now),
+    claimNext: (now, leaseUntil) => (anyDue.get(now) ? claimNext.get(leaseUntil, now, now) : undefined),
     claimById: (id, now, leaseUntil) => claimById.get(leaseUntil, now, id),
     markSent: (id, dmId, sentAt, now) => (sqlite.inTransaction ? markSent(id, dmId, sentAt, now) : markSent.immediate(id, dmId, sentAt, now)),
     markRetry: (id, attempt, error, kind, nextAt, now) => setRetry.run(error, kind, nextAt, now, id, attempt).changes > 0,

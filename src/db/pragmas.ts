@@ -36,3 +36,22 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
+
+/** How long an event-loop write that is retried later may wait for the lock. */
+export const RETRYABLE_WRITE_BUSY_MS = 100;
+
+/**
+ * Runs fn with a shorter busy_timeout on this connection. For the listener's event-loop writes that
+ * can simply be tried again later (claims, the CRC journal): waiting the full busy_timeout for a lock
+ * another process holds would freeze every connection of the listener, CRC answers included.
+ */
+export function withBusyTimeout<T>(sqlite: BetterSqlite3.Database, ms: number, fn: () => T): T {
+  const previous = sqlite.pragma('busy_timeout', { simple: true }) as number;
+  if (previous <= ms) return fn();
+  sqlite.pragma(`busy_timeout = ${ms}`);
+  try {
+    return fn();
+  } finally {
+    sqlite.pragma(`busy_timeout = ${previous}`);
+  }
+}

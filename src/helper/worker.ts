@@ -6,6 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { createHelperStore } from '../db/helper.js';
 import { createIntakeStore } from '../db/intake.js';
 import { createOutboxStore } from '../db/outbox.js';
+import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import { startPoller, type Poller } from '../outbox/poller.js';
 import type { WorkerLog } from '../outbox/worker.js';
 import { recordHelperAnswer, helperSettings, type HelperStores } from './conversation.js';
@@ -36,9 +37,10 @@ export function startHelperWorker(opts: HelperWorkerOptions): Poller {
   return startPoller({
     intervalMs: opts.pollMs ?? 500,
     concurrency: opts.concurrency ?? 4,
+    // A claim that cannot get the lock at once is tried again at the next poll.
     claim: () => {
       const t = now();
-      return stores.helper.claimJob(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString());
+      return withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => stores.helper.claimJob(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString()));
     },
     work: async (job) => {
       const interaction = stores.intake.interaction(job.interaction_id);

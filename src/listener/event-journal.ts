@@ -17,7 +17,8 @@ export interface EventJournal {
 }
 
 export interface JournalOptions {
-  write: (events: NewWebhookEvent[]) => void;
+  /** `final`: the last write (close), which may wait for the lock as long as any other write. */
+  write: (events: NewWebhookEvent[], final: boolean) => void;
   onError: (err: unknown) => void;
   onDropped: (count: number) => void;
   intervalMs?: number;
@@ -37,7 +38,7 @@ export function createEventJournal(opts: JournalOptions): EventJournal {
     const batch = queue;
     queue = [];
     try {
-      opts.write(batch);
+      opts.write(batch, closed);
     } catch (err) {
       // Busy or read-only for a moment: keep what fits and try again at the next flush.
       const kept = batch.slice(0, Math.max(0, max - queue.length));

@@ -11,6 +11,7 @@ import type { SecretBox } from '../secrets.js';
 import { crcResponseToken, SIGNATURE_HEADER, verifySignature } from '../twitter/signature.js';
 import { crcTokenRefusal, PROBE_USER_AGENT } from '../twitter/crc.js';
 import { createWebhookEventWriter } from '../db/webhook-events.js';
+import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import { DeliveryParseError, parseDelivery } from '../intake/parse.js';
 import { accountMismatch, type EventResult } from '../intake/pipeline.js';
 import { createOutboxStore } from '../db/outbox.js';
@@ -103,8 +104,10 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const log = opts.log;
   const now = opts.now ?? (() => new Date());
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const writeEvents = createWebhookEventWriter(opts.sqlite);
   const events = createEventJournal({
-    write: createWebhookEventWriter(opts.sqlite),
+    // Kept and tried again at the next flush if the lock is not free at once (see withBusyTimeout).
+    write: (batch, final) => (final ? writeEvents(batch) : withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => writeEvents(batch))),
     onError: (err) => log.error('cannot record CRCs in the database (kept for the next try)', err),
     onDropped: (n) => metrics.eventsDropped(n),
   });

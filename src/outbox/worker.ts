@@ -2,6 +2,7 @@
 // recipient, retrying with backoff and honouring rate limits (see policy.ts).
 import type BetterSqlite3 from 'better-sqlite3';
 import { createOutboxStore } from '../db/outbox.js';
+import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import type { SecretBox } from '../secrets.js';
 import { deliverClaimed, type DeliveryResult } from './deliver.js';
 import { createGatewaySource, type TwitterFactory } from './gateways.js';
@@ -42,9 +43,10 @@ export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
   return startPoller({
     intervalMs: opts.pollMs ?? DEFAULT_POLL_MS,
     concurrency: opts.concurrency ?? 4,
+    // A claim that cannot get the lock at once is tried again at the next poll.
     claim: () => {
       const t = now();
-      return outbox.claimNext(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString());
+      return withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => outbox.claimNext(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString()));
     },
     work: async (row) => report(opts.log, await deliverClaimed(deps, row)),
     onError: (err) => opts.log.error('outbox worker', err),

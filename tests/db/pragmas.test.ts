@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { configureConnection } from '../../src/db/pragmas.js';
+import { configureConnection, withBusyTimeout } from '../../src/db/pragmas.js';
 import { tempDir } from '../support/tmp.js';
 
 /**
@@ -57,6 +57,27 @@ describe('configureConnection', () => {
     const sqlite = new BetterSqlite3(file);
     try {
       expect(() => configureConnection(sqlite, { busyTimeoutMs: 200 })).toThrow(expect.objectContaining({ code: expect.stringMatching(/^SQLITE_BUSY/) }));
+    } finally {
+      sqlite.close();
+    }
+    await holder.done;
+  });
+});
+
+describe('withBusyTimeout', () => {
+  it('gives up on a held lock after the short timeout and restores the connection\'s own, even when fn throws', async () => {
+    const file = path.join(tempDir(), 'new.db');
+    const setup = new BetterSqlite3(file);
+    setup.exec('CREATE TABLE t (x)');
+    setup.close();
+    const holder = await holdWriteLock(file, 1500);
+    const sqlite = new BetterSqlite3(file);
+    try {
+      sqlite.pragma('busy_timeout = 5000');
+      const started = Date.now();
+      expect(() => withBusyTimeout(sqlite, 100, () => sqlite.exec('INSERT INTO t VALUES (1)'))).toThrow(expect.objectContaining({ code: 'SQLITE_BUSY' }));
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
     } finally {
       sqlite.close();
     }

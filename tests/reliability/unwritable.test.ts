@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
+import { WEBHOOK_EVENTS_KEPT } from '../../src/db/webhook-events.js';
 import { cliWithDb } from '../support/cli.js';
 import { seedInteraction } from '../support/seed.js';
 import { startListener, type RunningListener } from '../support/listener.js';
@@ -50,6 +51,45 @@ describe('an unwritable database', () => {
     const retried = await inParallel(bodies, 8, (b) => postDelivery(listener!.url, id, b));
     expect(retried.map((r) => r.status)).toEqual(bodies.map(() => 200));
     expect((await storedEventIds(db)).length).toBe(bodies.length);
+    expect(await listener.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('keeps answering CRCs and health checks at once while another process holds the write lock, and records the CRCs after', async () => {
+    const { db } = cliWithDb();
+    const { id } = await seedInteraction(db);
+    listener = await startListener({ db });
+    const holder = await openDatabase(db);
+    holder.sqlite.exec('BEGIN EXCLUSIVE');
+    const slowest: number[] = [];
+    let crcs = 0;
+    try {
+      // 3 s: longer than the listener's 2 s busy timeout, across several outbox and Helper polls and
+      // CRC journal flushes. None of them may hold up the event loop waiting for the lock.
+      const until = Date.now() + 3_000;
+      while (Date.now() < until) {
+        const t0 = performance.now();
+        const [crc, health] = await Promise.all([fetch(`${listener.url}/webhooks/twitter/${id}?crc_token=token${crcs}`), fetch(`${listener.url}/healthz`)]);
+        slowest.push(performance.now() - t0);
+        expect([crc.status, health.status]).toEqual([200, 200]);
+        crcs++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      holder.sqlite.exec('ROLLBACK');
+      await holder.close();
+    }
+    // Before the fix, an idle outbox poll waited the whole busy timeout (2 s) for the lock.
+    expect(Math.max(...slowest)).toBeLessThan(1_000);
+    // The journal kept the CRCs it could not write and writes them once the lock is free.
+    const check = await openDatabase(db);
+    try {
+      const expected = Math.min(crcs, WEBHOOK_EVENTS_KEPT); // the journal keeps the newest rows per kind
+      const count = () => (check.sqlite.prepare("SELECT count(*) AS n FROM webhook_events WHERE kind = 'crc_answered'").get() as { n: number }).n;
+      for (let i = 0; i < 100 && count() < expected; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(count()).toBe(expected);
+    } finally {
+      await check.close();
+    }
     expect(await listener.stop()).toEqual({ code: 0, signal: null });
   });
 
