@@ -5,10 +5,31 @@ import crypto from 'node:crypto';
 /** Twitter's epoch for snowflake ids (2010-11-04T01:42:54.657Z). */
 const TWITTER_EPOCH = 1288834974657n;
 
-/** A snowflake-shaped DM event id (19 digits today, above 2^53 like the real ones). */
+// Laid out like Twitter's snowflakes: milliseconds since the epoch, a 10-bit worker (random per
+// process, so two `omni simulate` runs rarely meet) and a 12-bit sequence within the millisecond.
+const WORKER = BigInt(crypto.randomInt(0, 1024));
+let lastMs = 0;
+let sequence = 0;
+
+/**
+ * A snowflake-shaped DM event id (19 digits today, above 2^53 like the real ones), never repeated
+ * within a process: ids drawn at random collided among thousands made in the same millisecond,
+ * and the dedup key then (rightly) stored one message for two deliveries.
+ */
 export function newEventId(nowMs: number = Date.now()): string {
-  const random = BigInt(crypto.randomInt(0, 2 ** 22));
-  return (((BigInt(nowMs) - TWITTER_EPOCH) << 22n) | random).toString();
+  let ms = Math.max(nowMs, lastMs);
+  if (ms === lastMs) {
+    sequence++;
+    if (sequence >= 4096) {
+      // Over 4,096 in one millisecond: borrow the next one, as Twitter's generators do.
+      ms++;
+      sequence = 0;
+    }
+  } else {
+    sequence = 0;
+  }
+  lastMs = ms;
+  return (((BigInt(ms) - TWITTER_EPOCH) << 22n) | (WORKER << 12n) | BigInt(sequence)).toString();
 }
 
 export interface DmSpec {

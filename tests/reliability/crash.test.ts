@@ -24,6 +24,8 @@ describe('crash safety', () => {
     const kills = scale(3, 25);
     const bodies = Array.from({ length: total }, (_, i) => inboundDm({ senderId: String(7000 + (i % 300)), text: `message ${i}`, eventId: newEventId() }));
 
+    expect(new Set(bodies.map(eventIdOf)).size).toBe(total); // distinct deliveries, or dedup rightly merges them
+
     current = await startListener({ db });
     let url = current.url;
     let killed = 0;
