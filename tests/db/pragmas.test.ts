@@ -25,14 +25,19 @@ async function holdWriteLock(file: string, holdMs: number): Promise<{ done: Prom
   return { done: new Promise((resolve) => child.once('exit', (code) => resolve(code ?? -1))) };
 }
 
+/** A database file as SQLite creates it: rollback journal, not yet WAL, with one table t. */
+function newRollbackJournalFile(): string {
+  const file = path.join(tempDir(), 'new.db');
+  const setup = new BetterSqlite3(file);
+  setup.exec('CREATE TABLE t (x)');
+  expect(setup.pragma('journal_mode', { simple: true })).toBe('delete');
+  setup.close();
+  return file;
+}
+
 describe('configureConnection', () => {
   it('waits for a write lock held elsewhere before switching a new file to WAL, instead of failing at once', async () => {
-    const file = path.join(tempDir(), 'new.db');
-    const setup = new BetterSqlite3(file);
-    setup.exec('CREATE TABLE t (x)');
-    setup.close();
-    expect(new BetterSqlite3(file).pragma('journal_mode', { simple: true })).toBe('delete');
-
+    const file = newRollbackJournalFile();
     const holder = await holdWriteLock(file, 300);
     const sqlite = new BetterSqlite3(file);
     const started = Date.now();
@@ -49,10 +54,7 @@ describe('configureConnection', () => {
   });
 
   it('still gives up with SQLITE_BUSY once the busy budget is spent', async () => {
-    const file = path.join(tempDir(), 'new.db');
-    const setup = new BetterSqlite3(file);
-    setup.exec('CREATE TABLE t (x)');
-    setup.close();
+    const file = newRollbackJournalFile();
     const holder = await holdWriteLock(file, 1500);
     const sqlite = new BetterSqlite3(file);
     try {
@@ -66,10 +68,7 @@ describe('configureConnection', () => {
 
 describe('withBusyTimeout', () => {
   it('gives up on a held lock after the short timeout and restores the connection\'s own, even when fn throws', async () => {
-    const file = path.join(tempDir(), 'new.db');
-    const setup = new BetterSqlite3(file);
-    setup.exec('CREATE TABLE t (x)');
-    setup.close();
+    const file = newRollbackJournalFile();
     const holder = await holdWriteLock(file, 1500);
     const sqlite = new BetterSqlite3(file);
     try {
