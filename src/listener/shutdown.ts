@@ -24,22 +24,24 @@ export function catchSignals(): SignalCatcher {
   let received: NodeJS.Signals | undefined;
   let settle!: (signal: NodeJS.Signals) => void;
   const first = new Promise<NodeJS.Signals>((resolve) => (settle = resolve));
-  let repeat: (signal: NodeJS.Signals) => void = () => undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const release = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  // Until serving starts, a second signal means "stop now": a start-up that hangs (a database lock,
+  // a slow disk) must still die on the second Ctrl-C, as it would have without us.
+  let repeat = (signal: NodeJS.Signals) => {
+    release();
+    process.kill(process.pid, signal);
+  };
+  function onSignal(signal: NodeJS.Signals) {
     if (received) return repeat(signal);
     received = signal;
     settle(signal);
-  };
+  }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return {
-    first,
-    onRepeat: (handler) => void (repeat = handler),
-    release: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
+  return { first, onRepeat: (handler) => void (repeat = handler), release };
 }
 
 export async function serveUntilSignal(listener: Listener, log: ListenerLog, signals: SignalCatcher, graceMs = DEFAULT_GRACE_MS): Promise<void> {
