@@ -33,15 +33,21 @@ export function startPoller<T>(opts: PollerOptions<T>): Poller {
     });
 
   const wake = () => wakeUp?.();
+  // A lock held elsewhere for minutes (a backup, an open sqlite3 shell) fails every poll: report the
+  // first failure of such a streak, not one error line every interval.
+  let busyStreak = false;
 
   const fill = () => {
     while (!stopped && inFlight.size < opts.concurrency) {
       let item: T | undefined;
       try {
         item = opts.claim();
+        busyStreak = false;
       } catch (err) {
         // SQLITE_BUSY and friends: another process holds the lock; try again at the next poll.
-        opts.onError(err);
+        const busy = String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');
+        if (!busy || !busyStreak) opts.onError(err);
+        busyStreak = busy;
         return;
       }
       if (item === undefined) return;
