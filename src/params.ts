@@ -1,4 +1,4 @@
-// The numbered 4biz parameters omni knows (../shared/reference/4biz-parameters.md): name, what a
+// The numbered 4biz parameters omni knows (the 4biz parameter reference): name, what a
 // value must look like, and what omni does with it. Values are stored as text in `parameters`.
 // Everything here is pure: the catalog lookups a value may need are done by the caller.
 import type { CatalogKind } from './db/catalogs.js';

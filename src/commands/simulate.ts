@@ -26,7 +26,7 @@ export function registerSimulateCommands(program: Command, run: Runner): void {
         'omni simulate dm 1 --text "my order did not arrive"',
         'omni simulate dm Support --text "second message" --from-name bob',
         'omni simulate dm 1 --text again --event-id 1063077238797725701   # twice: the second is a duplicate',
-        'omni simulate dm 1 --fixture ../shared/fixtures/twitter/v1-dm-inbound-text.zammad3.body.json --json',
+        'omni simulate dm 1 --fixture tests/fixtures/twitter/v1-dm-inbound-text.zammad3.body.json --json',
         'omni simulate dm 1 --text hi --url http://127.0.0.1:9000',
       ]),
     )

@@ -8,7 +8,7 @@ import { ROOT } from './cli.js';
 
 export { dmDeliveryBody, newEventId, type DeliverySpec, type DmSpec };
 
-export const FIXTURES = path.resolve(ROOT, '../shared/fixtures/twitter');
+export const FIXTURES = path.resolve(ROOT, 'tests/fixtures/twitter');
 export const FIXTURE_SECRET = 'DDD';
 
 export function fixture(name: string): Buffer {

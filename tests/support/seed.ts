@@ -8,7 +8,7 @@ import { encryptSecrets, type Secrets } from '../../src/interactions/model.js';
 
 export const TEST_SECRETS: Secrets = {
   apiKey: 'test-api-key-AAAA',
-  apiSecretKey: 'DDD', // the consumer secret of the recorded fixtures in ../shared/fixtures/twitter
+  apiSecretKey: 'DDD', // the consumer secret of the recorded fixtures in tests/fixtures/twitter
   accessToken: '123-test-access-token-BBBB',
   accessTokenSecret: 'test-access-token-secret-CCCC',
 };
