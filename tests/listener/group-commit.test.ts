@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
-import { createBatchCommitter } from '../../src/db/intake.js';
+import { createBatchCommitter } from '../../src/db/batch.js';
 import { createGroupCommitter } from '../../src/listener/group-commit.js';
 import { tempDir } from '../support/tmp.js';
 
