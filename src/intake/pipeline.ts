@@ -27,8 +27,6 @@ export interface EventResult {
   detail?: string;
 }
 
-export { SUBJECT_LENGTH } from '../tickets/defaults.js';
-
 /** A DM handed to the chatbot: its requester has no open ticket and the interaction intercepts. */
 export interface InterceptedDm {
   interaction: IntakeInteraction;

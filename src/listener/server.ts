@@ -25,8 +25,6 @@ import { createRouter } from './routes/router.js';
 import { createSecretCache } from './secrets-cache.js';
 import { closeServer } from './shutdown.js';
 
-export { WEBHOOK_PATH } from './routes/router.js';
-export { DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
 
 export interface ListenerOptions {
   sqlite: BetterSqlite3.Database;
