@@ -43,8 +43,8 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const format = opts.logFormat ?? (ctx.stdoutIsTTY ? 'pretty' : 'json');
   const watchdogMs = opts.watchdog === false ? undefined : parseDuration(opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, '--watchdog-interval', WATCHDOG_BOUNDS);
   const { outboxSettings } = await import('../outbox/settings.js');
-  const { helperTimeoutMs } = await import('../helper/external.js');
-  const { DEFAULT_IDLE_MS } = await import('../helper/conversation.js');
+  const { externalTimeoutMs: helperTimeoutMs } = await import('../chatbot/external.js');
+  const { DEFAULT_IDLE_MS } = await import('../chatbot/conversation.js');
   const helperIdle = opts.helperIdle ?? ctx.env.OMNI_HELPER_IDLE;
   const helperIdleMs = helperIdle ? parseDuration(helperIdle, opts.helperIdle ? '--helper-idle' : 'OMNI_HELPER_IDLE', HELPER_IDLE_BOUNDS) : undefined;
   const outbox = outboxSettings(ctx.env);
@@ -126,7 +126,7 @@ async function startWorkers(
   outbox: OutboxSettings,
   helperTimeoutMs: number,
 ): Promise<() => Promise<void>> {
-  const [{ startOutboxWorker }, { startHelperWorker }] = await Promise.all([import('../outbox/worker.js'), import('../helper/worker.js')]);
+  const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }] = await Promise.all([import('../outbox/worker.js'), import('../chatbot/worker.js')]);
   const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
   const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
   return async () => {

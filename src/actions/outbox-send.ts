@@ -21,7 +21,7 @@ export function claimUntil(ctx: Context, db: Db, interactionId: number, recipien
 export async function tryNow(ctx: Context, db: Db, row: OutboxRecord): Promise<DeliveryResult> {
   const outbox = createOutboxStore(db.sqlite);
   return deliverClaimed(
-    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter), now: ctx.now, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
+    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter), clock: ctx.now, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
     row,
   );
 }

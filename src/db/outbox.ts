@@ -9,6 +9,7 @@
 // that dies between claim and send leaves a row that becomes due again when the lease ends.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { OutboxRow, OutboxStatus } from './schema.js';
+import { createTicketWrites, type TicketWrites } from './tickets.js';
 
 export type { OutboxStatus };
 
@@ -27,20 +28,6 @@ export interface NewOutboxRow {
   now: string;
   /** Insert it already claimed by the caller (status 'sending', attempt 1) with this lease end. */
   claimedUntil?: string;
-}
-
-/** A message on a ticket whose DM id may not be known yet (queued outbound, or copied from a transcript). */
-export interface TicketMessageRow {
-  ticketId: number;
-  interactionId: number;
-  direction: 'inbound' | 'outbound';
-  text: string;
-  twitterEventId: string | null;
-  senderTwitterId: string | null;
-  sentAt: string;
-  /** JSON array text. */
-  attachments: string;
-  now: string;
 }
 
 /** What sending needs of an interaction: its credentials (encrypted) and whether it may still send. */
@@ -73,8 +60,8 @@ export type MarkSentResult =
 
 export interface OutboxStore {
   interactionForSending(id: number): SendingInteraction | undefined;
-  /** Inserts a ticket message; undefined when its DM event id is already stored (never a second copy). */
-  insertTicketMessage(m: TicketMessageRow): number | undefined;
+  /** The shared statement of src/db/tickets.ts: undefined when its DM event id is already stored. */
+  insertTicketMessage: TicketWrites['insertMessage'];
   enqueue(row: NewOutboxRow): OutboxRecord;
   get(id: number): OutboxRecord | undefined;
   /** Older rows to the same recipient that are not sent yet (a new row is delivered after them). */
@@ -117,11 +104,6 @@ export function createOutboxStore(sqlite: BetterSqlite3.Database): OutboxStore {
     `INSERT INTO outbox (interaction_id, ticket_id, message_id, conversation_id, recipient_twitter_id, text, options, status, attempts,
                          next_attempt_at, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
-  );
-  const insertMessage = sqlite.prepare<[number, number, string, string, string | null, string | null, string, string, string], { id: number }>(
-    `INSERT INTO messages (ticket_id, interaction_id, direction, text, twitter_event_id, sender_twitter_id, sent_at, attachments, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (interaction_id, twitter_event_id) DO NOTHING RETURNING id`,
   );
   const interaction = sqlite.prepare<[number], SendingInteraction>(
     `SELECT id, api_key_enc, api_secret_key_enc, access_token_enc, access_token_secret_enc, account_user_id, revoked_at, deleted_at
@@ -197,8 +179,7 @@ export function createOutboxStore(sqlite: BetterSqlite3.Database): OutboxStore {
 
   return {
     interactionForSending: (id) => interaction.get(id),
-    insertTicketMessage: (m) =>
-      insertMessage.get(m.ticketId, m.interactionId, m.direction, m.text, m.twitterEventId, m.senderTwitterId, m.sentAt, m.attachments, m.now)?.id,
+    insertTicketMessage: createTicketWrites(sqlite).insertMessage,
     enqueue: (r) =>
       insert.get(
         r.interactionId,

@@ -1,6 +1,8 @@
-// Tickets and their messages, for the ticket commands (the listener writes through src/db/intake.ts).
+// Tickets and their messages: the reads of the ticket commands (Kysely), and the writes every DM
+// path shares (createTicketWrites: synchronous statements, run inside the caller's transaction).
 // Lists are keyset-paged, newest first, on indexes (status, id), (interaction_id, status, id) and
 // (requester_id, id), so the first page costs the same with a million messages as with ten.
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database, Message } from './schema.js';
 
@@ -130,4 +132,75 @@ export async function closeTicket(db: Kysely<Database>, id: number, now: string)
     .where('status', '=', 'open')
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
+}
+
+export interface NewTicketRow {
+  interactionId: number;
+  requesterId: number;
+  subject: string;
+  unitId: number | null;
+  groupId: number | null;
+  activityId: number | null;
+  contactOriginId: number | null;
+  contractId: number | null;
+  at: string;
+}
+
+/** A message of a ticket. Its DM event id is null while omni has not sent it yet. */
+export interface NewMessageRow {
+  ticketId: number;
+  interactionId: number;
+  direction: 'inbound' | 'outbound';
+  text: string;
+  twitterEventId: string | null;
+  senderTwitterId: string | null;
+  sentAt: string;
+  /** JSON array text. */
+  attachments: string;
+  at: string;
+}
+
+/**
+ * The one set of statements that opens tickets and stores their messages: the intake, the Helper
+ * chatbot's hand-off and the outbox all write through it. Synchronous better-sqlite3 statements
+ * (the listener's intake runs them on its writer thread inside a group commit; see src/db/intake.ts).
+ */
+export interface TicketWrites {
+  /** The requester's open ticket on this interaction, if any. */
+  openTicketId(interactionId: number, requesterId: number): number | undefined;
+  insertTicket(row: NewTicketRow): number;
+  /** Inserts a message; undefined when its DM event id is already stored (never a second copy). */
+  insertMessage(row: NewMessageRow): number | undefined;
+  touchTicket(ticketId: number, at: string): void;
+}
+
+export function createTicketWrites(sqlite: BetterSqlite3.Database): TicketWrites {
+  const openTicket = sqlite.prepare<[number, number], { id: number }>(
+    "SELECT id FROM tickets WHERE interaction_id = ? AND requester_id = ? AND status = 'open'",
+  );
+  const insertTicket = sqlite.prepare<
+    [number, number, string, number | null, number | null, number | null, number | null, number | null, string, string],
+    { id: number }
+  >(
+    `INSERT INTO tickets (interaction_id, requester_id, status, subject, unit_id, group_id, activity_id, contact_origin_id,
+                          contract_id, created_at, updated_at)
+     VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+  );
+  // Portable: SQLite ≥ 3.35 and PostgreSQL both have ON CONFLICT … DO NOTHING RETURNING.
+  const insertMessage = sqlite.prepare<[number, number, string, string, string | null, string | null, string, string, string], { id: number }>(
+    `INSERT INTO messages (ticket_id, interaction_id, direction, text, twitter_event_id, sender_twitter_id, sent_at, attachments, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (interaction_id, twitter_event_id) DO NOTHING RETURNING id`,
+  );
+  const touchTicket = sqlite.prepare<[string, number]>('UPDATE tickets SET updated_at = ? WHERE id = ?');
+  return {
+    openTicketId: (interactionId, requesterId) => openTicket.get(interactionId, requesterId)?.id,
+    insertTicket: (t) =>
+      insertTicket.get(t.interactionId, t.requesterId, t.subject, t.unitId, t.groupId, t.activityId, t.contactOriginId, t.contractId, t.at, t.at)!.id,
+    insertMessage: (m) =>
+      insertMessage.get(m.ticketId, m.interactionId, m.direction, m.text, m.twitterEventId, m.senderTwitterId, m.sentAt, m.attachments, m.at)?.id,
+    touchTicket: (ticketId, at) => {
+      touchTicket.run(at, ticketId);
+    },
+  };
 }

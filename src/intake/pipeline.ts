@@ -1,14 +1,15 @@
 // The one intake pipeline: parse → dedup → requester → ticket (or the Helper) → message, for every
 // item of a delivery. Pure of HTTP and synchronous: the caller runs it inside a database transaction
 // (the listener's group commit) and answers the sender only after that transaction has committed.
-import type { IntakeInteractionRow, IntakeStore } from '../db/intake.js';
-import type { HelperStore } from '../db/helper.js';
+import type { IntakeInteraction, IntakeStore } from '../db/intake.js';
 import type { OutboxStore } from '../db/outbox.js';
-import { helperInbound, helperSettings, type HelperSettings } from '../helper/conversation.js';
+import { subjectFromText, ticketDefaults, type TicketDefaults } from '../tickets/defaults.js';
+import { openTicket, storeMessage } from '../tickets/open.js';
 import { parseDelivery, type Delivery, type DmEvent, type Profile } from './parse.js';
-import { subjectFromText, ticketDefaults, type TicketDefaults } from './defaults.js';
 
-/** helper: the DM went to the Helper (answered, or queued for the external one); no ticket yet. */
+export type { IntakeInteraction };
+
+/** helper: the DM went to the Helper chatbot (answered, or queued for the external one); no ticket yet. */
 export type Outcome = 'new_ticket' | 'appended' | 'helper' | 'duplicate' | 'echo' | 'ignored' | 'revoked' | 'rejected';
 
 /** What happened to one event of a delivery: logged, and returned in the response body. */
@@ -26,23 +27,50 @@ export interface EventResult {
   detail?: string;
 }
 
-/** The interaction fields the pipeline needs (a subset of its row). */
-export type IntakeInteraction = Pick<
-  IntakeInteractionRow,
-  'id' | 'account_user_id' | 'unit_id' | 'group_id' | 'activity_id' | 'contact_origin_id' | 'helper_interception'
->;
+/** A DM handed to the chatbot: its requester has no open ticket and the interaction intercepts. */
+export interface InterceptedDm {
+  interaction: IntakeInteraction;
+  requester: { id: number; twitterUserId: string };
+  eventId: string;
+  text: string;
+  /** The quick-reply option the requester chose, if any. */
+  payload: string | null;
+  /** JSON array text. */
+  attachments: string;
+  sentAt: string;
+  /** Arrival time of the delivery. */
+  at: string;
+  /** The ticket defaults, should the chatbot hand off at once. */
+  defaults: () => TicketDefaults;
+}
 
-export { SUBJECT_LENGTH } from './defaults.js';
+/** What the chatbot did with it: a ticket when it handed off at once, else none yet. */
+export interface Interception {
+  ticketId: number | null;
+  detail: string;
+}
 
 /**
- * The outbox and the Helper, for Helper interception and for matching echoes to the DMs omni is
- * sending. The listener always passes them; without them every DM opens or joins a ticket.
+ * The Helper chatbot as the pipeline sees it. The pipeline does not know the chatbot: the listener
+ * (or a test) gives it one (src/chatbot/conversation.ts, createChatbot).
+ */
+export interface Interceptor {
+  /** True when the chatbot's transcript already holds this DM event (a redelivery, or the echo of its answer). */
+  holds(interactionId: number, twitterEventId: string): boolean;
+  /**
+   * The chatbot's taker for this interaction when it intercepts, else undefined. Asked at most once
+   * per delivery, and only when a DM arrives from a requester with no open ticket.
+   */
+  forInteraction(interaction: IntakeInteraction): ((dm: InterceptedDm) => Interception) | undefined;
+}
+
+/**
+ * The outbox and the chatbot, for interception and for matching echoes to the DMs omni is sending.
+ * The listener always passes them; without them every DM opens or joins a ticket.
  */
 export interface Messaging {
   outbox: OutboxStore;
-  helper: HelperStore;
-  /** A Helper conversation idle this long starts over. */
-  idleMs: number;
+  chatbot: Interceptor;
 }
 
 /**
@@ -57,13 +85,14 @@ export function accountMismatch(interaction: Pick<IntakeInteraction, 'account_us
 }
 
 /** Parses then processes a verified raw body. Synchronous; run it inside a transaction. */
-export function intakeRaw(store: IntakeStore, interaction: IntakeInteraction, raw: Uint8Array | string, now: string, messaging?: Messaging): EventResult[] {
-  return processDelivery(store, interaction, parseDelivery(raw), now, messaging);
+export function intakeRaw(store: IntakeStore, interaction: IntakeInteraction, raw: Uint8Array | string, at: string, messaging?: Messaging): EventResult[] {
+  return processDelivery(store, interaction, parseDelivery(raw), at, messaging);
 }
 
-export function processDelivery(store: IntakeStore, interaction: IntakeInteraction, delivery: Delivery, now: string, messaging?: Messaging): EventResult[] {
+/** `at`: when the delivery arrived (ISO-8601), stamped on what it creates. */
+export function processDelivery(store: IntakeStore, interaction: IntakeInteraction, delivery: Delivery, at: string, messaging?: Messaging): EventResult[] {
   const defaults = lazy(() => ticketDefaults(interaction, store.intakeParameters()));
-  const helper = lazy(() => (messaging ? helperSettings(interaction, messaging.helper.parameters()) : undefined));
+  const intercept = lazy(() => messaging?.chatbot.forInteraction(interaction));
   // The account that owns the webhook: what the delivery says, else what we registered.
   const account = delivery.forUserId ?? interaction.account_user_id;
   const results: EventResult[] = [];
@@ -72,12 +101,12 @@ export function processDelivery(store: IntakeStore, interaction: IntakeInteracti
       case 'dm':
         results.push(
           item.event.senderId === account
-            ? echo(store, interaction, item.event, delivery.profiles.get(item.event.senderId), now, messaging)
-            : inbound(store, interaction, item.event, delivery.profiles.get(item.event.senderId), defaults, now, messaging, helper),
+            ? echo(store, interaction, item.event, delivery.profiles.get(item.event.senderId), at, messaging)
+            : inbound(store, interaction, item.event, delivery.profiles.get(item.event.senderId), defaults, at, messaging, intercept),
         );
         break;
       case 'revoke':
-        results.push(revoke(store, interaction, item.userId, now));
+        results.push(revoke(store, interaction, item.userId, at));
         break;
       case 'ignored':
         results.push({ event: item.event, outcome: 'ignored', detail: item.reason, ...(item.senderId ? { sender: item.senderId } : {}) });
@@ -96,15 +125,15 @@ function inbound(
   event: DmEvent,
   profile: Profile | undefined,
   defaults: () => TicketDefaults,
-  now: string,
+  at: string,
   messaging: Messaging | undefined,
-  helper: () => HelperSettings | undefined,
+  intercept: () => ((dm: InterceptedDm) => Interception) | undefined,
 ): EventResult {
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
   const existing = store.messageByEvent(interaction.id, event.id);
   if (existing) return { ...base, outcome: 'duplicate', ticket: existing.ticket_id, message: existing.id, detail: 'already stored' };
-  // A redelivered DM that the Helper already has: same dedup key, in the transcript.
-  if (messaging?.helper.messageByEvent(interaction.id, event.id)) return { ...base, outcome: 'duplicate', detail: 'already in a Helper conversation' };
+  // A redelivered DM that the chatbot already has: same dedup key, in the transcript.
+  if (messaging?.chatbot.holds(interaction.id, event.id)) return { ...base, outcome: 'duplicate', detail: 'already in a Helper conversation' };
 
   const d = defaults();
   const requester = store.upsertRequester({
@@ -113,37 +142,30 @@ function inbound(
     name: profile?.name ?? null,
     unitId: d.unitId,
     groupId: d.groupId,
-    now,
+    at,
   });
   let ticket = store.openTicketId(interaction.id, requester);
-  const settings = ticket === undefined ? helper() : undefined;
-  if (messaging && settings) {
-    // No open ticket and the interaction intercepts: the Helper talks first.
-    const r = helperInbound(
-      { intake: store, helper: messaging.helper, outbox: messaging.outbox },
-      { interaction, requester: { id: requester, twitterUserId: event.senderId }, settings, idleMs: messaging.idleMs, now, defaults },
-      { eventId: event.id, text: event.text, payload: event.quickReplyPayload, attachments: JSON.stringify(event.attachments), sentAt: event.createdAt ?? now },
-    );
-    if (r.kind === 'ticket') return { ...base, outcome: 'new_ticket', requester, ticket: r.ticketId, detail: r.detail };
+  const take = ticket === undefined ? intercept() : undefined;
+  if (take) {
+    // No open ticket and the interaction intercepts: the chatbot talks first.
+    const r = take({
+      interaction,
+      requester: { id: requester, twitterUserId: event.senderId },
+      eventId: event.id,
+      text: event.text,
+      payload: event.quickReplyPayload,
+      attachments: JSON.stringify(event.attachments),
+      sentAt: event.createdAt ?? at,
+      at,
+      defaults,
+    });
+    if (r.ticketId !== null) return { ...base, outcome: 'new_ticket', requester, ticket: r.ticketId, detail: r.detail };
     return { ...base, outcome: 'helper', requester, detail: r.detail };
   }
   const isNew = ticket === undefined;
-  if (ticket === undefined) {
-    ticket = store.insertTicket({
-      interactionId: interaction.id,
-      requesterId: requester,
-      subject: subjectOf(event),
-      unitId: d.unitId,
-      groupId: d.groupId,
-      activityId: d.activityId,
-      contactOriginId: d.contactOriginId,
-      contractId: d.contractId,
-      now,
-    });
-  } else {
-    store.touchTicket(ticket, now);
-  }
-  const message = storeDm(store, interaction, ticket, event, 'inbound', now);
+  ticket ??= openTicket(store, { interactionId: interaction.id, requesterId: requester, subject: subjectOf(event), defaults: d, at });
+  const message = storeDm(store, interaction, ticket, event, 'inbound', at);
+  if (message === undefined) return { ...base, outcome: 'duplicate', requester, ticket, detail: 'already stored' };
   return { ...base, outcome: isNew ? 'new_ticket' : 'appended', requester, ticket, message };
 }
 
@@ -156,16 +178,16 @@ function inbound(
  * an agent answered from Twitter's own app and it joins the recipient's open ticket as an
  * outbound message, or is ignored when there is none.
  */
-function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, profile: Profile | undefined, now: string, messaging: Messaging | undefined): EventResult {
+function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, profile: Profile | undefined, at: string, messaging: Messaging | undefined): EventResult {
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
   const sent = store.messageByEvent(interaction.id, event.id);
   if (sent) return { ...base, outcome: 'echo', ticket: sent.ticket_id, message: sent.id, detail: `matches message ${sent.id}` };
   if (messaging) {
-    if (messaging.helper.messageByEvent(interaction.id, event.id)) return { ...base, outcome: 'echo', detail: 'matches a Helper answer' };
+    if (messaging.chatbot.holds(interaction.id, event.id)) return { ...base, outcome: 'echo', detail: 'matches a Helper answer' };
     const inFlight = event.recipientId === null ? [] : messaging.outbox.inFlight(interaction.id, event.recipientId).filter((r) => sameText(r.text, event.text));
     if (inFlight.length === 1) {
       const row = inFlight[0]!;
-      messaging.outbox.markSent(row.id, event.id, event.createdAt ?? now, now);
+      messaging.outbox.markSent(row.id, event.id, event.createdAt ?? at, at);
       return {
         ...base,
         outcome: 'echo',
@@ -180,18 +202,17 @@ function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent
   if (requester === undefined || ticket === undefined) {
     return { ...base, outcome: 'echo', detail: `sent by the account; no open ticket for recipient ${event.recipientId ?? '(none)'}, not stored` };
   }
-  const message = storeDm(store, interaction, ticket, event, 'outbound', now);
-  store.touchTicket(ticket, now);
-  return { ...base, outcome: 'echo', requester, ticket, message, detail: 'sent from outside omni; stored as an outbound message' };
+  const message = storeDm(store, interaction, ticket, event, 'outbound', at);
+  return { ...base, outcome: 'echo', requester, ticket, ...(message !== undefined ? { message } : {}), detail: 'sent from outside omni; stored as an outbound message' };
 }
 
-function revoke(store: IntakeStore, interaction: IntakeInteraction, userId: string | null, now: string): EventResult {
+function revoke(store: IntakeStore, interaction: IntakeInteraction, userId: string | null, at: string): EventResult {
   const account = interaction.account_user_id;
   // With no known account, the revoke can only concern the one account this webhook serves.
   if (account !== null && userId !== account) {
     return { event: 'revoke', outcome: 'ignored', ...(userId ? { sender: userId } : {}), detail: `revoke by user ${userId ?? '(unknown)'}, not this interaction's account` };
   }
-  const changed = store.markRevoked(interaction.id, now);
+  const changed = store.markRevoked(interaction.id, at);
   return {
     event: 'revoke',
     outcome: 'revoked',
@@ -218,16 +239,16 @@ function lazy<T>(f: () => T): () => T {
 }
 
 /** A DM event as a message of a ticket: its text, Twitter's event id and time, its attachments. */
-function storeDm(store: IntakeStore, interaction: IntakeInteraction, ticketId: number, event: DmEvent, direction: 'inbound' | 'outbound', now: string): number {
-  return store.insertMessage({
+function storeDm(store: IntakeStore, interaction: IntakeInteraction, ticketId: number, event: DmEvent, direction: 'inbound' | 'outbound', at: string): number | undefined {
+  return storeMessage(store, {
     ticketId,
     interactionId: interaction.id,
     direction,
     text: event.text,
     twitterEventId: event.id,
     senderTwitterId: event.senderId,
-    sentAt: event.createdAt ?? now,
+    sentAt: event.createdAt ?? at,
     attachments: JSON.stringify(event.attachments),
-    now,
+    at,
   });
 }

@@ -29,8 +29,16 @@ export class BodyTimeout extends Error {
   }
 }
 
+/** The client hung up or the socket failed before the body was complete. */
+export class ClientAborted extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'ClientAborted';
+  }
+}
+
 /**
- * Resolves with the whole body. The deadline runs from the call (the headers have just arrived), so it
+ * Resolves with the whole body; rejects with BodyTooLarge, BodyTimeout or ClientAborted. The deadline runs from the call (the headers have just arrived), so it
  * also bounds the rate: a body of the maximum size must arrive at limit/timeoutMs bytes a second.
  */
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number = BODY_TIMEOUT_MS): Promise<Buffer> {
@@ -58,11 +66,12 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number 
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
     };
-    const onError = (err: Error) => {
+    const fail = (err: ClientAborted) => {
       cleanup();
       reject(err);
     };
-    const onAborted = () => onError(new Error('the client closed the connection before the body was complete'));
+    const onError = (err: Error) => fail(new ClientAborted(err.message, err));
+    const onAborted = () => fail(new ClientAborted('the client closed the connection before the body was complete'));
     const cleanup = () => {
       clearTimeout(timer);
       req.off('data', onData);

@@ -6,7 +6,7 @@
 // The writer may be synchronous (in-process, tests) or asynchronous (a worker thread, `omni listen`).
 // At most one batch is in flight: while the writer fsyncs, the event loop keeps reading, verifying
 // and parsing the next deliveries, and they form the next batch.
-import type { JobResult } from '../db/intake.js';
+// Generic: it knows nothing of deliveries or databases; the intake supplies the batch writer.
 
 export interface GroupCommitStats {
   batches: number;
@@ -16,8 +16,11 @@ export interface GroupCommitStats {
   last: { size: number; ms: number } | null;
 }
 
+/** The outcome of one job of a batch. */
+export type BatchResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
 /** Writes a batch in one transaction; one result per job, in order. Rejecting fails the whole batch. */
-export type BatchWriter<J, R> = (jobs: J[]) => Array<JobResult<R>> | Promise<Array<JobResult<R>>>;
+export type BatchWriter<J, R> = (jobs: J[]) => Array<BatchResult<R>> | Promise<Array<BatchResult<R>>>;
 
 interface Pending<J, R> {
   job: J;
@@ -72,7 +75,7 @@ export function createGroupCommitter<J, R>(write: BatchWriter<J, R>, options: Gr
     // More may be handed over while this one is written.
     if (queue.length > 0) schedule();
     const started = performance.now();
-    let results: Array<JobResult<R>>;
+    let results: Array<BatchResult<R>>;
     try {
       results = await write(batch.map((p) => p.job));
     } catch (error) {

@@ -6,11 +6,13 @@
 // and each job runs in its own SAVEPOINT (createBatchCommitter).
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
-import { createBatchCommitter, createIntakeStore, type IntakeStore, type JobResult } from '../db/intake.js';
+import { createBatchCommitter, type JobResult } from '../db/batch.js';
+import { createIntakeStore, type IntakeInteraction, type IntakeStore } from '../db/intake.js';
 import { createOutboxStore } from '../db/outbox.js';
-import { createHelperStore } from '../db/helper.js';
+import { createChatbotStore } from '../db/chatbot.js';
+import { createChatbot } from '../chatbot/conversation.js';
 import { parseDelivery } from '../intake/parse.js';
-import { processDelivery, type EventResult, type IntakeInteraction, type Messaging } from '../intake/pipeline.js';
+import { processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
 
 /**
  * One verified delivery to store: plain data, so it can cross to a worker thread. The body travels
@@ -22,7 +24,7 @@ export interface WriteJob {
   interaction: IntakeInteraction;
   body: string;
   /** ISO-8601 time of arrival. */
-  now: string;
+  at: string;
 }
 
 export interface IntakeWriter {
@@ -32,33 +34,28 @@ export interface IntakeWriter {
   close(): Promise<void>;
 }
 
-/** The columns processDelivery reads: the encrypted secret and the name stay on the main thread. */
-export function writeJobInteraction(row: IntakeInteraction): IntakeInteraction {
-  const { id, account_user_id, unit_id, group_id, activity_id, contact_origin_id, helper_interception } = row;
-  return { id, account_user_id, unit_id, group_id, activity_id, contact_origin_id, helper_interception };
-}
-
 /** A writer that answers synchronously (the in-process one). */
 export interface SyncIntakeWriter extends IntakeWriter {
   write(jobs: WriteJob[]): Array<JobResult<EventResult[]>>;
 }
 
 export interface WriterSettings {
-  /** A Helper conversation idle this long starts over. */
+  /** A Helper chatbot conversation idle this long starts over. */
   idleMs: number;
 }
 
 export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSettings): SyncIntakeWriter {
   const store = createIntakeStore(sqlite);
   const commit = createBatchCommitter(sqlite);
-  // The Helper and the outbox write in the same transaction as the DM that caused them.
-  const messaging: Messaging = { outbox: createOutboxStore(sqlite), helper: createHelperStore(sqlite), idleMs: settings.idleMs };
+  // The chatbot and the outbox write in the same transaction as the DM that caused them.
+  const outbox = createOutboxStore(sqlite);
+  const messaging: Messaging = { outbox, chatbot: createChatbot({ intake: store, chatbot: createChatbotStore(sqlite), outbox }, settings.idleMs) };
   return {
     write: (jobs) => {
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
       const batchStore: IntakeStore = { ...store, intakeParameters: () => (params ??= store.intakeParameters()) };
-      return commit(jobs.map((j) => () => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.now, messaging)));
+      return commit(jobs.map((j) => () => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.at, messaging)));
     },
     close: async () => undefined,
   };
@@ -85,7 +82,17 @@ export function errorFromWire(w: WireError): Error {
   return Object.assign(new Error(w.message), { name: w.name, ...(w.code ? { code: w.code } : {}) });
 }
 
-export const WRITER_EXITED = 'ERR_DB_WRITER_EXITED';
+/**
+ * The writer thread died with batches unanswered (it is started again for the next batch). Nothing
+ * of those batches is acknowledged: the listener answers 503 and Twitter retries.
+ */
+export class WriterExited extends Error {
+  readonly code = 'ERR_DB_WRITER_EXITED';
+  constructor(exitCode: number, cause: unknown) {
+    super(`the intake writer thread stopped (exit code ${exitCode})${cause ? `: ${(cause as Error).message}` : ''}`, cause === undefined ? undefined : { cause });
+    this.name = 'WriterExited';
+  }
+}
 
 export interface WorkerWriterOptions {
   /** The bundled worker entry (dist/intake-worker.js). */
@@ -132,10 +139,7 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
       worker.on('error', (err) => (lastError = err));
       worker.on('exit', (code) => {
         if (current === started) current = undefined; // the next batch starts a new thread
-        const err = Object.assign(new Error(`the intake writer thread stopped (exit code ${code})${lastError ? `: ${(lastError as Error).message}` : ''}`), {
-          code: WRITER_EXITED,
-          cause: lastError,
-        });
+        const err = new WriterExited(code, lastError);
         // Nothing of a batch whose answer never came is acknowledged: its deliveries get a 503 and
         // Twitter retries them; the dedup key makes a retry of a batch that did commit harmless.
         for (const p of inFlight.values()) p.reject(err);

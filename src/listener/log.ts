@@ -94,10 +94,10 @@ function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string
 
 const hhmmss = (d: Date) => d.toTimeString().slice(0, 8);
 
-export function createPrettyLog(out: (line: string) => void, color: boolean, now: () => Date = () => new Date()): ListenerLog {
+export function createPrettyLog(out: (line: string) => void, color: boolean, clock: () => Date = () => new Date()): ListenerLog {
   const c = new Chalk({ level: color ? 1 : 0 });
   const who = (i: InteractionRef | null, fallback?: string) => (i ? `#${i.id} ${i.name}` : `#${fallback ?? '?'}`);
-  const line = (cols: string[]) => out([c.dim(hhmmss(now())), ...cols].join('  '));
+  const line = (cols: string[]) => out([c.dim(hhmmss(clock())), ...cols].join('  '));
   return {
     listening(info) {
       out(`${c.green('Ready!')} omni is listening on ${c.bold(info.url)} ${c.dim(`(database ${info.dbPath})`)}`);

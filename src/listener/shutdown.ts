@@ -1,8 +1,35 @@
 // SIGINT/SIGTERM: stop accepting, let in-flight deliveries finish (their transaction commits and
 // they are answered) within a grace period, then return so the caller closes the database and
 // exits 0. A second signal during the grace period drops the remaining connections at once.
-import type { Listener } from './server.js';
+import type http from 'node:http';
+import type { GroupCommitStats } from './group-commit.js';
 import type { ListenerLog } from './log.js';
+
+/** What shutting down needs of the listener (src/listener/server.ts). */
+export interface Closable {
+  close(graceMs: number): Promise<{ forced: boolean }>;
+  readonly committer: { readonly stats: GroupCommitStats };
+}
+
+/**
+ * Stops accepting, closes idle keep-alive connections, and waits up to graceMs for the requests in
+ * flight; then drops the connections still open. `forced`: some were dropped.
+ */
+export async function closeServer(server: http.Server, graceMs: number): Promise<{ forced: boolean }> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
+  const first = await Promise.race([closed.then(() => 'closed' as const), deadline]);
+  clearTimeout(timer);
+  if (first === 'timeout') {
+    server.closeAllConnections();
+    await closed;
+  }
+  return { forced: first === 'timeout' };
+}
 
 export const DEFAULT_GRACE_MS = 10_000;
 
@@ -44,7 +71,7 @@ export function catchSignals(): SignalCatcher {
   return { first, onRepeat: (handler) => void (repeat = handler), release };
 }
 
-export async function serveUntilSignal(listener: Listener, log: ListenerLog, signals: SignalCatcher, graceMs = DEFAULT_GRACE_MS): Promise<void> {
+export async function serveUntilSignal(listener: Closable, log: ListenerLog, signals: SignalCatcher, graceMs = DEFAULT_GRACE_MS): Promise<void> {
   const signal = await signals.first;
   signals.onRepeat((again) => {
     log.warn(`${again} again: dropping the connections still open`);

@@ -9,7 +9,7 @@ import { judgeSendError } from './policy.js';
 export interface SendDeps {
   outbox: OutboxStore;
   gateway: GatewaySource;
-  now: () => Date;
+  clock: () => Date;
   retryBaseMs?: number;
   random?: () => number;
 }
@@ -30,12 +30,12 @@ export async function deliverClaimed(deps: SendDeps, row: OutboxRecord): Promise
     const options = decodeOptions(row.options);
     dm = await gateway.sendDirectMessage(row.recipient_twitter_id, row.text, options.length ? options : undefined);
   } catch (err) {
-    const now = deps.now();
-    const verdict = judgeSendError(err, row.attempts, now, {
+    const failedAt = deps.clock();
+    const verdict = judgeSendError(err, row.attempts, failedAt, {
       ...(deps.retryBaseMs !== undefined ? { retryBaseMs: deps.retryBaseMs } : {}),
       ...(deps.random ? { random: deps.random } : {}),
     });
-    const at = now.toISOString();
+    const at = failedAt.toISOString();
     if (verdict.action === 'fail') {
       if (!deps.outbox.markFailed(row.id, row.attempts, verdict.reason, verdict.kind, at)) return { status: 'lost-claim', row, reason: verdict.reason };
       return { status: 'failed', row: deps.outbox.get(row.id)!, reason: verdict.reason, kind: verdict.kind, ...(verdict.hint ? { hint: verdict.hint } : {}) };
@@ -47,8 +47,8 @@ export async function deliverClaimed(deps: SendDeps, row: OutboxRecord): Promise
     if (verdict.rateLimited) deps.outbox.deferInteraction(row.interaction_id, verdict.at.toISOString(), at);
     return { status: 'retry', row: deps.outbox.get(row.id)!, at: verdict.at, reason: verdict.reason, kind: verdict.kind };
   }
-  const now = deps.now().toISOString();
-  const marked = deps.outbox.markSent(row.id, dm.id, dm.createdAt ?? now, now);
+  const at = deps.clock().toISOString();
+  const marked = deps.outbox.markSent(row.id, dm.id, dm.createdAt ?? at, at);
   if (marked.result === 'missing') return { status: 'lost-claim', row, reason: 'the row was deleted while it was being sent' };
   if (marked.result === 'already') return { status: 'already-sent', row: marked.row, dmId: dm.id };
   return { status: 'sent', row: marked.row, dmId: dm.id };

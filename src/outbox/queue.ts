@@ -31,7 +31,7 @@ export function queueTicketDm(outbox: OutboxStore, dm: TicketDm): { messageId: n
     senderTwitterId: dm.accountTwitterId,
     sentAt: dm.now,
     attachments: '[]',
-    now: dm.now,
+    at: dm.now,
   })!; // no event id yet, so no conflict is possible
   const row = outbox.enqueue({
     interactionId: dm.interactionId,

@@ -22,7 +22,7 @@ export interface OutboxWorkerOptions {
   box: () => Promise<SecretBox>;
   twitter: TwitterFactory;
   log: WorkerLog;
-  now?: () => Date;
+  clock?: () => Date;
   /** How long a claim lasts; must exceed the Twitter request timeout. */
   leaseMs?: number;
   pollMs?: number;
@@ -32,12 +32,12 @@ export interface OutboxWorkerOptions {
 
 export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
   const outbox = createOutboxStore(opts.sqlite);
-  const now = opts.now ?? (() => new Date());
+  const clock = opts.clock ?? (() => new Date());
   const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   const deps = {
     outbox,
     gateway: createGatewaySource(outbox, opts.box, opts.twitter),
-    now,
+    clock,
     ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
   };
   return startPoller({
@@ -45,7 +45,7 @@ export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
     concurrency: opts.concurrency ?? 4,
     // A claim that cannot get the lock at once is tried again at the next poll.
     claim: () => {
-      const t = now();
+      const t = clock();
       return withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => outbox.claimNext(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString()));
     },
     work: async (row) => report(opts.log, await deliverClaimed(deps, row)),

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dmDeliveryBody, fixture, inboundDm, newEventId } from '../support/deliveries.js';
 import { intakeHarness, type IntakeHarness } from '../support/intake.js';
+import { intakeRaw, type InterceptedDm, type Interceptor } from '../../src/intake/pipeline.js';
 
 let h: IntakeHarness | undefined;
 afterEach(async () => {
@@ -216,5 +217,71 @@ describe('intake pipeline on generated deliveries', () => {
       expect.objectContaining({ outcome: 'rejected', detail: expect.stringContaining('without an id') }),
     ]);
     expect([h.count('requesters'), h.count('tickets'), h.count('messages')]).toEqual([0, 0, 0]);
+  });
+});
+
+describe('the chatbot given to the pipeline', () => {
+  /** A chatbot that records what it is asked and takes every DM without opening a ticket. */
+  function recordingChatbot(held: string[] = []) {
+    const asked: number[] = [];
+    const taken: InterceptedDm[] = [];
+    const chatbot: Interceptor = {
+      holds: (_interactionId, eventId) => held.includes(eventId),
+      forInteraction: (interaction) => {
+        asked.push(interaction.id);
+        return (dm) => {
+          taken.push(dm);
+          return { ticketId: null, detail: 'taken by the test chatbot' };
+        };
+      },
+    };
+    return { chatbot, asked, taken };
+  }
+
+  it('hands DMs of a requester with no open ticket to the chatbot it is given, asking it once per delivery', async () => {
+    h = await intakeHarness();
+    const x = h;
+    const bot = recordingChatbot();
+    const interaction = x.store.interaction(x.interactionId)!;
+    const [e1, e2] = [newEventId(), newEventId()];
+    const body = dmDeliveryBody({
+      forUserId: '123',
+      events: [
+        { senderId: '42', recipientId: '123', text: 'hi', eventId: e1 },
+        { senderId: '42', recipientId: '123', text: 'still there?', eventId: e2 },
+      ],
+      users: { '42': { name: 'Ann', screenName: 'ann' } },
+    });
+    const at = '2026-03-04T05:06:07.000Z';
+    const results = intakeRaw(x.store, interaction, body, at, { outbox: x.outbox, chatbot: bot.chatbot });
+    expect(results.map((r) => [r.outcome, r.detail])).toEqual([
+      ['helper', 'taken by the test chatbot'],
+      ['helper', 'taken by the test chatbot'],
+    ]);
+    expect(bot.asked).toEqual([x.interactionId]);
+    expect(bot.taken.map((d) => ({ eventId: d.eventId, text: d.text, at: d.at, requester: d.requester.twitterUserId }))).toEqual([
+      { eventId: e1, text: 'hi', at, requester: '42' },
+      { eventId: e2, text: 'still there?', at, requester: '42' },
+    ]);
+    expect(x.count('tickets')).toBe(0);
+    expect(x.count('messages')).toBe(0);
+  });
+
+  it('never asks the chatbot when the requester has an open ticket, and treats what it holds as a redelivery', async () => {
+    h = await intakeHarness();
+    const x = h;
+    const interaction = x.store.interaction(x.interactionId)!;
+    const at = new Date().toISOString();
+    // Without a chatbot every DM opens or joins a ticket.
+    expect(intakeRaw(x.store, interaction, inboundDm({ senderId: '42', text: 'first' }), at)).toEqual([expect.objectContaining({ outcome: 'new_ticket' })]);
+    const held = newEventId();
+    const bot = recordingChatbot([held]);
+    const messaging = { outbox: x.outbox, chatbot: bot.chatbot };
+    expect(intakeRaw(x.store, interaction, inboundDm({ senderId: '42', text: 'second' }), at, messaging)).toEqual([expect.objectContaining({ outcome: 'appended' })]);
+    expect(intakeRaw(x.store, interaction, inboundDm({ senderId: '43', text: 'mine', eventId: held }), at, messaging)).toEqual([
+      expect.objectContaining({ outcome: 'duplicate', detail: 'already in a Helper conversation' }),
+    ]);
+    expect(bot.asked).toEqual([]);
+    expect(x.count('messages')).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
-import { createBatchCommitter } from '../../src/db/intake.js';
+import { createBatchCommitter } from '../../src/db/batch.js';
 import { createGroupCommitter } from '../../src/listener/group-commit.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -82,7 +82,7 @@ describe('group commit with an asynchronous writer', () => {
   });
 
   it('fails every job of a batch whose writer rejects', async () => {
-    const committer = createGroupCommitter<number, number>(() => Promise.reject(Object.assign(new Error('gone'), { code: 'ERR_DB_WRITER_EXITED' })));
+    const committer = createGroupCommitter<number, number>(() => Promise.reject(new Error('the writer is gone')));
     const settled = await Promise.allSettled([1, 2].map((j) => committer.submit(j)));
     expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
   });

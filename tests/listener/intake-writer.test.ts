@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
-import { isDatabaseUnavailable } from '../../src/db/intake.js';
+import { isDatabaseUnavailable } from '../../src/db/batch.js';
 import { startWorkerWriter, type IntakeWriter } from '../../src/listener/intake-writer.js';
 import { ROOT } from '../support/cli.js';
 import { seedInteraction } from '../support/seed.js';
@@ -18,19 +18,19 @@ afterEach(async () => {
   writer = undefined;
 });
 
-const interaction = (id: number) => ({ id, account_user_id: '123', unit_id: null, group_id: null, activity_id: null, contact_origin_id: null, helper_interception: 0 });
+import { sampleInteraction as interaction } from '../support/intake.js';
 
 describe('the intake writer thread', () => {
   it('stores a batch on its own connection, one result per job, a bad job alone refused', async () => {
     const dbPath = path.join(tempDir(), 'omni.db');
     const { id } = await seedInteraction(dbPath);
     writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 30 * 60_000 } });
-    const now = new Date().toISOString();
+    const at = new Date().toISOString();
     const e1 = newEventId();
     const results = await writer.write([
-      { interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'hello', eventId: e1 }), now },
-      { interaction: interaction(999), body: inboundDm({ senderId: '43', text: 'no such interaction' }), now }, // foreign key fails
-      { interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'again', eventId: e1 }), now },
+      { interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'hello', eventId: e1 }), at },
+      { interaction: interaction(999), body: inboundDm({ senderId: '43', text: 'no such interaction' }), at }, // foreign key fails
+      { interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'again', eventId: e1 }), at },
     ]);
     expect(results[0]).toMatchObject({ ok: true, value: [{ outcome: 'new_ticket', id: e1 }] });
     expect(results[1]).toMatchObject({ ok: false, error: { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' } });
@@ -46,7 +46,7 @@ describe('the intake writer thread', () => {
     writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 50, settings: { idleMs: 30 * 60_000 } });
     const holder = await openDatabase(dbPath);
     holder.sqlite.exec('BEGIN IMMEDIATE');
-    const [r] = await writer.write([{ interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'x' }), now: new Date().toISOString() }]);
+    const [r] = await writer.write([{ interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'x' }), at: new Date().toISOString() }]);
     holder.sqlite.exec('ROLLBACK');
     await holder.close();
     expect(r).toMatchObject({ ok: false, error: { code: 'SQLITE_BUSY' } });

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ListenerLimits } from '../../src/listener/server.js';
+import type { ListenerLimits } from '../../src/listener/limits.js';
 import { startInProcessListener, type InProcessListener } from '../support/in-process-listener.js';
 import { getJson, inboundDm, postDelivery } from '../support/deliveries.js';
 import { crcResponseToken, signBody, SIGNATURE_HEADER } from '../../src/twitter/signature.js';

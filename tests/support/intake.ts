@@ -1,24 +1,34 @@
-// An intake store and a committed `intake(interaction, raw)` over a real temp database, for tests of
-// the pipeline without HTTP. Like the listener, it passes the outbox and the Helper to the pipeline.
+// The intake without HTTP, over a real temp database: a committed `intake(interaction, raw)` that
+// runs the pipeline as the listener does (the outbox and the Helper chatbot given to it), and
+// sample interaction values for tests that build write jobs by hand.
 import path from 'node:path';
 import { openDatabase, type Db } from '../../src/db/connection.js';
-import { createBatchCommitter, createIntakeStore, type IntakeStore } from '../../src/db/intake.js';
+import { createBatchCommitter } from '../../src/db/batch.js';
+import { createIntakeStore, type IntakeInteraction, type IntakeStore } from '../../src/db/intake.js';
 import { createOutboxStore, type OutboxStore } from '../../src/db/outbox.js';
-import { createHelperStore, type HelperStore } from '../../src/db/helper.js';
-import { intakeRaw, type EventResult } from '../../src/intake/pipeline.js';
-import { DEFAULT_IDLE_MS } from '../../src/helper/conversation.js';
+import { createChatbotStore, type ChatbotStore } from '../../src/db/chatbot.js';
+import { intakeRaw, type EventResult, type Messaging } from '../../src/intake/pipeline.js';
+import { createChatbot, DEFAULT_IDLE_MS } from '../../src/chatbot/conversation.js';
 import { seedInteraction, type SeedOptions } from './seed.js';
 import { tempDir } from './tmp.js';
+
+/** The account of the interactions seeded by seed.ts unless told otherwise. */
+export const SAMPLE_ACCOUNT = '123';
+
+/** An interaction as the intake sees it: no defaults, no interception, account SAMPLE_ACCOUNT. */
+export function sampleInteraction(id: number, overrides: Partial<IntakeInteraction> = {}): IntakeInteraction {
+  return { id, account_user_id: SAMPLE_ACCOUNT, unit_id: null, group_id: null, activity_id: null, contact_origin_id: null, helper_interception: 0, ...overrides };
+}
 
 export interface IntakeHarness {
   db: Db;
   dbPath: string;
   store: IntakeStore;
   outbox: OutboxStore;
-  helper: HelperStore;
+  chatbot: ChatbotStore;
   interactionId: number;
-  /** Runs the pipeline on raw bytes in one committed transaction, as the listener does. */
-  intake(raw: string | Buffer, interactionId?: number, now?: Date): EventResult[];
+  /** Runs the pipeline on raw bytes in one committed transaction, as the listener does; `at`: the arrival time. */
+  intake(raw: string | Buffer, interactionId?: number, at?: Date): EventResult[];
   count(table: 'requesters' | 'tickets' | 'messages' | 'outbox' | 'helper_messages' | 'helper_jobs' | 'helper_conversations'): number;
   setParam(number: number, value: string | null): void;
   close(): Promise<void>;
@@ -30,20 +40,20 @@ export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: num
   const db = await openDatabase(dbPath);
   const store = createIntakeStore(db.sqlite);
   const outbox = createOutboxStore(db.sqlite);
-  const helper = createHelperStore(db.sqlite);
+  const chatbot = createChatbotStore(db.sqlite);
   const commit = createBatchCommitter(db.sqlite);
-  const messaging = { outbox, helper, idleMs: opts.idleMs ?? DEFAULT_IDLE_MS };
+  const messaging: Messaging = { outbox, chatbot: createChatbot({ intake: store, chatbot, outbox }, opts.idleMs ?? DEFAULT_IDLE_MS) };
   return {
     db,
     dbPath,
     store,
     outbox,
-    helper,
+    chatbot,
     interactionId: id,
-    intake(raw, interactionId = id, now = new Date()) {
+    intake(raw, interactionId = id, at = new Date()) {
       const interaction = store.interaction(interactionId);
       if (!interaction) throw new Error(`no live interaction ${interactionId}`);
-      const [r] = commit([() => intakeRaw(store, interaction, raw, now.toISOString(), messaging)]);
+      const [r] = commit([() => intakeRaw(store, interaction, raw, at.toISOString(), messaging)]);
       if (!r!.ok) throw r!.error;
       return r!.value;
     },

@@ -1,6 +1,7 @@
-// The Helper's storage: conversations (bot state), their transcripts and the jobs waiting for an
-// external Helper. Synchronous statements for the same reason as src/db/intake.ts: the intake uses
-// them inside the listener's group commit, the helper worker on the same connection.
+// The Helper chatbot's storage: conversations (bot state), their transcripts and the jobs waiting
+// for an external bot (tables helper_*). Synchronous statements for the same reason as
+// src/db/intake.ts: the intake uses them inside the listener's group commit, the chatbot worker on
+// the same connection.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Selectable } from 'kysely';
 import type { HelperConversationTable, HelperMessageTable } from './schema.js';
@@ -11,9 +12,9 @@ export type ConversationRow = Pick<
   'id' | 'interaction_id' | 'requester_id' | 'status' | 'state' | 'ticket_id' | 'last_activity_at' | 'created_at'
 >;
 
-export type HelperMessageRow = Omit<Selectable<HelperMessageTable>, 'interaction_id'>;
+export type TranscriptRow = Omit<Selectable<HelperMessageTable>, 'interaction_id'>;
 
-export interface NewHelperMessage {
+export interface NewTranscriptMessage {
   conversationId: number;
   interactionId: number;
   direction: 'inbound' | 'outbound';
@@ -23,11 +24,11 @@ export interface NewHelperMessage {
   attachments: string;
   outboxId: number | null;
   sentAt: string;
-  now: string;
+  at: string;
 }
 
 /** A claimed job with what the worker needs to call the Helper and record its answer. */
-export interface HelperJob {
+export interface ChatbotJob {
   id: number;
   attempts: number;
   conversation_id: number;
@@ -45,16 +46,16 @@ export interface TicketSummary {
   subject: string;
 }
 
-/** Parameters the Helper reads: 441 (external URL), 450 (global switch), 453 (fallback text). */
-export const HELPER_PARAMETERS = [441, 450, 453] as const;
+/** Parameters the chatbot reads: 441 (external URL), 450 (global switch), 453 (fallback text). */
+export const CHATBOT_PARAMETERS = [441, 450, 453] as const;
 
-export interface HelperCounts {
+export interface ChatbotCounts {
   activeConversations: number;
   pendingJobs: number;
   workingJobs: number;
 }
 
-export interface HelperStore {
+export interface ChatbotStore {
   parameters(): Map<number, string>;
   activeConversation(interactionId: number, requesterId: number): ConversationRow | undefined;
   conversation(id: number): ConversationRow | undefined;
@@ -64,25 +65,25 @@ export interface HelperStore {
   setState(id: number, state: string, now: string): void;
   /** The transcript row of an inbound DM event already stored (the dedup key), if any. */
   messageByEvent(interactionId: number, twitterEventId: string): { id: number; conversation_id: number } | undefined;
-  insertMessage(m: NewHelperMessage): number;
-  transcript(conversationId: number): HelperMessageRow[];
+  insertMessage(m: NewTranscriptMessage): number;
+  transcript(conversationId: number): TranscriptRow[];
   /** Points an outbox row of the conversation at the ticket message that now shows it. */
   attachOutbox(outboxId: number, ticketId: number, messageId: number, now: string): void;
   enqueueJob(conversationId: number, helperMessageId: number, now: string): number;
   /** Claims the first unfinished job of some conversation (jobs of one conversation run in order). */
-  claimJob(now: string, leaseUntil: string): HelperJob | undefined;
+  claimJob(now: string, leaseUntil: string): ChatbotJob | undefined;
   /** done / skipped, if `attempt` still holds the claim. */
   finishJob(id: number, attempt: number, status: 'done' | 'skipped', outcome: string, now: string): boolean;
   skipPendingJobs(conversationId: number, outcome: string, now: string): number;
   requesterTickets(interactionId: number, requesterId: number, limit: number): TicketSummary[];
-  counts(): HelperCounts;
+  counts(): ChatbotCounts;
 }
 
 const CONVERSATION = 'id, interaction_id, requester_id, status, state, ticket_id, last_activity_at, created_at';
 
-export function createHelperStore(sqlite: BetterSqlite3.Database): HelperStore {
+export function createChatbotStore(sqlite: BetterSqlite3.Database): ChatbotStore {
   const params = sqlite.prepare<[], { number: number; value: string }>(
-    `SELECT number, value FROM parameters WHERE number IN (${HELPER_PARAMETERS.join(', ')})`,
+    `SELECT number, value FROM parameters WHERE number IN (${CHATBOT_PARAMETERS.join(', ')})`,
   );
   const active = sqlite.prepare<[number, number], ConversationRow>(
     `SELECT ${CONVERSATION} FROM helper_conversations WHERE interaction_id = ? AND requester_id = ? AND status = 'active'`,
@@ -105,7 +106,7 @@ export function createHelperStore(sqlite: BetterSqlite3.Database): HelperStore {
     `INSERT INTO helper_messages (conversation_id, interaction_id, direction, text, payload, twitter_event_id, attachments, outbox_id, sent_at, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
   );
-  const transcript = sqlite.prepare<[number], HelperMessageRow>(
+  const transcript = sqlite.prepare<[number], TranscriptRow>(
     `SELECT id, conversation_id, direction, text, payload, twitter_event_id, attachments, outbox_id, sent_at, created_at
        FROM helper_messages WHERE conversation_id = ? ORDER BY id`,
   );
@@ -125,7 +126,7 @@ export function createHelperStore(sqlite: BetterSqlite3.Database): HelperStore {
       WHERE id = (SELECT j.id FROM helper_jobs j WHERE ${DUE_JOB} ORDER BY j.id LIMIT 1)
       RETURNING id, attempts, conversation_id, helper_message_id`,
   );
-  const jobDetails = sqlite.prepare<[number], Omit<HelperJob, 'id' | 'attempts'>>(
+  const jobDetails = sqlite.prepare<[number], Omit<ChatbotJob, 'id' | 'attempts'>>(
     `SELECT c.id AS conversation_id, c.status AS conversation_status, c.interaction_id, c.requester_id,
             r.twitter_user_id AS requester_twitter_id, m.text, m.payload
        FROM helper_messages m
@@ -160,7 +161,7 @@ export function createHelperStore(sqlite: BetterSqlite3.Database): HelperStore {
     },
     messageByEvent: (interactionId, eventId) => byEvent.get(interactionId, eventId),
     insertMessage: (m) =>
-      insertMessage.get(m.conversationId, m.interactionId, m.direction, m.text, m.payload, m.twitterEventId, m.attachments, m.outboxId, m.sentAt, m.now)!.id,
+      insertMessage.get(m.conversationId, m.interactionId, m.direction, m.text, m.payload, m.twitterEventId, m.attachments, m.outboxId, m.sentAt, m.at)!.id,
     transcript: (conversationId) => transcript.all(conversationId),
     attachOutbox: (outboxId, ticketId, messageId, now) => {
       attachOutbox.run(ticketId, messageId, now, outboxId);

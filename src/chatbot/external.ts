@@ -6,36 +6,36 @@
 // failure, and the caller sends the fallback (parameter 453) instead.
 import type { QuickReplyOption } from '../twitter/gateway.js';
 
-export const DEFAULT_HELPER_TIMEOUT_MS = 5_000;
+export const DEFAULT_EXTERNAL_TIMEOUT_MS = 5_000;
 /** Helper answers are read up to this size; a bot never needs more for a few DMs. */
 const MAX_ANSWER_BYTES = 256 * 1024;
 
-export interface HelperMessage {
+export interface BotMessage {
   text: string | null;
   options: QuickReplyOption[];
   handoff: boolean;
 }
 
-export type HelperCall =
-  | { ok: true; messages: HelperMessage[]; status: number; ms: number }
+export type ExternalCall =
+  | { ok: true; messages: BotMessage[]; status: number; ms: number }
   | { ok: false; reason: string; status?: number; ms: number };
 
-export interface HelperCallOptions {
+export interface ExternalCallOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
 
 /** The Helper timeout from OMNI_HELPER_TIMEOUT_MS (default 5 s); a bad value is an error, not a silent default. */
-export function helperTimeoutMs(env: NodeJS.ProcessEnv): number {
+export function externalTimeoutMs(env: NodeJS.ProcessEnv): number {
   const raw = env.OMNI_HELPER_TIMEOUT_MS?.trim();
-  if (!raw) return DEFAULT_HELPER_TIMEOUT_MS;
+  if (!raw) return DEFAULT_EXTERNAL_TIMEOUT_MS;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw Object.assign(new Error(`OMNI_HELPER_TIMEOUT_MS must be a positive number of milliseconds, not '${raw}'`), { exitCode: 2 });
   return n;
 }
 
-export async function callHelper(url: string, body: { sender: string; message: string }, opts: HelperCallOptions = {}): Promise<HelperCall> {
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_HELPER_TIMEOUT_MS;
+export async function callExternalBot(url: string, body: { sender: string; message: string }, opts: ExternalCallOptions = {}): Promise<ExternalCall> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_EXTERNAL_TIMEOUT_MS;
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   let res: Response;
@@ -59,14 +59,14 @@ export async function callHelper(url: string, body: { sender: string; message: s
   }
   if (res.status < 200 || res.status > 299) return { ok: false, reason: `it answered HTTP ${res.status}`, status: res.status, ms: ms() };
   if (text.length > MAX_ANSWER_BYTES) return { ok: false, reason: `its answer is over ${MAX_ANSWER_BYTES} bytes`, status: res.status, ms: ms() };
-  const messages = parseHelperAnswer(text);
+  const messages = parseExternalAnswer(text);
   if (messages === undefined) return { ok: false, reason: 'its answer is not a JSON array of messages', status: res.status, ms: ms() };
   if (messages.length === 0) return { ok: false, reason: 'it answered nothing', status: res.status, ms: ms() };
   return { ok: true, messages, status: res.status, ms: ms() };
 }
 
 /** The usable messages of an answer (text, buttons or a handoff), or undefined when it is not an array. */
-export function parseHelperAnswer(text: string): HelperMessage[] | undefined {
+export function parseExternalAnswer(text: string): BotMessage[] | undefined {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -74,7 +74,7 @@ export function parseHelperAnswer(text: string): HelperMessage[] | undefined {
     return undefined;
   }
   if (!Array.isArray(data)) return undefined;
-  const out: HelperMessage[] = [];
+  const out: BotMessage[] = [];
   for (const m of data) {
     if (typeof m !== 'object' || m === null) continue;
     const r = m as { text?: unknown; buttons?: unknown; custom?: unknown; quick_replies?: unknown };

@@ -5,8 +5,8 @@ import { intakeHarness, type IntakeHarness } from '../support/intake.js';
 import { dmDeliveryBody, newEventId } from '../support/deliveries.js';
 import { startFakeHelper, unreachableUrl, type FakeHelper } from '../support/fake-helper.js';
 import { memoryLog, waitFor } from '../support/wait.js';
-import { LABELS, MENU_OPTIONS, PAYLOADS, TEXT } from '../../src/helper/builtin.js';
-import { startHelperWorker } from '../../src/helper/worker.js';
+import { LABELS, MENU_OPTIONS, PAYLOADS, TEXT } from '../../src/chatbot/builtin.js';
+import { startChatbotWorker } from '../../src/chatbot/worker.js';
 import type { Poller } from '../../src/outbox/poller.js';
 
 const ACCOUNT = '123';
@@ -167,7 +167,7 @@ describe('external Helper (parameter 441 set)', () => {
     const x = await builtinHarness();
     x.setParam(441, typeof fake === 'string' ? fake : fake.url);
     const log = memoryLog();
-    worker = startHelperWorker({ sqlite: x.db.sqlite, log, timeoutMs, pollMs: 20 });
+    worker = startChatbotWorker({ sqlite: x.db.sqlite, log, timeoutMs, pollMs: 20 });
     return { x, log };
   }
 

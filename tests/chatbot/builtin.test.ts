@@ -1,8 +1,8 @@
 // The built-in Helper's dialogue and the external Helper's answer format, as pure functions.
 import { describe, expect, it } from 'vitest';
-import { builtinTurn, intentOf, LABELS, MENU_OPTIONS, PAYLOADS, statusReply, TEXT } from '../../src/helper/builtin.js';
-import { parseHelperAnswer } from '../../src/helper/external.js';
-import { helperSettings } from '../../src/helper/conversation.js';
+import { builtinTurn, intentOf, LABELS, MENU_OPTIONS, PAYLOADS, statusReply, TEXT } from '../../src/chatbot/builtin.js';
+import { parseExternalAnswer } from '../../src/chatbot/external.js';
+import { chatbotSettings } from '../../src/chatbot/conversation.js';
 import { normaliseOptions } from '../../src/outbox/options.js';
 
 const turn = (state: 'start' | 'menu' | 'awaiting_description', text: string, payload: string | null = null, fallback: string | null = null) =>
@@ -47,11 +47,11 @@ describe('built-in Helper', () => {
 
   it('intercepts only when the interaction enables it and parameter 450 is Y', () => {
     const on = { helper_interception: 1 };
-    expect(helperSettings(on, new Map([[450, 'Y']]))).toEqual({ externalUrl: null, fallback: null });
-    expect(helperSettings(on, new Map([[450, 'N']]))).toBeUndefined();
-    expect(helperSettings(on, new Map())).toBeUndefined();
-    expect(helperSettings({ helper_interception: 0 }, new Map([[450, 'Y']]))).toBeUndefined();
-    expect(helperSettings(on, new Map([[450, 'Y'], [441, 'http://bot/webhooks/rest/webhook'], [453, 'Sorry!']]))).toEqual({
+    expect(chatbotSettings(on, new Map([[450, 'Y']]))).toEqual({ externalUrl: null, fallback: null });
+    expect(chatbotSettings(on, new Map([[450, 'N']]))).toBeUndefined();
+    expect(chatbotSettings(on, new Map())).toBeUndefined();
+    expect(chatbotSettings({ helper_interception: 0 }, new Map([[450, 'Y']]))).toBeUndefined();
+    expect(chatbotSettings(on, new Map([[450, 'Y'], [441, 'http://bot/webhooks/rest/webhook'], [453, 'Sorry!']]))).toEqual({
       externalUrl: 'http://bot/webhooks/rest/webhook',
       fallback: 'Sorry!',
     });
@@ -67,15 +67,15 @@ describe('external Helper answers (Rasa REST channel)', () => {
       { recipient_id: '1', custom: { handoff: true } },
       { recipient_id: '1', text: 'Opening', custom: { omni: 'open_ticket' } },
     ]);
-    expect(parseHelperAnswer(answer)).toEqual([
+    expect(parseExternalAnswer(answer)).toEqual([
       { text: 'Hi', options: [], handoff: false },
       { text: 'Pick', options: [{ label: 'Track', metadata: '/track' }, { label: 'No payload', metadata: 'No payload' }], handoff: false },
       { text: null, options: [], handoff: true },
       { text: 'Opening', options: [], handoff: true },
     ]);
-    expect(parseHelperAnswer('{"text":"not an array"}')).toBeUndefined();
-    expect(parseHelperAnswer('<html>')).toBeUndefined();
-    expect(parseHelperAnswer('[]')).toEqual([]);
+    expect(parseExternalAnswer('{"text":"not an array"}')).toBeUndefined();
+    expect(parseExternalAnswer('<html>')).toBeUndefined();
+    expect(parseExternalAnswer('[]')).toEqual([]);
   });
 
   it('cuts quick replies to what Twitter accepts', () => {

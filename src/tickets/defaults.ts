@@ -1,7 +1,7 @@
 // What a ticket opened from a DM is stamped with: the interaction's own defaults, else the
-// numbered parameters (390 unit, 317 activity, 315 origin, 118 contract). Shared by the intake and
-// the Helper, which opens tickets on handoff.
-import type { IntakeInteractionRow } from '../db/intake.js';
+// numbered parameters (390 unit, 317 activity, 315 origin, 118 contract), and its subject. Used by
+// openTicket (open.ts), whoever opens it: the intake or the Helper chatbot's hand-off.
+import type { IntakeInteraction } from '../db/intake.js';
 
 export interface TicketDefaults {
   unitId: number | null;
@@ -11,7 +11,7 @@ export interface TicketDefaults {
   contractId: number | null;
 }
 
-export function ticketDefaults(i: Pick<IntakeInteractionRow, 'unit_id' | 'group_id' | 'activity_id' | 'contact_origin_id'>, params: Map<number, string>): TicketDefaults {
+export function ticketDefaults(i: Pick<IntakeInteraction, 'unit_id' | 'group_id' | 'activity_id' | 'contact_origin_id'>, params: Map<number, string>): TicketDefaults {
   const param = (n: number) => {
     const v = params.get(n);
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;

@@ -1,0 +1,270 @@
+// The Helper chatbot's conversations: what happens to a DM from a requester with no open ticket
+// when the interaction intercepts. Synchronous; callers hold the transaction (the intake's group
+// commit, or the chatbot worker's own short one after it called an external bot).
+//
+// Every turn is kept in the conversation's transcript (helper_messages); bot answers are queued in
+// the outbox in the same transaction. When a ticket opens (hand-off), the transcript so far is
+// copied onto the ticket as its first messages — inbound ones with their DM ids, bot answers linked
+// to their outbox rows — so the attendant reads the whole conversation in `ticket show`.
+import type { IntakeInteraction, IntakeStore } from '../db/intake.js';
+import type { ConversationRow, ChatbotJob, ChatbotStore } from '../db/chatbot.js';
+import type { OutboxStore } from '../db/outbox.js';
+import type { Interception, InterceptedDm, Interceptor } from '../intake/pipeline.js';
+import { ticketDefaults, subjectFromText, type TicketDefaults } from '../tickets/defaults.js';
+import { openOrJoinTicket, storeMessage } from '../tickets/open.js';
+import { encodeOptions, dmText } from '../outbox/options.js';
+import { queueTicketDm } from '../outbox/queue.js';
+import { builtinTurn, FALLBACK_OPTIONS, intentOf, isOmniPayload, LABELS, statusReply, TEXT, type BotReply, type BotState } from './builtin.js';
+import type { ExternalCall } from './external.js';
+
+export const DEFAULT_IDLE_MS = 30 * 60_000;
+/** How many of the requester's tickets "Status of my requests" lists. */
+const STATUS_LIMIT = 5;
+
+export interface ChatbotStores {
+  intake: IntakeStore;
+  chatbot: ChatbotStore;
+  outbox: OutboxStore;
+}
+
+export interface ChatbotSettings {
+  /** Parameter 441: the external bot's URL; null: the built-in menu bot. */
+  externalUrl: string | null;
+  /** Parameter 453: the fallback text; null: omni's default. */
+  fallback: string | null;
+}
+
+/** The chatbot settings when this interaction intercepts (its switch on AND parameter 450 = Y), else undefined. */
+export function chatbotSettings(interaction: Pick<IntakeInteraction, 'helper_interception'>, params: Map<number, string>): ChatbotSettings | undefined {
+  if (interaction.helper_interception !== 1 || params.get(450)?.trim().toUpperCase() !== 'Y') return undefined;
+  const url = params.get(441)?.trim();
+  const fallback = params.get(453)?.trim();
+  return { externalUrl: url ? url : null, fallback: fallback ? fallback : null };
+}
+
+/**
+ * The chatbot the listener gives the intake pipeline: it holds the transcripts and takes the DMs of
+ * intercepting interactions. `idleMs`: a conversation idle this long starts over.
+ */
+export function createChatbot(s: ChatbotStores, idleMs: number): Interceptor {
+  return {
+    holds: (interactionId, eventId) => s.chatbot.messageByEvent(interactionId, eventId) !== undefined,
+    forInteraction: (interaction) => {
+      const settings = chatbotSettings(interaction, s.chatbot.parameters());
+      return settings ? (dm) => chatbotInbound(s, { settings, idleMs }, dm) : undefined;
+    },
+  };
+}
+
+/** The requester who is talking to the chatbot. */
+export interface Requester {
+  id: number;
+  twitterUserId: string;
+}
+
+/** Who is talking, on which interaction, when, and what a hand-off stamps the ticket with. */
+interface Turn {
+  interaction: IntakeInteraction;
+  requester: Requester;
+  at: string;
+  defaults: () => TicketDefaults;
+}
+
+interface Setup {
+  settings: ChatbotSettings;
+  idleMs: number;
+}
+
+/** The requester's live conversation, or a new one when there is none or it sat idle too long. */
+function conversationFor(s: ChatbotStores, t: Turn, idleMs: number): ConversationRow {
+  const current = s.chatbot.activeConversation(t.interaction.id, t.requester.id);
+  if (current && Date.parse(current.last_activity_at) + idleMs > Date.parse(t.at)) return current;
+  if (current) s.chatbot.endConversation(current.id, 'expired', null, t.at);
+  return s.chatbot.startConversation(t.interaction.id, t.requester.id, t.at);
+}
+
+/** A DM intercepted by the chatbot. The built-in bot answers at once; an external one gets a job. */
+export function chatbotInbound(s: ChatbotStores, setup: Setup, dm: InterceptedDm): Interception {
+  const conversation = conversationFor(s, dm, setup.idleMs);
+  const transcriptId = s.chatbot.insertMessage({
+    conversationId: conversation.id,
+    interactionId: dm.interaction.id,
+    direction: 'inbound',
+    text: dm.text,
+    payload: dm.payload,
+    twitterEventId: dm.eventId,
+    attachments: dm.attachments,
+    outboxId: null,
+    sentAt: dm.sentAt,
+    at: dm.at,
+  });
+  const state = conversation.state as BotState;
+  // omni's own options (talk, open, status, menu) and a description it asked for are omni's to
+  // handle, with an external bot too; everything else goes to the external bot.
+  if (setup.settings.externalUrl !== null && !isOmniPayload(dm.payload) && state !== 'awaiting_description') {
+    s.chatbot.enqueueJob(conversation.id, transcriptId, dm.at);
+    s.chatbot.setState(conversation.id, state, dm.at);
+    return { ticketId: null, detail: 'queued for the external Helper' };
+  }
+  return builtin(s, dm, setup.settings, conversation, state);
+}
+
+function builtin(s: ChatbotStores, dm: InterceptedDm, settings: ChatbotSettings, conversation: ConversationRow, state: BotState): Interception {
+  const decision = builtinTurn({ state, text: dm.text, payload: dm.payload, fallback: settings.fallback });
+  switch (decision.kind) {
+    case 'reply':
+      for (const r of decision.replies) queueBotReply(s, dm.interaction.id, conversation.id, dm.requester.twitterUserId, r, dm.at);
+      s.chatbot.setState(conversation.id, decision.state, dm.at);
+      return { ticketId: null, detail: decision.state === 'awaiting_description' ? 'asked for a description' : 'menu sent' };
+    case 'status': {
+      const tickets = s.chatbot.requesterTickets(dm.interaction.id, dm.requester.id, STATUS_LIMIT);
+      queueBotReply(s, dm.interaction.id, conversation.id, dm.requester.twitterUserId, statusReply(tickets), dm.at);
+      s.chatbot.setState(conversation.id, 'menu', dm.at);
+      return { ticketId: null, detail: `status of ${tickets.length} request(s) sent` };
+    }
+    case 'open_ticket': {
+      const subject = decision.subject !== null ? subjectFromText(decision.subject) : talkSubject(s, conversation.id);
+      const ticketId = handOff(s, dm, conversation, subject);
+      return { ticketId, detail: decision.reason === 'talk' ? 'handed off to an attendant' : 'request opened by the Helper' };
+    }
+  }
+}
+
+/** "Talk to an attendant": the subject is the first thing the requester wrote that was not a menu choice. */
+function talkSubject(s: ChatbotStores, conversationId: number): string {
+  for (const m of s.chatbot.transcript(conversationId)) {
+    if (m.direction === 'inbound' && m.payload === null && intentOf(m.text, null) === undefined) {
+      const subject = subjectFromText(m.text);
+      if (subject !== '') return subject;
+    }
+  }
+  return '';
+}
+
+/** A bot answer: an outbox row and its line in the transcript. */
+function queueBotReply(s: ChatbotStores, interactionId: number, conversationId: number, recipient: string, reply: BotReply, at: string): void {
+  const text = dmText(reply.text);
+  const row = s.outbox.enqueue({
+    interactionId,
+    ticketId: null,
+    messageId: null,
+    conversationId,
+    recipientTwitterId: recipient,
+    text,
+    options: encodeOptions(reply.options),
+    now: at,
+  });
+  s.chatbot.insertMessage({
+    conversationId,
+    interactionId,
+    direction: 'outbound',
+    text,
+    payload: row.options,
+    twitterEventId: null,
+    attachments: '[]',
+    outboxId: row.id,
+    sentAt: at,
+    at,
+  });
+}
+
+/**
+ * Opens the ticket (or joins the requester's open one, should another process have opened it
+ * meanwhile), copies the transcript onto it, ends the conversation, and tells the requester the
+ * ticket's number. Returns the ticket id.
+ */
+function handOff(s: ChatbotStores, t: Turn, conversation: ConversationRow, subject: string): number {
+  const { ticketId } = openOrJoinTicket(s.intake, {
+    interactionId: t.interaction.id,
+    requesterId: t.requester.id,
+    subject: subject || LABELS.talk,
+    defaults: t.defaults(),
+    at: t.at,
+  });
+  for (const m of s.chatbot.transcript(conversation.id)) {
+    const messageId = storeMessage(s.intake, {
+      ticketId,
+      interactionId: t.interaction.id,
+      direction: m.direction,
+      text: m.text,
+      twitterEventId: m.twitter_event_id,
+      senderTwitterId: m.direction === 'inbound' ? t.requester.twitterUserId : t.interaction.account_user_id,
+      sentAt: m.sent_at,
+      attachments: m.attachments,
+      at: t.at,
+    });
+    if (messageId !== undefined && m.outbox_id !== null) s.chatbot.attachOutbox(m.outbox_id, ticketId, messageId, t.at);
+  }
+  s.chatbot.endConversation(conversation.id, 'handed_off', ticketId, t.at);
+  // Messages still waiting for the external bot are on the ticket now; the attendant answers them.
+  s.chatbot.skipPendingJobs(conversation.id, `handed off to ticket ${ticketId}`, t.at);
+  queueTicketDm(s.outbox, {
+    ticketId,
+    interactionId: t.interaction.id,
+    recipientTwitterId: t.requester.twitterUserId,
+    accountTwitterId: t.interaction.account_user_id,
+    text: TEXT.ticketOpened(ticketId),
+    conversationId: conversation.id,
+    now: t.at,
+  });
+  s.intake.touchTicket(ticketId, t.at);
+  return ticketId;
+}
+
+export type JobOutcome =
+  | { kind: 'answered'; messages: number }
+  | { kind: 'fallback'; reason: string }
+  | { kind: 'ticket'; ticketId: number; messages: number }
+  /** The conversation ended (handed off, expired) or the interaction is gone: the answer is dropped. */
+  | { kind: 'skipped'; reason: string };
+
+/**
+ * Records what the external bot answered to a job (or the fallback when it failed): queues its
+ * messages, and opens the ticket when one of them asks for a handoff. Run in one transaction after
+ * the HTTP call, never around it. Returns undefined when the job's claim was lost (another
+ * process took it over after our lease ended): nothing is written then.
+ */
+export function recordExternalAnswer(s: ChatbotStores, job: ChatbotJob, call: ExternalCall, at: string): JobOutcome | undefined {
+  const finish = (outcome: JobOutcome, status: 'done' | 'skipped' = 'done') =>
+    s.chatbot.finishJob(job.id, job.attempts, status, outcome.kind === 'fallback' || outcome.kind === 'skipped' ? `${outcome.kind}: ${outcome.reason}` : outcome.kind, at)
+      ? outcome
+      : undefined;
+  const conversation = s.chatbot.conversation(job.conversation_id);
+  const interaction = s.intake.interaction(job.interaction_id);
+  if (!conversation || conversation.status !== 'active') return finish({ kind: 'skipped', reason: `the conversation is ${conversation?.status ?? 'gone'}` }, 'skipped');
+  if (!interaction) return finish({ kind: 'skipped', reason: 'the interaction was deleted' }, 'skipped');
+  // The claim is checked (finishJob) before anything is queued: a lost claim writes nothing.
+  const recipient = job.requester_twitter_id;
+  if (!call.ok) {
+    if (!s.chatbot.finishJob(job.id, job.attempts, 'done', `fallback: ${call.reason}`, at)) return undefined;
+    const text = chatbotSettings(interaction, s.chatbot.parameters())?.fallback ?? TEXT.externalFallback;
+    queueBotReply(s, interaction.id, conversation.id, recipient, { text, options: FALLBACK_OPTIONS }, at);
+    s.chatbot.setState(conversation.id, 'menu', at);
+    return { kind: 'fallback', reason: call.reason };
+  }
+  const handoff = call.messages.some((m) => m.handoff);
+  if (!s.chatbot.finishJob(job.id, job.attempts, 'done', handoff ? 'handoff' : 'answered', at)) return undefined;
+  let sent = 0;
+  for (const m of call.messages) {
+    if (m.text === null && m.options.length === 0) continue;
+    // Twitter needs text with quick replies; a Rasa message may carry only buttons.
+    queueBotReply(s, interaction.id, conversation.id, recipient, { text: m.text ?? TEXT.menu, options: m.options }, at);
+    sent++;
+  }
+  if (!handoff) {
+    s.chatbot.setState(conversation.id, conversation.state === 'start' ? 'menu' : conversation.state, at);
+    return { kind: 'answered', messages: sent };
+  }
+  const ticketId = handOff(
+    s,
+    {
+      interaction,
+      requester: { id: job.requester_id, twitterUserId: recipient },
+      at,
+      defaults: () => ticketDefaults(interaction, s.intake.intakeParameters()),
+    },
+    conversation,
+    talkSubject(s, conversation.id),
+  );
+  return { kind: 'ticket', ticketId, messages: sent };
+}

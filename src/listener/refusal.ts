@@ -1,0 +1,63 @@
+// Why a request is not answered 200, and the one mapping from an error to that answer. Routes
+// return a Refusal for what they decide (unknown interaction, bad signature, ...); whatever a step
+// throws goes through refusalOf, so no route repeats try/catch blocks.
+import { isDatabaseUnavailable } from '../db/batch.js';
+import { DeliveryParseError } from '../intake/parse.js';
+import { BodyTimeout, BodyTooLarge, ClientAborted } from './body.js';
+import { WriterExited } from './intake-writer.js';
+import type { CrcRefusal, DeliveryRejection } from './metrics.js';
+
+export type RefusalCode = DeliveryRejection | CrcRefusal;
+
+export class Refusal {
+  constructor(
+    readonly status: number,
+    readonly code: RefusalCode,
+    /** The `error` of the response body. */
+    readonly message: string,
+    /** Logged as an error (with the cause) when set: the refusal is our problem, not the client's. */
+    readonly logAs?: string,
+    readonly cause?: unknown,
+  ) {}
+}
+
+/** The interaction could not be read (the database did not answer). */
+export class InteractionUnreadable extends Error {
+  constructor(cause: unknown) {
+    super('cannot read the interaction', { cause });
+    this.name = 'InteractionUnreadable';
+  }
+}
+
+/** The interaction's API secret could not be decrypted (wrong key, damaged value). */
+export class SecretUnreadable extends Error {
+  constructor(readonly interactionId: number, cause: unknown) {
+    super(`cannot decrypt the API secret of interaction ${interactionId}`, { cause });
+    this.name = 'SecretUnreadable';
+  }
+}
+
+/** What a request gets for an error thrown while handling it. `interactionId`: the one it was for, when known. */
+export function refusalOf(err: unknown, interactionId?: number): Refusal {
+  if (err instanceof Refusal) return err;
+  if (err instanceof InteractionUnreadable) return new Refusal(503, 'db_unavailable', 'database unavailable', err.message, err.cause);
+  if (err instanceof SecretUnreadable) return new Refusal(503, 'secret_unreadable', 'the interaction secret cannot be read', err.message, err.cause);
+  if (err instanceof BodyTooLarge) return new Refusal(413, 'too_large', `body over ${err.limit} bytes`);
+  if (err instanceof BodyTimeout) return new Refusal(408, 'body_timeout', `body not complete within ${err.ms / 1000} s`);
+  if (err instanceof ClientAborted) return new Refusal(400, 'client_aborted', err.message);
+  if (err instanceof DeliveryParseError) return new Refusal(400, 'bad_json', err.message);
+  if (err instanceof WriterExited || isDatabaseUnavailable(err)) {
+    return new Refusal(503, 'db_unavailable', 'database unavailable, retry later', 'the database refused the write; answering 503 so that Twitter retries', err);
+  }
+  const what = interactionId === undefined ? 'a request' : `interaction #${interactionId}`;
+  return new Refusal(500, 'internal_error', 'internal error', `delivery to ${what} failed`, err);
+}
+
+/** Runs f; what it throws is rethrown as wrap(cause), a typed error refusalOf knows. */
+export function rethrowAs<T>(f: () => T, wrap: (cause: unknown) => Error): T {
+  try {
+    return f();
+  } catch (cause) {
+    throw wrap(cause);
+  }
+}

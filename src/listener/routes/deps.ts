@@ -1,0 +1,72 @@
+// What every route of the listener is given: one object, built once by startListener.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IntakeInteractionRow, IntakeStore } from '../../db/intake.js';
+import type { EventResult } from '../../intake/pipeline.js';
+import type { EventJournal } from '../event-journal.js';
+import type { GroupCommitter } from '../group-commit.js';
+import type { WriteJob } from '../intake-writer.js';
+import type { ListenerLog } from '../log.js';
+import type { ListenerMetrics } from '../metrics.js';
+import type { Refusal } from '../refusal.js';
+
+export type Json = Record<string, unknown>;
+
+export interface RouteDeps {
+  store: IntakeStore;
+  committer: GroupCommitter<WriteJob, EventResult[]>;
+  metrics: ListenerMetrics;
+  log: ListenerLog;
+  /** Where CRCs are recorded. */
+  events: EventJournal;
+  clock: () => Date;
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  /** The live interaction a path names, or undefined; throws InteractionUnreadable. */
+  interaction(rawId: string): IntakeInteractionRow | undefined;
+  /** The interaction's API secret (cached); throws SecretUnreadable. */
+  apiSecret(row: IntakeInteractionRow): string;
+  /** True once the listener is closing (answers then ask to close the connection). */
+  closing(): boolean;
+  /** Interactions already warned about for having no known account. */
+  warnedUnknownAccount: Set<number>;
+}
+
+/** One request to a webhook route, as its handler and its refusal reporter see it. */
+export interface RouteRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The id part of the path, as sent. */
+  rawId: string;
+  /** The query string, without '?'. */
+  query: string;
+  started: number;
+  remote: string | undefined;
+  /** The interaction, once looked up. */
+  row?: IntakeInteractionRow;
+  /** True once the body has been read to its end (a refusal before that closes the connection). */
+  bodyRead: boolean;
+}
+
+/** A webhook route: handle answers or returns why not; refuse answers, counts and logs that refusal. */
+export interface WebhookRoute {
+  handle(d: RouteDeps, r: RouteRequest): Promise<Refusal | undefined>;
+  refuse(d: RouteDeps, r: RouteRequest, refusal: Refusal): void;
+}
+
+export function send(d: RouteDeps, res: ServerResponse, status: number, body: Json, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  const h: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers };
+  if (d.closing()) h.connection = 'close'; // do not keep a connection alive past shutdown
+  res.writeHead(status, h);
+  res.end(text);
+}
+
+/** Answers and then closes the connection: used when the body was not (fully) read. */
+export function sendAndClose(d: RouteDeps, req: IncomingMessage, res: ServerResponse, status: number, body: Json): void {
+  res.on('finish', () => req.destroy());
+  send(d, res, status, body, { connection: 'close' });
+}
+
+export function remoteOf(req: IncomingMessage): string | undefined {
+  return (req.headers['x-forwarded-for'] as string | undefined)?.split(',')[0]?.trim() ?? req.socket.remoteAddress;
+}
