@@ -219,7 +219,7 @@ describe('omni doctor', () => {
     expect(fixOf('webhook', 6)).toBe('omni webhook register 6 --replace');
     expect(fixOf('subscription', 7)).toBe('omni webhook register 7');
     expect(check(report, 'listener-crc', 8).detail).toMatch(new RegExp(`^cannot reach ${down}/webhooks/twitter/8: .*ECONNREFUSED`));
-    expect(fixOf('listener-crc', 8)).toBe(`start omni listen and route ${down}/webhooks/twitter/ to it (README: Connect to Twitter); try: curl '${down}/webhooks/twitter/8?crc_token=test'`);
+    expect(fixOf('listener-crc', 8)).toBe(`start omni listen and route ${down}/webhooks/twitter/ to it (README: Connect to X; docs/reverse-proxy.md); try: curl '${down}/webhooks/twitter/8?crc_token=test'`);
     expect(check(report, 'listener-crc', 9).detail).toContain("answered a CRC, but not with this interaction's API secret key");
     expect(fixOf('not-revoked', 10)).toBe('as the support account, authorise the app again (new access token and secret), then: omni interaction edit 10 && omni webhook register 10');
     expect(check(report, 'group', 11).detail).toBe('group 77 does not exist');
