@@ -140,5 +140,5 @@ describe('README Quick start', () => {
     expect(summary).toBe(steps.at(-1)!.comment);
     expect(doctor.stdout).not.toContain('✗');
     expect(doctor.stdout).toMatch(/^ {2}! parameter 447 .*\[param-447\]$/m);
-  });
+  }, 120_000); // some twenty spawned commands, each a Node start-up
 });

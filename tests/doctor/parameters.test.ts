@@ -102,7 +102,7 @@ describe('doctor parameter checks', () => {
       ['param-317', 'pass', '1 (Twitter DM request, portfolio Customer Service)'],
       ['param-390', 'pass', '1 (Headquarters)'],
     ]);
-  });
+  }, 60_000); // seven spawned commands
 
   it('names the entry the interactions use, and an id when an activity name is in two portfolios', async () => {
     const dbPath = path.join(tempDir(), 'omni.db');
