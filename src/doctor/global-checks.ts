@@ -1,10 +1,12 @@
 // Checks made once per run: the database, the secret key, that there is something to check, and
-// the Smartchat parameters 4biz lists as prerequisites (118, 315, 317, 390, 447).
-import { catalogLabels, getCatalogEntry, listCatalog, type CatalogKind } from '../db/catalogs.js';
+// the Smartchat parameters 4biz lists as prerequisites (118, 315, 317, 390, 447; the ones omni only
+// stores warn instead of failing).
+import { catalogLabels, getCatalogEntry, listCatalog, type CatalogKind, type CatalogRow } from '../db/catalogs.js';
 import { latestSchemaVersion, migrationStatus, type Db } from '../db/connection.js';
+import type { InteractionView } from '../db/interactions.js';
 import { decryptSecrets } from '../interactions/model.js';
 import { paramDef } from '../params.js';
-import { fail, pass, type CheckDef, type GlobalCheck, type Outcome } from './model.js';
+import { fail, pass, warn, type CheckDef, type GlobalCheck, type Outcome } from './model.js';
 
 /** The Smartchat parameters of the 4biz prerequisite list, in its order. */
 export const SMARTCHAT_PARAMETERS = [118, 315, 317, 390, 447] as const;
@@ -94,37 +96,97 @@ const interactionsCheck: GlobalCheck = {
   },
 };
 
-/** Set, well formed, and (for catalog parameters) naming an entry that exists. */
+/**
+ * Set, well formed, and (for catalog parameters) naming an entry that exists. Only a parameter omni
+ * acts on (`acted` in src/params.ts) can fail: one it only stores (447, the e-mail template of a
+ * 4biz feature omni does not have) warns, since nothing omni does changes with it. A failure's fix
+ * is a command that runs as printed: it names a real entry (the one the interactions use, the only
+ * one, or the first of `omni <kind> list`), or creates one first when there is none.
+ */
 export function parameterCheck(number: number): GlobalCheck {
   const def = paramDef(number);
   if (!def) throw new Error(`no parameter ${number} in src/params.ts`);
   const t = def.type;
   const label = t.kind === 'catalog' ? catalogLabels[t.catalog] : undefined;
   const placeholder = t.kind === 'catalog' ? `<${label} id or name>` : t.kind === 'integer' ? `<${t.what}>` : '<value>';
+  const storedOnly = def.use;
   return {
     id: `param-${number}`,
     title: `parameter ${number} (${def.name})`,
-    async run({ db, params }) {
+    async run({ db, params, interactions }) {
       const value = params.get(number);
-      const setIt = `omni param set ${number} ${placeholder}`;
-      if (value === undefined) {
-        // With no entry to point at yet, the fix starts by creating one.
-        if (t.kind === 'catalog' && (await listCatalog(db.kysely, t.catalog)).length === 0) {
-          return fail(`not set, and there is no ${label} yet`, createThenSet(t.catalog, number));
-        }
-        return fail('not set', setIt);
+      if (!def.acted) {
+        // Shown for the 4biz checklist; never a reason for `omni doctor` to fail.
+        if (value === undefined) return warn(`not set (${storedOnly})`, `nothing to do for omni; only if 4biz itself needs it: omni param set ${number} ${placeholder}`);
+        if (t.kind !== 'catalog') return pass(`${value} (${storedOnly})`);
       }
-      if (t.kind !== 'catalog') return pass(value);
-      const entry = /^\d+$/.test(value) ? await getCatalogEntry(db.kysely, t.catalog, Number(value)) : undefined;
-      if (!entry) return fail(`${value}, but there is no ${label} ${value} (omni ${t.catalog} list)`, setIt);
-      return pass(`${value} (${entry.name}${entry.portfolio_name ? `, portfolio ${entry.portfolio_name}` : ''})`);
+      if (t.kind !== 'catalog') {
+        return value === undefined ? fail('not set', `omni param set ${number} ${placeholder}`) : pass(value);
+      }
+      const entry = value !== undefined && /^\d+$/.test(value) ? await getCatalogEntry(db.kysely, t.catalog, Number(value)) : undefined;
+      if (entry) return pass(`${value} (${entry.name}${entry.portfolio_name ? `, portfolio ${entry.portfolio_name}` : ''})${def.acted ? '' : ` (${storedOnly})`}`);
+      const found = value === undefined ? 'not set' : `${value}, but there is no ${label} ${value} (omni ${t.catalog} list)`;
+      const entries = await listCatalog(db.kysely, t.catalog);
+      // With no entry to point at yet, the fix starts by creating one.
+      const fix = entries.length === 0 ? await createThenSet(db, t.catalog, number) : setTo(t.catalog, number, entries, interactions);
+      return def.acted ? fail(entries.length === 0 ? `${found}, and there is no ${label} yet` : found, fix) : warn(`${found} (${storedOnly})`, fix);
     },
   };
 }
 
-function createThenSet(catalog: CatalogKind, number: number): string {
-  if (catalog === 'activity') return `omni portfolio add "<portfolio>" && omni activity add "<activity>" --portfolio "<portfolio>" && omni param set ${number} "<activity>"`;
-  return `omni ${catalog} add "<name>" && omni param set ${number} "<name>"`;
+/** The entry of `entries` the interactions being checked use most, by id. */
+function usedByInteractions(catalog: CatalogKind, interactions: readonly InteractionView[]): number | undefined {
+  const column = catalog === 'unit' ? 'unit_id' : catalog === 'group' ? 'group_id' : catalog === 'activity' ? 'activity_id' : catalog === 'origin' ? 'contact_origin_id' : undefined;
+  if (!column) return undefined;
+  const counts = new Map<number, number>();
+  for (const row of interactions) {
+    const id = row[column];
+    if (id !== null) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0]?.[0];
+}
+
+/** `omni param set <n> <entry>` with a real entry; "or another of: omni <kind> list" when there is a choice. */
+function setTo(catalog: CatalogKind, number: number, entries: readonly CatalogRow[], interactions: readonly InteractionView[]): string {
+  const used = usedByInteractions(catalog, interactions);
+  const pick =
+    entries.find((e) => e.id === used) ??
+    (catalog === 'origin' ? entries.find((e) => e.name.toLowerCase() === 'twitter') : undefined) ??
+    entries[0]!;
+  // An activity name is unique only within its portfolio: a name shared by two needs the id.
+  const ambiguous = entries.some((e) => e.id !== pick.id && e.name.toLowerCase() === pick.name.toLowerCase());
+  const command = `omni param set ${number} ${ambiguous ? String(pick.id) : shellWord(pick.name)}`;
+  if (entries.length === 1) return command;
+  const what = catalog === 'activity' ? `, portfolio ${pick.portfolio_name}` : '';
+  return `${command} (${ambiguous ? `${pick.name}${what}; ` : ''}or another of: omni ${catalog} list)`;
+}
+
+async function createThenSet(db: Db, catalog: CatalogKind, number: number): Promise<string> {
+  const example = EXAMPLE_NAMES[catalog];
+  if (catalog === 'activity') {
+    // An activity belongs to a portfolio: an existing one, or one created first.
+    const portfolio = (await listCatalog(db.kysely, 'portfolio'))[0]?.name;
+    const add = `omni activity add ${shellWord(example)} --portfolio ${shellWord(portfolio ?? EXAMPLE_NAMES.portfolio)}`;
+    return `${portfolio ? '' : `omni portfolio add ${shellWord(EXAMPLE_NAMES.portfolio)} && `}${add} && omni param set ${number} ${shellWord(example)}`;
+  }
+  return `omni ${catalog} add ${shellWord(example)} && omni param set ${number} ${shellWord(example)}`;
+}
+
+/** The names the README's Quick start uses, so a fix and the guide agree. */
+const EXAMPLE_NAMES: Record<CatalogKind, string> = {
+  unit: 'Headquarters',
+  group: 'Social Media Support',
+  portfolio: 'Customer Service',
+  activity: 'Twitter DM request',
+  origin: 'Twitter',
+  contract: 'Standard support',
+};
+
+/** A name as one shell word: bare when plainly safe, in double quotes when nothing in it expands, else in single quotes. */
+function shellWord(name: string): string {
+  if (/^[A-Za-z0-9._\/@:+-]+$/.test(name)) return name;
+  if (!/["$`\\!]/.test(name)) return `"${name}"`;
+  return `'${name.replace(/'/g, `'\\''`)}'`;
 }
 
 function plural(n: number, noun: string): string {

@@ -239,7 +239,7 @@ const listenerCrc: InteractionCheck = {
   async run({ row, webhookUrl, facts, deps, timeouts }) {
     const { apiSecretKey } = await facts.secrets();
     const limit = `${timeouts.crcMs / 1000} s`;
-    const start = `start omni listen and route ${row.callback_url}/webhooks/twitter/ to it (README: Connect to Twitter); try: curl '${webhookUrl}?crc_token=test'`;
+    const start = `start omni listen and route ${row.callback_url}/webhooks/twitter/ to it (README: Connect to X; docs/reverse-proxy.md); try: curl '${webhookUrl}?crc_token=test'`;
     const r = await probeCrc(deps.fetch, webhookUrl, apiSecretKey, timeouts.crcMs);
     switch (r.kind) {
       case 'ok':
