@@ -470,7 +470,10 @@ export class XChatIdentity {
     return { identity: new XChatIdentity(chat, userId, registration.version), registration };
   }
 
-  /** Restores an identity from the 64-byte blob `exportKeyBlob()` gave, registered under `publicKeyVersion`. */
+  /**
+   * Restores an identity from the 64-byte blob `exportKeyBlob()` gave, registered under `publicKeyVersion`.
+   * The SDK accepts any 64 bytes: check `matchesRegisteredKey` against X's registered key before use.
+   */
   static async fromKeyBlob(userId: string, blob: Uint8Array, publicKeyVersion: string): Promise<XChatIdentity> {
     assertUserId(userId);
     if (blob.length !== 64) {
@@ -713,6 +716,11 @@ export class XChatIdentity {
     const keys = record(record(result.conversationKeys, 'decryptEvents().conversationKeys').keys, 'decryptEvents().conversationKeys.keys');
     const key = keys[version];
     if (!(key instanceof Uint8Array)) return reject('undecryptable', `no key for this account in key change ${version}`, f);
+    const known = ring.key(version);
+    if (known && !Buffer.from(known).equals(Buffer.from(key))) {
+      key.fill(0);
+      return reject('malformed', `conversation key ${version} is already known with other bytes; the first one is kept`, f);
+    }
     ring.add(version, key);
     key.fill(0);
     return { status: 'keyChange', conversationKeyVersion: version, eventId: f.messageId, senderId: f.senderId };
@@ -777,6 +785,9 @@ export class XChatIdentity {
   /**
    * Decrypts a `chat.received` / `chat.sent` payload as X delivers it: its key change first (kept only
    * when verified), then `encoded_event`. The unsigned envelope fields must agree with the signed event.
+   * A bare `encrypted_conversation_key` (X's sample bot reads one when present) is not used: nothing
+   * signs it, so keys come only from verified key changes; without one, rebuild the ring from the
+   * conversation's key change events (`GET /2/chat/conversations/{id}/events`) with `applyKeyChanges`.
    */
   decryptPayload(ring: ConversationKeyRing, payload: unknown, signingKeys: readonly SigningKey[]): PayloadOutcome {
     if (typeof payload !== 'object' || payload === null) {
