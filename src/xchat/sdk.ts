@@ -556,7 +556,10 @@ export class XChatIdentity {
 
   /** Secret: the 64 private key bytes. For encrypted storage only; never print or log them. */
   exportKeyBlob(): Uint8Array {
-    return new Uint8Array(this.#live().exportKeys());
+    const exported = this.#live().exportKeys();
+    const copy = new Uint8Array(exported);
+    exported.fill(0);
+    return copy;
   }
 
   /**
