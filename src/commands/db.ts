@@ -8,14 +8,14 @@ export function registerDbCommands(program: Command, run: Runner): void {
 
   cmd
     .command('status')
-    .description('path, size, schema version and migrations, journal mode, secret key source, row counts')
+    .description('engine and version, path or URL (password masked), size, schema version and migrations, secret key source, row counts')
     .option('--json', 'print it as JSON')
     .addHelpText('after', examples(['omni db status', 'omni --db ./staging.db db status --json']))
     .action(run(async () => (await load()).statusAction));
 
   cmd
     .command('path')
-    .description('print the resolved database path (--db, else OMNI_DB, else $XDG_DATA_HOME/omni/omni.db)')
+    .description('print the resolved database path or URL, password masked (--db, else OMNI_DB, else $XDG_DATA_HOME/omni/omni.db)')
     .addHelpText('after', examples(['omni db path', '# back up the database and its key file together', 'cp "$(omni db path)" "$(omni db path).key" /backup/']))
     .action(run(async () => (await load()).pathAction));
 
