@@ -11,7 +11,6 @@ const postgresSuites = [
   'tests/commands/catalog.test.ts',
   'tests/commands/param.test.ts',
   'tests/commands/audit.test.ts',
-  'tests/commands/db.test.ts',
 ];
 
 export default defineConfig({
