@@ -19,10 +19,12 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end tests spawn the built CLI; two workers match the two cores of CI.
     maxWorkers: 2,
-    // Says once when the PostgreSQL suites are skipped; fails when CI would skip them.
-    globalSetup: ['tests/support/postgres-global.ts'],
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['tests/**/*.test.ts'] } },
+      {
+        extends: true,
+        // Its global setup says once when the PostgreSQL suites are skipped, and fails when CI would skip them.
+        test: { name: 'sqlite', include: ['tests/**/*.test.ts'], globalSetup: ['tests/support/postgres-global.ts'] },
+      },
       ...(process.env.OMNI_TEST_POSTGRES_URL?.trim()
         ? [
             {
@@ -33,6 +35,7 @@ export default defineConfig({
                 // Every spawned CLI connects over TCP and a database is created per test: slower than a file.
                 testTimeout: 120_000,
                 env: { OMNI_TEST_ENGINE: 'postgres' },
+                globalSetup: ['tests/support/postgres-template.ts'],
                 setupFiles: ['tests/support/postgres-each.ts'],
               },
             },

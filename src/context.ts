@@ -2,7 +2,7 @@
 // Injected so actions run in tests without a terminal; nothing here imports heavy modules eagerly.
 import os from 'node:os';
 import path from 'node:path';
-import { parseDbLocation } from './db/location.js';
+import { isPostgresUrl, parseDbLocation } from './db/location.js';
 import type { Prompter } from './prompter.js';
 import type { Db } from './db/connection.js';
 import type { SecretBox } from './secrets.js';
@@ -110,7 +110,7 @@ export function createContext(opts: GlobalOptions, io: IO, env: NodeJS.ProcessEn
       return prompter;
     },
     db: () => {
-      db ??= import('./db/connection.js').then((m) => m.openDatabase(dbPath, { poolSize: m.poolSizeFrom(opts.dbPoolSize, env) }));
+      db ??= import('./db/connection.js').then((m) => m.openDatabase(dbPath, isPostgresUrl(dbPath) ? { poolSize: m.poolSizeFrom(opts.dbPoolSize, env) } : {}));
       return db;
     },
     secrets: () => {

@@ -7,7 +7,7 @@ import { createPostgresDatabase, dropPostgresDatabase } from './postgres.js';
 let url: string | undefined;
 
 beforeEach(async () => {
-  url = await createPostgresDatabase(inject('postgresTemplate') ?? undefined);
+  url = await createPostgresDatabase(inject('postgresTemplate'));
   setCurrentPostgresDatabase(url);
 });
 

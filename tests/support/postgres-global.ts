@@ -1,19 +1,9 @@
-// Global setup of `npm test`: the PostgreSQL suites need OMNI_TEST_POSTGRES_URL. Without it a developer
-// run skips them with one line saying how to run them; CI (CI=true) never skips them.
+// Global setup of the vitest project "sqlite" (always present: it runs once per `npm test`). The
+// PostgreSQL suites need OMNI_TEST_POSTGRES_URL: without it a developer run skips them with one line
+// saying how to run them; CI (CI=true) never skips them.
 import pg from 'pg';
-import type { TestProject } from 'vitest/node';
-import { openDatabase } from '../../src/db/connection.js';
-import { createPostgresDatabase, dropPostgresDatabase } from './postgres.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** A migrated database every PostgreSQL test copies (CREATE DATABASE … TEMPLATE): migrating once, not per test. */
-    postgresTemplate: string | null;
-  }
-}
-
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
-  project.provide('postgresTemplate', null);
+export default async function setup(): Promise<void> {
   const url = process.env.OMNI_TEST_POSTGRES_URL?.trim();
   const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
   if (!url) {
@@ -34,9 +24,4 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   } finally {
     await client.end().catch(() => undefined);
   }
-  const template = await createPostgresDatabase();
-  const db = await openDatabase(template);
-  await db.close();
-  project.provide('postgresTemplate', decodeURIComponent(new URL(template).pathname.slice(1)));
-  return () => dropPostgresDatabase(template);
 }
