@@ -95,9 +95,10 @@ async function openPostgres(location: PostgresLocation, options: OpenOptions): P
     },
   };
   try {
-    // Reach the server now: a wrong URL is one clear line here, not an error deep in a command.
-    await sql`select 1`.execute(kysely);
+    // Reach the server now (the migration check does): a wrong URL is one clear line here, not an
+    // error deep in a command.
     if (options.migrate !== false && !options.readonly) await migratePostgres(kysely, location, migrations);
+    else await sql`select 1`.execute(kysely);
   } catch (err) {
     await db.close().catch(() => undefined);
     throw postgresError(location, err);
