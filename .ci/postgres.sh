@@ -43,6 +43,8 @@ do \$\$ begin
     alter role $ROLE login createdb password '$PASSWORD';
   end if;
 end \$\$;
+-- DROP DATABASE … WITH (FORCE) of a test database must be able to end an autovacuum worker in it.
+grant pg_signal_backend to $ROLE;
 SQL
 if [[ "$(su postgres -c "psql -p $PORT -qAtc \"select 1 from pg_database where datname = '$ROLE'\"")" != 1 ]]; then
   su postgres -c "createdb -p $PORT -O $ROLE $ROLE" >&2

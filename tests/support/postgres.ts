@@ -33,7 +33,17 @@ export async function createPostgresDatabase(template?: string): Promise<string>
 
 export async function dropPostgresDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
-  await admin((c) => c.query(`drop database if exists "${name}" with (force)`));
+  // WITH (FORCE) ends the connections still open on it. A role without pg_signal_backend cannot end
+  // an autovacuum worker there: that one finishes within moments, so try again briefly.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin((c) => c.query(`drop database if exists "${name}" with (force)`));
+      return;
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 /** Runs SQL on one database of the test server (for checks the CLI does not expose). */
