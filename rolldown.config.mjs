@@ -7,7 +7,7 @@ export default defineConfig({
   input: { cli: 'src/cli.ts', 'intake-worker': 'src/listener/intake-worker.ts' },
   platform: 'node',
   // Native addons and packages that load files or workers at run time stay in node_modules.
-  external: ['better-sqlite3', 'pino', /^node:/],
+  external: ['better-sqlite3', 'pg', 'pino', /^node:/],
   output: {
     dir: 'dist',
     format: 'esm',

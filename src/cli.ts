@@ -33,8 +33,10 @@ Exit codes:
   4  input needed but not interactive (pass the flag named in the message)
 
 Environment:
-  OMNI_DB               database file (default $XDG_DATA_HOME/omni/omni.db)
-  OMNI_SECRET_KEY       base64 of 32 bytes encrypting stored credentials (default: key file beside the database)
+  OMNI_DB               database file, or postgres://user:password@host:5432/db (default $XDG_DATA_HOME/omni/omni.db)
+  OMNI_DB_POOL_SIZE     PostgreSQL connections per omni process (default 10)
+  OMNI_SECRET_KEY       base64 of 32 bytes encrypting stored credentials (default: key file beside the database;
+                        PostgreSQL: $XDG_CONFIG_HOME/omni/keys/<host>-<port>-<db>.key, see omni db status)
   OMNI_TWITTER_API_URL  Twitter API base URL (default https://api.twitter.com)
   NO_COLOR              disable colour
   (listen, outbox and Helper settings: omni listen --help, and README)
@@ -50,7 +52,8 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   program
     .description('Administer omnichannel helpdesk interactions: Twitter (X) Direct Messages into tickets.')
     .version(version(), '-V, --version', 'print the version')
-    .option('--db <path>', 'database file (env OMNI_DB; default $XDG_DATA_HOME/omni/omni.db)')
+    .option('--db <path|url>', 'database file or postgres:// URL (env OMNI_DB; default $XDG_DATA_HOME/omni/omni.db)')
+    .option('--db-pool-size <n>', 'PostgreSQL connections per process (env OMNI_DB_POOL_SIZE; default 10)')
     .option('--debug', 'print stack traces and internal details on errors')
     .option('--no-color', 'disable colour (also NO_COLOR)')
     .addOption(new Option('--no-input', 'never prompt; fail with exit code 4 when a value is missing'))

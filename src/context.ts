@@ -2,6 +2,7 @@
 // Injected so actions run in tests without a terminal; nothing here imports heavy modules eagerly.
 import os from 'node:os';
 import path from 'node:path';
+import { isPostgresUrl, parseDbLocation } from './db/location.js';
 import type { Prompter } from './prompter.js';
 import type { Db } from './db/connection.js';
 import type { SecretBox } from './secrets.js';
@@ -15,6 +16,8 @@ export interface IO {
 
 export interface GlobalOptions {
   db?: string;
+  /** PostgreSQL pool size (--db-pool-size; else OMNI_DB_POOL_SIZE). */
+  dbPoolSize?: string;
   debug?: boolean;
   color?: boolean;
   input?: boolean;
@@ -30,7 +33,10 @@ export interface Context {
   stdoutIsTTY: boolean;
   color: boolean;
   debug: boolean;
+  /** The database: an absolute file path, or a postgres:// URL (password included: print `dbDisplay`). */
   dbPath: string;
+  /** dbPath safe to print: the URL's password masked. */
+  dbDisplay: string;
   /** OS user recorded in the audit log. */
   actor: string;
   prompter: () => Promise<Prompter>;
@@ -59,9 +65,11 @@ export function defaultDbPath(env: NodeJS.ProcessEnv): string {
   return path.join(dataHome, 'omni', 'omni.db');
 }
 
+/** --db, else OMNI_DB, else the default file: an absolute path, or a postgres:// URL as given. */
 export function resolveDbPath(opts: GlobalOptions, env: NodeJS.ProcessEnv): string {
   const p = opts.db || env.OMNI_DB || defaultDbPath(env);
-  return path.resolve(p);
+  const where = parseDbLocation(p);
+  return where.engine === 'postgres' ? where.url : where.path;
 }
 
 function osUser(env: NodeJS.ProcessEnv): string {
@@ -81,6 +89,7 @@ export function colorEnabled(opts: GlobalOptions, env: NodeJS.ProcessEnv, io: IO
 
 export function createContext(opts: GlobalOptions, io: IO, env: NodeJS.ProcessEnv = process.env): Context {
   const dbPath = resolveDbPath(opts, env);
+  const dbDisplay = parseDbLocation(dbPath).display;
   let db: Promise<Db> | undefined;
   let secrets: Promise<SecretBox> | undefined;
   let prompter: Promise<Prompter> | undefined;
@@ -94,13 +103,14 @@ export function createContext(opts: GlobalOptions, io: IO, env: NodeJS.ProcessEn
     color: colorEnabled(opts, env, io),
     debug: Boolean(opts.debug),
     dbPath,
+    dbDisplay,
     actor: osUser(env),
     prompter: () => {
       prompter ??= import('./prompter.js').then((m) => m.createPrompter(io));
       return prompter;
     },
     db: () => {
-      db ??= import('./db/connection.js').then((m) => m.openDatabase(dbPath));
+      db ??= import('./db/connection.js').then((m) => m.openDatabase(dbPath, isPostgresUrl(dbPath) ? { poolSize: m.poolSizeFrom(opts.dbPoolSize, env) } : {}));
       return db;
     },
     secrets: () => {

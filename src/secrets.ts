@@ -1,9 +1,12 @@
 // Interaction credentials at rest: AES-256-GCM with a key from OMNI_SECRET_KEY (base64 of 32 bytes)
-// or, when unset, a key file created once beside the database (mode 0600). The database never holds
+// or, when unset, a key file: created once beside a SQLite database (mode 0600); for PostgreSQL one
+// per host under $XDG_CONFIG_HOME/omni/keys/ that must already exist (keyFilePath). The database never holds
 // a secret in clear, and a wrong key is a clear error, never garbage.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { isPostgresUrl, parseDbLocation } from './db/location.js';
 import { OmniError } from './errors.js';
 
 const VERSION = 'v1';
@@ -16,8 +19,20 @@ export interface SecretBox {
   readonly source: string;
 }
 
-export function keyFilePath(dbPath: string): string {
-  return `${dbPath}.key`;
+/**
+ * Where the key file of a database is. SQLite: beside the file (`<db>.key`), created on first use.
+ * PostgreSQL: a URL has no "beside", and several hosts share the database, so each host keeps the
+ * one key in `$XDG_CONFIG_HOME/omni/keys/<host>-<port>-<database>.key` (default ~/.config) or sets
+ * OMNI_SECRET_KEY; omni never creates it, since a second host inventing its own key would lock the
+ * first one out of every secret it writes.
+ */
+export function keyFilePath(db: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!isPostgresUrl(db)) return `${db}.key`;
+  const where = parseDbLocation(db);
+  if (where.engine !== 'postgres') return `${db}.key`;
+  const configHome = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.trim() !== '' ? env.XDG_CONFIG_HOME : path.join(env.HOME || os.homedir(), '.config');
+  const safe = (part: string) => part.replace(/[^A-Za-z0-9._-]/g, '_');
+  return path.join(configHome, 'omni', 'keys', `${safe(where.host)}-${where.port}-${safe(where.database)}.key`);
 }
 
 function parseKey(b64: string, source: string): Buffer {
@@ -49,6 +64,20 @@ function loadOrCreateKeyFile(file: string): Buffer {
       hint: 'make its directory writable, or set OMNI_SECRET_KEY (openssl rand -base64 32)',
     });
   }
+}
+
+/** PostgreSQL: the key must already be there (every host of the fleet has the same one). */
+function loadSharedKeyFile(file: string, database: string): Buffer {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new OmniError(`cannot read the key file ${file}: ${(err as Error).message}`, { hint: 'make it readable by this user (chmod 600, owned by it)' });
+    throw new OmniError(`no secret key for ${database}: OMNI_SECRET_KEY is unset and ${file} does not exist`, {
+      hint: `put the installation's key there on every host (the old <db>.key after omni db copy; a new install: umask 077; openssl rand -base64 32 > ${file}), or set OMNI_SECRET_KEY`,
+    });
+  }
+  return parseKey(text, `the key file ${file}`);
 }
 
 export function createSecretBox(key: Buffer, source: string): SecretBox {
@@ -85,7 +114,8 @@ export function loadSecretBox(dbPath: string, env: NodeJS.ProcessEnv): SecretBox
   if (env.OMNI_SECRET_KEY && env.OMNI_SECRET_KEY.trim() !== '') {
     return createSecretBox(parseKey(env.OMNI_SECRET_KEY, 'OMNI_SECRET_KEY'), 'OMNI_SECRET_KEY');
   }
-  const file = keyFilePath(dbPath);
+  const file = keyFilePath(dbPath, env);
+  if (isPostgresUrl(dbPath)) return createSecretBox(loadSharedKeyFile(file, parseDbLocation(dbPath).display), file);
   return createSecretBox(loadOrCreateKeyFile(file), file);
 }
 

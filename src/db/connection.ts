@@ -1,18 +1,27 @@
-// Opening the database: file and directory permissions, per-connection pragmas, migrations on open.
+// Opening the database: SQLite (a file: permissions, per-connection pragmas) or PostgreSQL (a URL:
+// a pg pool), chosen by --db / OMNI_DB; migrations on open, the same files for both engines.
 import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, Migrator, SqliteDialect, SqliteDriver, type DatabaseConnection, type MigrationInfo } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type MigrationInfo } from 'kysely';
 import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { DbError } from './errors.js';
 import { configureConnection } from './pragmas.js';
+import { parseDbLocation, type DbLocation, type Engine, type PostgresLocation, type SqliteLocation } from './location.js';
+import { DEFAULT_POOL_SIZE, createPool, createPostgresKysely, migratePostgres, postgresError, postgresSchemaVersion } from './postgres.js';
 
 export interface Db {
+  engine: Engine;
   kysely: Kysely<Database>;
-  /** The raw handle, for pragmas and the listener's synchronous group commit. */
-  sqlite: BetterSqlite3.Database;
+  /**
+   * SQLite only: the raw handle, for pragmas and the listener's synchronous group commit. On
+   * PostgreSQL reading it throws a DbError saying the command needs SQLite (check `engine` first).
+   */
+  readonly sqlite: BetterSqlite3.Database;
+  /** The file for SQLite; the URL with its password masked for PostgreSQL. Safe to print. */
   path: string;
+  location: DbLocation;
   close(): Promise<void>;
 }
 
@@ -22,6 +31,8 @@ export interface OpenOptions {
   /** Apply pending migrations (default true). */
   migrate?: boolean;
   readonly?: boolean;
+  /** PostgreSQL: connections in the pool (default 10). */
+  poolSize?: number;
 }
 
 const LATEST = Object.keys(migrations).length;
@@ -57,7 +68,46 @@ function prepareFile(file: string): void {
   }
 }
 
-export async function openDatabase(file: string, options: OpenOptions = {}): Promise<Db> {
+/** Opens a file path, sqlite:PATH, or a postgres:// / postgresql:// URL. */
+export { poolSizeFrom } from './postgres.js';
+
+export async function openDatabase(where: string | DbLocation, options: OpenOptions = {}): Promise<Db> {
+  const location = typeof where === 'string' ? parseDbLocation(where) : where;
+  return location.engine === 'postgres' ? openPostgres(location, options) : openSqlite(location, options);
+}
+
+async function openPostgres(location: PostgresLocation, options: OpenOptions): Promise<Db> {
+  const pool = await createPool(location, options.poolSize ?? DEFAULT_POOL_SIZE);
+  const kysely = createPostgresKysely(pool);
+  const db: Db = {
+    engine: 'postgres',
+    kysely,
+    get sqlite(): BetterSqlite3.Database {
+      throw new DbError(
+        `this needs a SQLite database; ${location.display} is PostgreSQL`,
+        'run it against the SQLite file for now (the listener, outbox and Helper move to PostgreSQL in the next release)',
+      );
+    },
+    path: location.display,
+    location,
+    close: async () => {
+      await kysely.destroy(); // ends the pool
+    },
+  };
+  try {
+    // Reach the server now (the migration check does): a wrong URL is one clear line here, not an
+    // error deep in a command.
+    if (options.migrate !== false && !options.readonly) await migratePostgres(kysely, location, migrations);
+    else await sql`select 1`.execute(kysely);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw postgresError(location, err);
+  }
+  return db;
+}
+
+async function openSqlite(location: SqliteLocation, options: OpenOptions): Promise<Db> {
+  const file = location.path;
   let sqlite: BetterSqlite3.Database;
   try {
     if (!options.readonly) prepareFile(file);
@@ -68,9 +118,11 @@ export async function openDatabase(file: string, options: OpenOptions = {}): Pro
   }
   const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
   const db: Db = {
+    engine: 'sqlite',
     kysely,
     sqlite,
     path: file,
+    location,
     close: async () => {
       await kysely.destroy(); // closes the better-sqlite3 handle too
     },
@@ -111,6 +163,7 @@ function openError(file: string, err: unknown): DbError {
  * user_version caches "all applied", so a normal start costs one pragma.
  */
 export async function migrate(db: Db): Promise<void> {
+  if (db.location.engine === 'postgres') return migratePostgres(db.kysely, db.location, migrations);
   const version = () => db.sqlite.pragma('user_version', { simple: true }) as number;
   if (version() === LATEST) return;
   db.sqlite.exec('BEGIN IMMEDIATE');
@@ -140,6 +193,12 @@ export async function migrate(db: Db): Promise<void> {
 
 export async function migrationStatus(db: Db): Promise<readonly MigrationInfo[]> {
   return new Migrator({ db: db.kysely, provider: migrationProvider }).getMigrations();
+}
+
+/** How many migrations the database has applied (user_version on SQLite, kysely_migration on PostgreSQL). */
+export async function schemaVersion(db: Db): Promise<number> {
+  if (db.engine === 'postgres') return postgresSchemaVersion(db.kysely);
+  return db.sqlite.pragma('user_version', { simple: true }) as number;
 }
 
 export function latestSchemaVersion(): number {

@@ -3,6 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Interaction, InteractionUpdate, NewInteraction } from './schema.js';
 import { ConflictError, DbError, isUniqueViolation } from './errors.js';
+import { engineOf } from './engine.js';
 
 /** An interaction with the names of the catalog entries it points at. */
 export interface InteractionView extends Interaction {
@@ -134,7 +135,7 @@ export async function softDeleteInteraction(db: Kysely<Database>, id: number, no
 /**
  * The identifier the next insert will get, so the wizard can show it before saving (4biz shows it
  * pre-filled). SQLite's AUTOINCREMENT never reuses ids: the next one is past both the highest id and
- * the highest ever handed out (sqlite_sequence). A PostgreSQL dialect reads its sequence instead.
+ * the highest ever handed out (sqlite_sequence). On PostgreSQL the identity's sequence plays that part.
  * Only an estimate under concurrency: the insert reports the id it really got.
  */
 export async function nextInteractionId(db: Kysely<Database>): Promise<number> {
@@ -142,6 +143,10 @@ export async function nextInteractionId(db: Kysely<Database>): Promise<number> {
     .selectFrom('interactions')
     .select((eb) => eb.fn.max<number | null>('id').as('max'))
     .executeTakeFirstOrThrow();
-  const seq = await sql<{ seq: number }>`select seq from sqlite_sequence where name = 'interactions'`.execute(db);
+  const seq =
+    engineOf(db) === 'postgres'
+      ? // The identity's sequence: its last value, or nothing while it was never used (pg_sequence_last_value is NULL then).
+        await sql<{ seq: number | null }>`select pg_sequence_last_value(pg_get_serial_sequence('interactions', 'id')::regclass) as seq`.execute(db)
+      : await sql<{ seq: number }>`select seq from sqlite_sequence where name = 'interactions'`.execute(db);
   return Math.max(Number(max ?? 0), Number(seq.rows[0]?.seq ?? 0)) + 1;
 }

@@ -1,7 +1,7 @@
 // What `omni db status` reports about a database: storage facts and row counts.
-// Counting goes through Kysely so it works on PostgreSQL too; the storage facts are SQLite's.
+// Counting goes through Kysely, the same on both engines; the storage facts are per engine.
 import fs from 'node:fs';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from './connection.js';
 import type { Database } from './schema.js';
 
@@ -37,13 +37,19 @@ export async function databaseCounts(db: Kysely<Database>): Promise<DbCounts> {
 }
 
 export interface StorageInfo {
-  /** Bytes of the main file; the WAL holds recent commits until a checkpoint copies them back. */
+  /** SQLite: bytes of the main file; PostgreSQL: pg_database_size of the database. */
   sizeBytes: number;
+  /** SQLite: the WAL holds recent commits until a checkpoint copies them back. 0 on PostgreSQL. */
   walBytes: number;
-  journalMode: string;
+  /** SQLite's journal mode; null on PostgreSQL (the server's WAL is not a per-database setting). */
+  journalMode: string | null;
 }
 
-export function storageInfo(db: Db): StorageInfo {
+export async function storageInfo(db: Db): Promise<StorageInfo> {
+  if (db.engine === 'postgres') {
+    const { rows } = await sql<{ size: number }>`select pg_database_size(current_database()) as size`.execute(db.kysely);
+    return { sizeBytes: Number(rows[0]?.size ?? 0), walBytes: 0, journalMode: null };
+  }
   const size = (file: string) => {
     try {
       return fs.statSync(file).size;

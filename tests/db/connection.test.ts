@@ -2,10 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { latestSchemaVersion, migrationStatus, openDatabase } from '../../src/db/connection.js';
+import { TEST_ENGINE, testDatabase } from '../support/engine.js';
+import { createPostgresDatabase, dropPostgresDatabase } from '../support/postgres.js';
 import { tempDir } from '../support/tmp.js';
 
+const sqliteOnly = it.skipIf(TEST_ENGINE !== 'sqlite');
+
 describe('openDatabase', () => {
-  it('creates the directory 0700 and the file 0600, with WAL, foreign keys and FULL sync', async () => {
+  sqliteOnly('creates the directory 0700 and the file 0600, with WAL, foreign keys and FULL sync', async () => {
     const dir = path.join(tempDir(), 'nested', 'omni');
     const file = path.join(dir, 'omni.db');
     const db = await openDatabase(file);
@@ -24,7 +28,7 @@ describe('openDatabase', () => {
   });
 
   it('applies every migration once and seeds the contact origins', async () => {
-    const file = path.join(tempDir(), 'omni.db');
+    const file = testDatabase();
     const first = await openDatabase(file);
     const origins = await first.kysely.selectFrom('contact_origins').select('name').orderBy('id').execute();
     expect(origins.map((o) => o.name)).toEqual(['Service Desk', 'E-mail', 'Facebook', 'Twitter', 'WhatsApp']);
@@ -37,17 +41,17 @@ describe('openDatabase', () => {
     await second.close();
   });
 
-  it('refuses a file that is not a database with a clear error', async () => {
+  sqliteOnly('refuses a file that is not a database with a clear error', async () => {
     const file = path.join(tempDir(), 'junk.db');
     fs.writeFileSync(file, 'this is not sqlite at all, just text that is long enough to be a header'.repeat(20));
     await expect(openDatabase(file)).rejects.toMatchObject({ message: expect.stringContaining('is not an omni database'), exitCode: 1 });
   });
 
   it('enforces foreign keys', async () => {
-    const db = await openDatabase(path.join(tempDir(), 'omni.db'));
+    const db = await openDatabase(testDatabase());
     await expect(
       db.kysely.insertInto('activities').values({ name: 'x', portfolio_id: 999, created_at: 'now' }).execute(),
-    ).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
+    ).rejects.toMatchObject({ code: TEST_ENGINE === 'postgres' ? '23503' : 'SQLITE_CONSTRAINT_FOREIGNKEY' });
     await db.close();
   });
 });
@@ -55,12 +59,17 @@ describe('openDatabase', () => {
 describe('first run from several processes at once', () => {
   it('migrates exactly once while the others wait, and none of them fails', async () => {
     const { runCli } = await import('../support/cli.js');
-    const file = path.join(tempDir(), 'fresh', 'omni.db');
-    const runs = await Promise.all(Array.from({ length: 6 }, () => runCli(['--db', file, 'origin', 'list', '--json'])));
-    for (const r of runs) {
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toHaveLength(5);
+    // PostgreSQL: an empty database (not the migrated template), so that all six race to migrate it.
+    const file = TEST_ENGINE === 'postgres' ? await createPostgresDatabase() : path.join(tempDir(), 'fresh', 'omni.db');
+    try {
+      const runs = await Promise.all(Array.from({ length: 6 }, () => runCli(['--db', file, 'origin', 'list', '--json'])));
+      for (const r of runs) {
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout)).toHaveLength(5);
+      }
+    } finally {
+      if (TEST_ENGINE === 'postgres') await dropPostgresDatabase(file);
     }
   });
 });

@@ -1,12 +1,11 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import { insertInteraction, nextInteractionId } from '../../src/db/interactions.js';
-import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE, testDatabase } from '../support/engine.js';
 
 describe('nextInteractionId', () => {
-  it('predicts the id the next insert gets, never reusing one (AUTOINCREMENT)', async () => {
-    const db = await openDatabase(path.join(tempDir(), 'omni.db'));
+  it('predicts the id the next insert gets, never reusing one (AUTOINCREMENT, identity)', async () => {
+    const db = await openDatabase(testDatabase());
     try {
       const k = db.kysely;
       const row = (name: string) => ({
@@ -20,12 +19,15 @@ describe('nextInteractionId', () => {
       await k.deleteFrom('interactions').where('id', '=', 2).execute();
       expect(await nextInteractionId(k)).toBe(3);
       expect((await insertInteraction(k, row('c'))).id).toBe(3);
-      // A rolled-back insert gives its id back.
+      // A rolled-back insert gives its id back on SQLite (sqlite_sequence is rolled back with it);
+      // a PostgreSQL sequence never goes back, and the prediction follows it.
       await k.transaction().execute(async (trx) => {
         await insertInteraction(trx, row('d'));
         throw new Error('rollback');
       }).catch(() => undefined);
-      expect(await nextInteractionId(k)).toBe(4);
+      const next = TEST_ENGINE === 'postgres' ? 5 : 4;
+      expect(await nextInteractionId(k)).toBe(next);
+      expect((await insertInteraction(k, row('e'))).id).toBe(next);
     } finally {
       await db.close();
     }

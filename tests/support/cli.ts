@@ -2,6 +2,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import { keyFilePath } from '../../src/secrets.js';
+import { TEST_ENGINE, TEST_SECRET_KEY, testDatabase } from './engine.js';
 import { tempDir } from './tmp.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -51,11 +54,21 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   });
 }
 
-/** A CLI bound to its own temp database: `await omni('unit', 'add', 'HQ')`. */
+/**
+ * A CLI bound to its own database: `await omni('unit', 'add', 'HQ')`. A temp file on SQLite; in the
+ * PostgreSQL project the test's own database, with the key file where omni looks for it on that host.
+ */
 export function cliWithDb(extraEnv: Record<string, string | undefined> = {}) {
   const dir = tempDir();
-  const db = path.join(dir, 'omni.db');
+  const db = testDatabase(dir);
+  const base: Record<string, string> = { HOME: dir, XDG_DATA_HOME: path.join(dir, 'xdg') };
+  if (TEST_ENGINE === 'postgres') {
+    base.XDG_CONFIG_HOME = path.join(dir, 'config');
+    const keyFile = keyFilePath(db, base);
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(keyFile, TEST_SECRET_KEY + '\n', { mode: 0o600 });
+  }
   const run = (args: string[], opts: CliOptions = {}) =>
-    runCli(['--db', db, ...args], { ...opts, env: { HOME: dir, XDG_DATA_HOME: path.join(dir, 'xdg'), ...extraEnv, ...opts.env } });
+    runCli(['--db', db, ...args], { ...opts, env: { ...base, ...extraEnv, ...opts.env } });
   return { dir, db, run };
 }

@@ -2,6 +2,7 @@
 // Portable SQL only (SQLite now, PostgreSQL later): no AUTOINCREMENT quirks beyond Kysely's builder,
 // partial unique indexes (both dialects have them), TEXT timestamps.
 import { sql, type Kysely } from 'kysely';
+import { id } from './portable.js';
 
 const catalogs = ['units', 'groups', 'portfolios', 'contact_origins', 'contracts'] as const;
 
@@ -9,14 +10,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   for (const table of catalogs) {
     await db.schema
       .createTable(table)
-      .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+      .addColumn('id', 'integer', id(db))
       .addColumn('name', 'text', (c) => c.notNull().unique())
       .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
   }
   await db.schema
     .createTable('activities')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('portfolio_id', 'integer', (c) => c.notNull().references('portfolios.id'))
     .addColumn('created_at', 'text', (c) => c.notNull())
@@ -32,7 +33,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('interactions')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('channel', 'text', (c) => c.notNull())
     .addColumn('unit_id', 'integer', (c) => c.references('units.id'))
@@ -70,7 +71,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('audit_log')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('at', 'text', (c) => c.notNull())
     .addColumn('actor', 'text', (c) => c.notNull())
     .addColumn('entity', 'text', (c) => c.notNull())
@@ -81,7 +82,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('requesters')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('twitter_user_id', 'text', (c) => c.notNull().unique())
     .addColumn('screen_name', 'text')
     .addColumn('name', 'text')
@@ -93,7 +94,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('tickets')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('interaction_id', 'integer', (c) => c.notNull().references('interactions.id'))
     .addColumn('requester_id', 'integer', (c) => c.notNull().references('requesters.id'))
     .addColumn('status', 'text', (c) => c.notNull())
@@ -120,7 +121,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('messages')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('ticket_id', 'integer', (c) => c.notNull().references('tickets.id'))
     .addColumn('interaction_id', 'integer', (c) => c.notNull().references('interactions.id'))
     .addColumn('direction', 'text', (c) => c.notNull())

@@ -3,11 +3,12 @@
 // `omni webhook status` and `omni doctor` ("last CRC from Twitter 40 min ago"). Bounded: the writer
 // keeps the newest rows per interaction and kind (src/db/webhook-events.ts).
 import type { Kysely } from 'kysely';
+import { id } from './portable.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('webhook_events')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('interaction_id', 'integer', (c) => c.notNull().references('interactions.id'))
     .addColumn('at', 'text', (c) => c.notNull())
     // crc_answered | crc_refused | watchdog

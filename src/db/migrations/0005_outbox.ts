@@ -3,11 +3,12 @@
 // rows with one atomic UPDATE, so several processes on one database file never send a row twice
 // at the same time. Portable SQL: partial indexes and TEXT timestamps work on PostgreSQL too.
 import { sql, type Kysely } from 'kysely';
+import { id } from './portable.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('helper_conversations')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('interaction_id', 'integer', (c) => c.notNull().references('interactions.id'))
     .addColumn('requester_id', 'integer', (c) => c.notNull().references('requesters.id'))
     // active: the bot answers; handed_off: a ticket opened (ticket_id); expired: idle too long.
@@ -31,7 +32,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('outbox')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('interaction_id', 'integer', (c) => c.notNull().references('interactions.id'))
     .addColumn('ticket_id', 'integer', (c) => c.references('tickets.id'))
     // The outbound message on the ticket this row delivers (ticket show reads its state here).
@@ -63,7 +64,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('helper_messages')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('conversation_id', 'integer', (c) => c.notNull().references('helper_conversations.id'))
     .addColumn('interaction_id', 'integer', (c) => c.notNull().references('interactions.id'))
     .addColumn('direction', 'text', (c) => c.notNull())
@@ -90,7 +91,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   // listener's helper worker; one job at a time per conversation, in order.
   await db.schema
     .createTable('helper_jobs')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', id(db))
     .addColumn('conversation_id', 'integer', (c) => c.notNull().references('helper_conversations.id'))
     .addColumn('helper_message_id', 'integer', (c) => c.notNull().unique().references('helper_messages.id'))
     // pending → working → done | skipped (the conversation was handed off meanwhile).
