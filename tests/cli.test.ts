@@ -1,10 +1,10 @@
 // Conventions every command shares: help, version, exit codes, stack traces, colour, stdout vs stderr.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, main } from '../src/cli.js';
-import type { IO } from '../src/context.js';
+import type { IO } from '../src/cli/io.js';
 import { ROOT, cliWithDb, runCli } from './support/cli.js';
 
 const ESC = '\u001b[';
@@ -18,7 +18,7 @@ function memoryIO() {
 }
 
 /** Every command path, e.g. ['param', 'set'], groups included. */
-function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
+function commandPaths(cmd: CommandUnknownOpts, prefix: string[] = []): string[][] {
   return cmd.commands.flatMap((sub) => {
     const p = [...prefix, sub.name()];
     return [p, ...commandPaths(sub, p)];

@@ -3,7 +3,7 @@
 import { catalogLabels, getCatalogEntry, listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { latestSchemaVersion, migrationStatus, type Db } from '../db/connection.js';
 import { decryptSecrets } from '../interactions/model.js';
-import { paramDef } from '../params.js';
+import { paramDef } from '../parameters.js';
 import { fail, pass, type CheckDef, type GlobalCheck, type Outcome } from './model.js';
 
 /** The Smartchat parameters of the 4biz prerequisite list, in its order. */
@@ -97,7 +97,7 @@ const interactionsCheck: GlobalCheck = {
 /** Set, well formed, and (for catalog parameters) naming an entry that exists. */
 export function parameterCheck(number: number): GlobalCheck {
   const def = paramDef(number);
-  if (!def) throw new Error(`no parameter ${number} in src/params.ts`);
+  if (!def) throw new Error(`no parameter ${number} in src/parameters.ts`);
   const t = def.type;
   const label = t.kind === 'catalog' ? catalogLabels[t.catalog] : undefined;
   const placeholder = t.kind === 'catalog' ? `<${label} id or name>` : t.kind === 'integer' ? `<${t.what}>` : '<value>';

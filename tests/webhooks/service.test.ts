@@ -3,10 +3,10 @@
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createContext, type Context } from '../../src/context.js';
+import { createContext, type Context } from '../../src/cli/context.js';
 import { getInteraction } from '../../src/db/interactions.js';
-import { deleteAction } from '../../src/actions/webhook.js';
-import { startSpinner } from '../../src/spinner.js';
+import { deleteAction } from '../../src/commands/webhook/delete.js';
+import { startSpinner } from '../../src/cli/spinner.js';
 import { DeregisterError, deregisterWebhook, hasRegisteredWebhook, registerWebhook } from '../../src/webhooks/service.js';
 import { startCrcResponder, startFakeTwitter } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
