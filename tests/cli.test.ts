@@ -57,6 +57,38 @@ describe('omni --help and --version', () => {
   });
 });
 
+describe('omni help <command> at any depth', () => {
+  async function run(...args: string[]) {
+    const { io, out } = memoryIO();
+    const code = await main(['node', 'omni', ...args], io, {});
+    return { code, ...out };
+  }
+
+  it('prints the help of the verb named, as --help on it does (not the noun\'s)', async () => {
+    const viaHelp = await run('help', 'ticket', 'reply');
+    const viaFlag = await run('ticket', 'reply', '--help');
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.stdout).toMatch(/^Usage: omni ticket reply \[options\] <id> \[text\]/);
+    expect(viaHelp.stdout).toBe(viaFlag.stdout);
+    expect(viaHelp.stderr).toBe('');
+    // Aliases resolve like on the command line; one level and none work too.
+    expect((await run('help', 'interaction', 'ls')).stdout).toBe((await run('interaction', 'list', '--help')).stdout);
+    expect((await run('help', 'param')).stdout).toBe((await run('param', '--help')).stdout);
+    expect((await run('help')).stdout).toBe((await run('--help')).stdout);
+  });
+
+  it('refuses an unknown command with exit 2, naming what exists at that level', async () => {
+    const verb = await run('help', 'ticket', 'nosuch');
+    expect(verb.code).toBe(2);
+    expect(verb.stdout).toBe('');
+    expect(verb.stderr).toBe("error: unknown command 'ticket nosuch'; omni ticket has: list, show, reply, close\n");
+    const noun = await run('help', 'nosuch');
+    expect(noun.code).toBe(2);
+    expect(noun.stderr).toMatch(/^error: unknown command 'nosuch'; omni has: interaction, webhook, listen, .*\n$/);
+    expect((await run('help', 'listen', 'now')).stderr).toBe("error: unknown command 'listen now'; omni listen has no subcommands\n");
+  });
+});
+
 describe('errors and exit codes', () => {
   it('an unknown command is a usage error: exit 2, nothing on stdout', async () => {
     const r = await runCli(['nosuch']);

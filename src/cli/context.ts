@@ -18,7 +18,8 @@ export interface GlobalOptions {
 export interface Context {
   io: IO;
   env: NodeJS.ProcessEnv;
-  now: () => Date;
+  /** The time now; injected so tests can fix it. (`now` elsewhere in omni is a timestamp.) */
+  clock: () => Date;
   /** True when we may prompt: stdin and stdout are TTYs and --no-input was not given. */
   interactive: boolean;
   /** True when stdout is a TTY (tables, spinners, pretty logs). */
@@ -83,7 +84,7 @@ export function createContext(opts: GlobalOptions, io: IO, env: NodeJS.ProcessEn
   const ctx: Context = {
     io,
     env,
-    now: () => new Date(),
+    clock: () => new Date(),
     interactive,
     stdoutIsTTY: Boolean(io.stdout.isTTY),
     color: colorEnabled(opts, env, io),
@@ -122,3 +123,11 @@ export function createContext(opts: GlobalOptions, io: IO, env: NodeJS.ProcessEn
   return ctx;
 }
 
+
+/**
+ * What the domain services (webhooks, watchdog, doctor) take from a command's context, under their
+ * names: the domain calls its clock `now`.
+ */
+export function serviceDeps(ctx: Context) {
+  return { db: ctx.db, secrets: ctx.secrets, twitter: ctx.twitter, now: ctx.clock, actor: ctx.actor };
+}

@@ -1,7 +1,7 @@
 // `omni apply`: parse the file, plan against the database, execute the plan in one transaction, optionally register webhooks.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Context } from '../../cli/context.js';
+import { serviceDeps, type Context } from '../../cli/context.js';
 import { UsageError } from '../../errors.js';
 import { printJson, style } from '../../cli/output.js';
 import { parseDesiredState } from '../../provision/document.js';
@@ -65,7 +65,7 @@ export async function applyAction(
   const plan = makePlan(desired, current, () => box!, input.source, { prune: Boolean(opts.prune) });
   const apply = !opts.dryRun && plan.items.length > 0;
   let touched: number[] = [];
-  if (apply) touched = await executePlan(db, plan, { now: ctx.now().toISOString(), actor: ctx.actor, box: () => box! });
+  if (apply) touched = await executePlan(db, plan, { now: ctx.clock().toISOString(), actor: ctx.actor, box: () => box! });
   if (!opts.json) {
     printPlan(ctx, plan);
     if (opts.dryRun) ctx.err('dry run: nothing was changed');
@@ -98,7 +98,7 @@ async function registerTouched(ctx: Context, ids: number[], json: boolean): Prom
   for (const id of ids) {
     const row = (await getInteraction(db, id))!;
     try {
-      const r = await registerWebhook(ctx, row);
+      const r = await registerWebhook(serviceDeps(ctx), row);
       results.push({ interactionId: id, ok: true, action: r.action, webhookUrl: r.webhook.url, subscription: r.subscription });
       if (!json) ctx.err(style(ctx).green('✓ ') + `interaction ${id} '${row.name}': webhook ${r.action}, ${r.subscription}`);
     } catch (err) {

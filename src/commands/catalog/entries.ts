@@ -22,14 +22,14 @@ export function cleanName(kind: CatalogKind, name: string): string {
 
 /** Creates an entry with its audit record in one transaction (the `add` command and the wizard's "Create new…"). */
 export async function createCatalogEntry(
-  ctx: Pick<Context, 'now' | 'actor'>,
+  ctx: Pick<Context, 'clock' | 'actor'>,
   db: Kysely<Database>,
   kind: CatalogKind,
   name: string,
   portfolio?: { id: number; name: string },
 ): Promise<CatalogRow> {
   return db.transaction().execute(async (trx) => {
-    const now = ctx.now().toISOString();
+    const now = ctx.clock().toISOString();
     const created = await addCatalogEntry(trx, kind, name, now, portfolio?.id);
     await recordAudit(trx, {
       at: now,

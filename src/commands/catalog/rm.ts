@@ -15,7 +15,7 @@ export function rmAction(kind: Exclude<CatalogKind, 'activity'>): Action<[string
 export function rmAction(kind: CatalogKind): Action<[string], Opts & { portfolio?: string }> {
   return async (ctx: Context, [ref]: [string], opts: Opts & { portfolio?: string }) => {
     const db = (await ctx.db()).kysely;
-    const now = ctx.now().toISOString();
+    const now = ctx.clock().toISOString();
     const row = await db.transaction().execute(async (trx) => {
       const portfolio = opts.portfolio ? await findCatalogEntry(trx, 'portfolio', opts.portfolio) : undefined;
       const entry = await findCatalogEntry(trx, kind, ref, portfolio?.id);

@@ -24,7 +24,7 @@ function doctorDeps(ctx: Context): DoctorDeps {
     secretKeySource: fromEnv ? 'OMNI_SECRET_KEY' : keyFile,
     twitter: ctx.twitter,
     fetch: globalThis.fetch,
-    now: ctx.now,
+    now: ctx.clock,
   };
 }
 

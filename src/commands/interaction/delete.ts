@@ -1,6 +1,6 @@
 // `omni interaction delete <id|name>`: a logical delete, as in 4biz. The row, its tickets and its
 // messages stay; the interaction leaves `list` (see `list --deleted`) and frees its name.
-import type { Context } from '../../cli/context.js';
+import { serviceDeps, type Context } from '../../cli/context.js';
 import { findInteraction, getInteraction, softDeleteInteraction, type InteractionView } from '../../db/interactions.js';
 import { recordAudit } from '../../db/audit.js';
 import { InputNeededError, OmniError, isUserFacing } from '../../errors.js';
@@ -29,7 +29,7 @@ async function releaseWebhookBeforeDelete(ctx: Context, row: InteractionView, op
     return;
   }
   try {
-    const result = await deregisterWebhook(ctx, row);
+    const result = await deregisterWebhook(serviceDeps(ctx), row);
     void result;
     ctx.err(`removed the Twitter webhook and subscription of interaction ${row.id}`);
   } catch (err) {
@@ -60,7 +60,7 @@ export async function deleteAction(ctx: Context, [ref]: [string], opts: DeleteOp
   }
 
   await releaseWebhookBeforeDelete(ctx, row, opts);
-  const now = ctx.now().toISOString();
+  const now = ctx.clock().toISOString();
   await db.transaction().execute(async (trx) => {
     await softDeleteInteraction(trx, row.id, now);
     await recordAudit(trx, { at: now, actor: ctx.actor, entity: 'interaction', entityId: row.id, action: 'delete', changes: { name: row.name } });

@@ -91,7 +91,7 @@ export async function editAction(ctx: Context, [ref]: [string], opts: Interactio
 
   const changedSecrets: Partial<Secrets> = {};
   for (const c of changes) if (c.secret) changedSecrets[c.field as keyof Secrets] = secrets[c.field as keyof Secrets]!;
-  const now = ctx.now().toISOString();
+  const now = ctx.clock().toISOString();
   await db.transaction().execute(async (trx) => {
     await updateInteraction(trx, row.id, { ...valuesToColumns(after), ...encryptSecrets(changedSecrets, box), updated_at: now });
     await recordAudit(trx, {

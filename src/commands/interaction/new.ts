@@ -44,7 +44,7 @@ class IdentifierMoved extends Error {
 }
 
 async function save(ctx: Context, db: Kysely<Database>, box: SecretBox, values: InteractionValues, secrets: Secrets, expectedId?: number): Promise<number> {
-  const now = ctx.now().toISOString();
+  const now = ctx.clock().toISOString();
   return db.transaction().execute(async (trx) => {
     const row = await insertInteraction(trx, {
       ...valuesToColumns(values),

@@ -1,5 +1,5 @@
 // `omni listen`: opens the database, starts the HTTP listener and serves until SIGINT/SIGTERM.
-import type { Context } from '../../cli/context.js';
+import { serviceDeps, type Context } from '../../cli/context.js';
 import type { Listener } from '../../listener/server.js';
 import type { ListenerLog, LogFormat } from '../../listener/log.js';
 import { OmniError } from '../../errors.js';
@@ -98,7 +98,7 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
   const { startWatchdog } = await import('../../webhooks/watchdog.js');
   log.info(`watchdog: checking every registered webhook with Twitter every ${label} (off: --no-watchdog)`);
   return startWatchdog({
-    deps: { ...ctx, actor: `${ctx.actor} (omni listen watchdog)` },
+    deps: { ...serviceDeps(ctx), actor: `${ctx.actor} (omni listen watchdog)` },
     intervalMs,
     log,
     onCheck: (c) => {

@@ -10,7 +10,7 @@ export async function retryOutboxAction(ctx: Context, [rawId]: [string], opts: {
   const id = parseId(rawId, 'the outbox id');
   const db = await ctx.db();
   const outbox = createOutboxStore(db.sqlite);
-  const now = ctx.now();
+  const now = ctx.clock();
   const result = outbox.retry(id, now.toISOString());
   if (result === 'missing') throw new NotFoundError(`no outbox row ${id}`, 'list them with: omni outbox list');
   if (result === 'not-failed') {

@@ -15,13 +15,13 @@ import { success, warn } from '../../cli/output.js';
 export function claimUntil(ctx: Context, db: Db, interactionId: number, recipient: string): string | undefined {
   const waiting = createOutboxStore(db.sqlite).unsentBefore(interactionId, recipient, Number.MAX_SAFE_INTEGER);
   if (waiting > 0) return undefined;
-  return new Date(ctx.now().getTime() + outboxSettings(ctx.env).leaseMs).toISOString();
+  return new Date(ctx.clock().getTime() + outboxSettings(ctx.env).leaseMs).toISOString();
 }
 
 export async function tryNow(ctx: Context, db: Db, row: OutboxRecord): Promise<DeliveryResult> {
   const outbox = createOutboxStore(db.sqlite);
   return deliverClaimed(
-    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter), now: ctx.now, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
+    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter), now: ctx.clock, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
     row,
   );
 }

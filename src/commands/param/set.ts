@@ -16,7 +16,7 @@ export async function setAction(ctx: Context, [rawNumber, rawValue]: [string, st
   if (check.status === 'ok' && check.warning) warn(ctx, check.warning);
 
   const db = (await ctx.db()).kysely;
-  const now = ctx.now().toISOString();
+  const now = ctx.clock().toISOString();
   const { old, value } = await db.transaction().execute(async (trx) => {
     const value = check.status === 'lookup' ? String((await findCatalogEntry(trx, check.catalog, check.ref)).id) : check.value;
     const old = (await getParameter(trx, def.number)) ?? null;

@@ -8,7 +8,7 @@ import { requireParam, display } from './shared.js';
 export async function unsetAction(ctx: Context, [rawNumber]: [string]): Promise<void> {
   const def = requireParam(rawNumber);
   const db = (await ctx.db()).kysely;
-  const now = ctx.now().toISOString();
+  const now = ctx.clock().toISOString();
   const old = await db.transaction().execute(async (trx) => {
     const old = (await getParameter(trx, def.number)) ?? null;
     if (old !== null) {

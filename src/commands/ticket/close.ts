@@ -18,7 +18,7 @@ export async function closeTicketAction(ctx: Context, [rawId]: [string], opts: {
   const message = opts.message !== undefined ? opts.message.trim() : undefined;
   if (message === '') throw new UsageError('--message is empty', 'leave it out to close without a message, or give the text');
   const db = await ctx.db();
-  const now = ctx.now().toISOString();
+  const now = ctx.clock().toISOString();
   const outbox = createOutboxStore(db.sqlite);
   const { changed, queued } = await db.kysely.transaction().execute(async (trx) => {
     const t = await getTicket(trx, id);

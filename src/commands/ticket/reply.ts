@@ -23,7 +23,7 @@ export async function replyTicketAction(ctx: Context, [rawId, rawText]: [string,
   }
   const text = await replyText(ctx, rawText, `Reply to ticket #${id} (${before.subject})`);
   const db = await ctx.db();
-  const now = ctx.now().toISOString();
+  const now = ctx.clock().toISOString();
   const outbox = createOutboxStore(db.sqlite);
   const row = await db.kysely.transaction().execute(async (trx) => {
     // Read again inside the transaction: it may have been closed while the editor was open.

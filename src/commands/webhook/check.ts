@@ -1,12 +1,12 @@
 // `omni webhook check`: ask Twitter to re-validate the webhook now (CRC).
-import type { Context } from '../../cli/context.js';
+import { serviceDeps, type Context } from '../../cli/context.js';
 import { printJson, style, success } from '../../cli/output.js';
 import { checkWebhook } from '../../webhooks/service.js';
 import { type JsonOpt, load, withSpinner, webhookJson } from './shared.js';
 
 export async function checkAction(ctx: Context, [ref]: [string], opts: JsonOpt): Promise<number> {
   const row = await load(ctx, ref);
-  const r = await withSpinner(ctx, 'asking Twitter for a CRC', (onStep) => checkWebhook(ctx, row, { onStep }));
+  const r = await withSpinner(ctx, 'asking Twitter for a CRC', (onStep) => checkWebhook(serviceDeps(ctx), row, { onStep }));
   if (opts.json) {
     printJson(ctx, { interactionId: r.interactionId, devEnvironment: r.devEnvironment, valid: r.valid, webhook: webhookJson(r.webhook), error: r.error });
   } else if (r.valid) {

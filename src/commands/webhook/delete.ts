@@ -1,5 +1,5 @@
 // `omni webhook delete`: unsubscribe the account and delete the interaction's webhook.
-import type { Context } from '../../cli/context.js';
+import { serviceDeps, type Context } from '../../cli/context.js';
 import { InputNeededError } from '../../errors.js';
 import { webhookUrl } from '../../interactions/model.js';
 import { printJson, success, warn } from '../../cli/output.js';
@@ -20,7 +20,7 @@ export async function deleteAction(ctx: Context, [ref]: [string], opts: JsonOpt 
       return 1;
     }
   }
-  const r = await withSpinner(ctx, 'asking Twitter', (onStep) => deregisterWebhook(ctx, row, { onStep }));
+  const r = await withSpinner(ctx, 'asking Twitter', (onStep) => deregisterWebhook(serviceDeps(ctx), row, { onStep }));
   if (opts.json) {
     printJson(ctx, {
       interactionId: r.interactionId,

@@ -1,12 +1,12 @@
 // `omni webhook register`: verify the credentials, register the webhook, subscribe the account.
-import type { Context } from '../../cli/context.js';
+import { serviceDeps, type Context } from '../../cli/context.js';
 import { printJson, style, success, warn } from '../../cli/output.js';
 import { registerWebhook } from '../../webhooks/service.js';
 import { type JsonOpt, load, withSpinner, webhookJson } from './shared.js';
 
 export async function registerAction(ctx: Context, [ref]: [string], opts: JsonOpt & { replace?: boolean }): Promise<number> {
   const row = await load(ctx, ref);
-  const r = await withSpinner(ctx, 'connecting to Twitter', (onStep) => registerWebhook(ctx, row, { replace: Boolean(opts.replace), onStep }));
+  const r = await withSpinner(ctx, 'connecting to Twitter', (onStep) => registerWebhook(serviceDeps(ctx), row, { replace: Boolean(opts.replace), onStep }));
   if (opts.json) {
     printJson(ctx, {
       interactionId: r.interactionId,

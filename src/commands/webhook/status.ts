@@ -1,5 +1,5 @@
 // `omni webhook status`: what Twitter says about the webhook, and what omni itself saw (CRCs, watchdog).
-import type { Context } from '../../cli/context.js';
+import { serviceDeps, type Context } from '../../cli/context.js';
 import { printJson, printTable, style, warn } from '../../cli/output.js';
 import { webhookStatus } from '../../webhooks/service.js';
 import { formatAge, webhookHealth, type WebhookHealth } from '../../webhooks/health.js';
@@ -7,8 +7,8 @@ import { type JsonOpt, load, withSpinner, webhookJson } from './shared.js';
 
 export async function statusAction(ctx: Context, [ref]: [string], opts: JsonOpt): Promise<number> {
   const row = await load(ctx, ref);
-  const r = await withSpinner(ctx, 'asking Twitter', (onStep) => webhookStatus(ctx, row, { onStep }));
-  const now = ctx.now();
+  const r = await withSpinner(ctx, 'asking Twitter', (onStep) => webhookStatus(serviceDeps(ctx), row, { onStep }));
+  const now = ctx.clock();
   // What omni itself saw (CRCs received, watchdog checks), judged against the state Twitter just gave.
   const health = await webhookHealth((await ctx.db()).kysely, { id: row.id, webhook_id: r.webhooks.find((w) => w.ours)?.id ?? null }, now);
   if (opts.json) {
