@@ -1,23 +1,24 @@
 // The program: global options, the command tree, and errors → exit codes.
 // Command modules only register flags and help; their actions are imported when they run.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
-import { colorEnabled, createContext, type GlobalOptions, type IO } from './context.js';
+import { Command, CommanderError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { colorEnabled, createContext, type GlobalOptions } from './cli/context.js';
+import type { IO } from './cli/io.js';
 import { ExitCode, isUserFacing } from './errors.js';
-import { createRunner, type RunState } from './commands/run.js';
-import { registerCatalogCommands } from './commands/catalog.js';
-import { registerApplyCommands } from './commands/apply.js';
-import { registerParamCommands } from './commands/param.js';
-import { registerAuditCommand } from './commands/audit.js';
-import { registerDbCommands } from './commands/db.js';
-import { registerInteractionCommands } from './commands/interaction.js';
-import { registerWebhookCommands } from './commands/webhook.js';
-import { registerListenCommands } from './commands/listen.js';
-import { registerSimulateCommands } from './commands/simulate.js';
-import { registerTicketCommands } from './commands/ticket.js';
-import { registerRequesterCommands } from './commands/requester.js';
-import { registerDoctorCommand } from './commands/doctor.js';
-import { registerOutboxCommands } from './commands/outbox.js';
+import { createRunner, examples, type RunState } from './cli/runner.js';
+import { registerCatalogCommands } from './commands/catalog/index.js';
+import { registerApplyCommands } from './commands/apply/index.js';
+import { registerParamCommands } from './commands/param/index.js';
+import { registerAuditCommand } from './commands/audit/index.js';
+import { registerDbCommands } from './commands/db/index.js';
+import { registerInteractionCommands } from './commands/interaction/index.js';
+import { registerWebhookCommands } from './commands/webhook/index.js';
+import { registerListenCommands } from './commands/listen/index.js';
+import { registerSimulateCommands } from './commands/simulate/index.js';
+import { registerTicketCommands } from './commands/ticket/index.js';
+import { registerRequesterCommands } from './commands/requester/index.js';
+import { registerDoctorCommand } from './commands/doctor/index.js';
+import { registerOutboxCommands } from './commands/outbox/index.js';
 
 const EXIT_CODES_HELP = `
 Getting started:
@@ -63,6 +64,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
       writeErr: (s) => io.stderr.write(s),
     })
     .addHelpText('after', EXIT_CODES_HELP)
+    .helpCommand(false)
     .exitOverride();
 
   const run = createRunner(state, async (globals: GlobalOptions) => createContext(globals, io, env));
@@ -81,8 +83,9 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerApplyCommands(program, run);
   registerAuditCommand(program, run);
   registerDbCommands(program, run);
+  addHelpCommand(program);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
-  const inherit = (cmd: Command) => {
+  const inherit = (cmd: CommandUnknownOpts) => {
     for (const sub of cmd.commands) {
       sub.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
       sub.exitOverride();
@@ -92,6 +95,35 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   };
   inherit(program);
   return program;
+}
+
+/**
+ * `omni help <noun> <verb> …`: the help of the command at any depth, as `--help` on it would print.
+ * Commander's own help command looks at its first argument only (`omni help ticket reply` would print
+ * the `ticket` help), so the program has this one instead; nouns keep theirs (`omni ticket help reply`).
+ */
+function addHelpCommand(program: CommandUnknownOpts): void {
+  program
+    .command('help')
+    .description('display help for a command, at any depth: omni help ticket reply')
+    .argument('[command...]', 'the command, as typed after omni')
+    .addHelpText('after', examples(['omni help ticket reply', 'omni help interaction', 'omni help param set']))
+    .action((names) => {
+      let target: CommandUnknownOpts = program;
+      for (const [i, name] of names.entries()) {
+        const next = target.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        if (!next) {
+          const known = target.commands.map((c) => c.name()).filter((n) => n !== 'help');
+          const where = ['omni', ...names.slice(0, i)].join(' ');
+          program.error(`error: unknown command '${names.slice(0, i + 1).join(' ')}'; ${known.length > 0 ? `${where} has: ${known.join(', ')}` : `${where} has no subcommands`}`, {
+            code: 'commander.unknownCommand',
+            exitCode: ExitCode.usage,
+          });
+        }
+        target = next;
+      }
+      target.help();
+    });
 }
 
 const processIO: IO = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };

@@ -1,10 +1,10 @@
 // Conventions every command shares: help, version, exit codes, stack traces, colour, stdout vs stderr.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, main } from '../src/cli.js';
-import type { IO } from '../src/context.js';
+import type { IO } from '../src/cli/io.js';
 import { ROOT, cliWithDb, runCli } from './support/cli.js';
 
 const ESC = '\u001b[';
@@ -18,7 +18,7 @@ function memoryIO() {
 }
 
 /** Every command path, e.g. ['param', 'set'], groups included. */
-function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
+function commandPaths(cmd: CommandUnknownOpts, prefix: string[] = []): string[][] {
   return cmd.commands.flatMap((sub) => {
     const p = [...prefix, sub.name()];
     return [p, ...commandPaths(sub, p)];
@@ -54,6 +54,38 @@ describe('omni --help and --version', () => {
       expect(code, p.join(' ')).toBe(0);
       expect(out.stdout, `omni ${p.join(' ')} --help`).toMatch(/\nExamples:\n( {2}#.*\n)* {2}\$ omni /);
     }
+  });
+});
+
+describe('omni help <command> at any depth', () => {
+  async function run(...args: string[]) {
+    const { io, out } = memoryIO();
+    const code = await main(['node', 'omni', ...args], io, {});
+    return { code, ...out };
+  }
+
+  it('prints the help of the verb named, as --help on it does (not the noun\'s)', async () => {
+    const viaHelp = await run('help', 'ticket', 'reply');
+    const viaFlag = await run('ticket', 'reply', '--help');
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.stdout).toMatch(/^Usage: omni ticket reply \[options\] <id> \[text\]/);
+    expect(viaHelp.stdout).toBe(viaFlag.stdout);
+    expect(viaHelp.stderr).toBe('');
+    // Aliases resolve like on the command line; one level and none work too.
+    expect((await run('help', 'interaction', 'ls')).stdout).toBe((await run('interaction', 'list', '--help')).stdout);
+    expect((await run('help', 'param')).stdout).toBe((await run('param', '--help')).stdout);
+    expect((await run('help')).stdout).toBe((await run('--help')).stdout);
+  });
+
+  it('refuses an unknown command with exit 2, naming what exists at that level', async () => {
+    const verb = await run('help', 'ticket', 'nosuch');
+    expect(verb.code).toBe(2);
+    expect(verb.stdout).toBe('');
+    expect(verb.stderr).toBe("error: unknown command 'ticket nosuch'; omni ticket has: list, show, reply, close\n");
+    const noun = await run('help', 'nosuch');
+    expect(noun.code).toBe(2);
+    expect(noun.stderr).toMatch(/^error: unknown command 'nosuch'; omni has: interaction, webhook, listen, .*\n$/);
+    expect((await run('help', 'listen', 'now')).stderr).toBe("error: unknown command 'listen now'; omni listen has no subcommands\n");
   });
 });
 

@@ -5,7 +5,7 @@ import { catalogLabels, getCatalogEntry, listCatalog, type CatalogKind, type Cat
 import { latestSchemaVersion, migrationStatus, type Db } from '../db/connection.js';
 import type { InteractionView } from '../db/interactions.js';
 import { decryptSecrets } from '../interactions/model.js';
-import { paramDef } from '../params.js';
+import { paramDef } from '../parameters.js';
 import { fail, pass, warn, type CheckDef, type GlobalCheck, type Outcome } from './model.js';
 
 /** The Smartchat parameters of the 4biz prerequisite list, in its order. */
@@ -98,14 +98,14 @@ const interactionsCheck: GlobalCheck = {
 
 /**
  * Set, well formed, and (for catalog parameters) naming an entry that exists. Only a parameter omni
- * acts on (`acted` in src/params.ts) can fail: one it only stores (447, the e-mail template of a
+ * acts on (`acted` in src/parameters.ts) can fail: one it only stores (447, the e-mail template of a
  * 4biz feature omni does not have) warns, since nothing omni does changes with it. A failure's fix
  * is a command that runs as printed: it names a real entry (the one the interactions use, the only
  * one, or the first of `omni <kind> list`), or creates one first when there is none.
  */
 export function parameterCheck(number: number): GlobalCheck {
   const def = paramDef(number);
-  if (!def) throw new Error(`no parameter ${number} in src/params.ts`);
+  if (!def) throw new Error(`no parameter ${number} in src/parameters.ts`);
   const t = def.type;
   const label = t.kind === 'catalog' ? catalogLabels[t.catalog] : undefined;
   const placeholder = t.kind === 'catalog' ? `<${label} id or name>` : t.kind === 'integer' ? `<${t.what}>` : '<value>';

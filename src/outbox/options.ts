@@ -2,7 +2,7 @@
 // labels ≤ 36 characters, descriptions ≤ 72, metadata ≤ 1000. Text from a bot is cut to fit rather
 // than refused: a shortened button beats a DM Twitter rejects for good.
 import type { QuickReplyOption } from '../twitter/gateway.js';
-import { DM_MAX_LENGTH } from '../params.js';
+import { DM_MAX_LENGTH } from '../parameters.js';
 
 export const MAX_OPTIONS = 20;
 export const LABEL_MAX = 36;

@@ -6,7 +6,7 @@ import { addCatalogEntry, findCatalogEntry, type CatalogKind } from '../db/catal
 import { setParameter, unsetParameter } from '../db/parameters.js';
 import { insertInteraction, softDeleteInteraction, updateInteraction } from '../db/interactions.js';
 import { recordAudit } from '../db/audit.js';
-import { paramDef } from '../params.js';
+import { paramDef } from '../parameters.js';
 import { encryptSecrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 import type { DesiredInteraction } from './document.js';

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema.js';
 import { listCatalog } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions } from '../db/interactions.js';
-import { PARAMS } from '../params.js';
+import { PARAMS } from '../parameters.js';
 import { decryptSecrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 

@@ -6,7 +6,7 @@ import type { Database } from '../db/schema.js';
 import { listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions, type InteractionView } from '../db/interactions.js';
-import { PARAMS, checkParamValue, paramDef } from '../params.js';
+import { PARAMS, checkParamValue, paramDef } from '../parameters.js';
 import { SECRET_FIELDS, callbackUrlProblem, decryptSecrets, type SecretField, type Secrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 import { DocumentErrors, type DesiredInteraction, type DesiredState, type DocError } from './document.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry } from '../../src/listener/prometheus.js';
 import { createEventJournal } from '../../src/listener/event-journal.js';
-import { parseDuration } from '../../src/duration.js';
+import { parseDuration } from '../../src/cli/flags.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { createWebhookEventWriter, type NewWebhookEvent } from '../../src/db/webhook-events.js';
 import { assessWebhookHealth, formatAge, webhookHealth } from '../../src/webhooks/health.js';

@@ -1,6 +1,6 @@
 // A Prompter that answers from a script, checking each question is the expected one, for unit
 // tests of wizards. Validation runs as in the terminal: a refused answer fails the test.
-import type { Choice, Prompter } from '../../src/prompter.js';
+import type { Choice, Prompter } from '../../src/cli/prompter.js';
 
 export type Step =
   | { input: string; answer: string }

@@ -3,10 +3,10 @@
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createContext, type Context } from '../../src/context.js';
+import { createContext, serviceDeps, type Context } from '../../src/cli/context.js';
 import { getInteraction } from '../../src/db/interactions.js';
-import { deleteAction } from '../../src/actions/webhook.js';
-import { startSpinner } from '../../src/spinner.js';
+import { deleteAction } from '../../src/commands/webhook/delete.js';
+import { startSpinner } from '../../src/cli/spinner.js';
 import { DeregisterError, deregisterWebhook, hasRegisteredWebhook, registerWebhook } from '../../src/webhooks/service.js';
 import { startCrcResponder, startFakeTwitter } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
@@ -45,10 +45,10 @@ async function setup() {
 describe('deregisterWebhook (for interaction delete)', () => {
   it('unsubscribes, deletes our webhook and clears the stored state, with an audit record', async () => {
     const { tw, ctx, row } = await setup();
-    await registerWebhook(ctx, await row());
+    await registerWebhook(serviceDeps(ctx), await row());
     expect(hasRegisteredWebhook(await row())).toBe(true);
 
-    const r = await deregisterWebhook(ctx, await row());
+    const r = await deregisterWebhook(serviceDeps(ctx), await row());
     expect(r.subscription).toBe('unsubscribed');
     expect(r.deletedWebhook?.url).toContain('/webhooks/twitter/1');
     expect(tw.webhook('dev')).toBeUndefined();
@@ -62,9 +62,9 @@ describe('deregisterWebhook (for interaction delete)', () => {
 
   it('throws a DeregisterError with Twitter\'s reason and keeps the stored state when Twitter refuses', async () => {
     const { tw, ctx, row } = await setup();
-    await registerWebhook(ctx, await row());
+    await registerWebhook(serviceDeps(ctx), await row());
     tw.failNext({ method: 'DELETE', path: `/1.1/account_activity/all/dev/subscriptions/${ACCOUNT_ID}.json`, status: 503, errors: [{ code: 130, message: 'Over capacity' }] });
-    const err = await deregisterWebhook(ctx, await row()).catch((e: unknown) => e);
+    const err = await deregisterWebhook(serviceDeps(ctx), await row()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeregisterError);
     expect((err as DeregisterError).message).toBe('Twitter refused to remove the webhook of interaction 1: Twitter failed to unsubscribe the account (HTTP 503, Twitter code 130): Over capacity');
     expect((err as DeregisterError).hint).toContain('try again');
@@ -81,7 +81,7 @@ describe('deregisterWebhook (for interaction delete)', () => {
     // The environment's only slot now holds someone else's URL: not ours to delete.
     tw.addWebhook('dev', 'https://other.example.com/hook');
     expect((await row()).account_user_id).toBeNull();
-    const r = await deregisterWebhook(ctx, await row());
+    const r = await deregisterWebhook(serviceDeps(ctx), await row());
     expect(r).toMatchObject({ subscription: 'unsubscribed', deletedWebhook: null });
     expect(tw.webhook('dev')?.url).toBe('https://other.example.com/hook');
     expect(tw.requestsTo('GET', '/1.1/account/verify_credentials.json')).toHaveLength(1);
@@ -111,7 +111,7 @@ describe('webhook delete on a TTY', () => {
 
   it('asks, and deletes nothing when the answer is no', async () => {
     const { tw, ctx, row, streams } = await setup();
-    await registerWebhook(ctx, await row());
+    await registerWebhook(serviceDeps(ctx), await row());
     const asked: string[] = [];
     expect(await deleteAction(interactive(ctx, false, asked), ['1'], {})).toBe(1);
     expect(asked[0]).toMatch(/^Unsubscribe @acme_support and delete the webhook http:\/\/127\.0\.0\.1:\d+\/webhooks\/twitter\/1 from 'dev'\?/);

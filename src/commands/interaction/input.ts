@@ -1,0 +1,153 @@
+// Where interaction input comes from when it is not typed into the wizard: flags, the OMNI_TWITTER_*
+// environment, a --secrets-file (or stdin), and catalog references looked up by id or name.
+import fs from 'node:fs/promises';
+import type { Kysely } from 'kysely';
+import type { Context } from '../../cli/context.js';
+import type { Database } from '../../db/schema.js';
+import { findCatalogEntry, listCatalog, type CatalogRow } from '../../db/catalogs.js';
+import { createCatalogEntry } from '../catalog/entries.js';
+import { findInteraction, listInteractions } from '../../db/interactions.js';
+import { DbError } from '../../db/errors.js';
+import { UsageError } from '../../errors.js';
+import type { SecretBox } from '../../secrets.js';
+import {
+  CHANNELS,
+  SECRET_COLUMNS,
+  SECRET_ENV,
+  SECRET_FIELDS,
+  type CatalogRef,
+  type Channel,
+  type InteractionValues,
+  type SecretField,
+  type Secrets,
+} from '../../interactions/model.js';
+import {
+  parseSecretsJson,
+  secretsFromEnv,
+  type CheckedInput,
+  type ScriptedInput,
+} from '../../interactions/rules.js';
+
+/** The options `interaction new` and `interaction edit` share. */
+export interface InteractionFlags extends ScriptedInput {
+  allowHttp?: boolean;
+  secretsFile?: string;
+  json?: boolean;
+}
+
+export interface GivenSecrets {
+  values: Partial<Secrets>;
+  /** Where each given secret came from (an environment variable or --secrets-file), for the wizard's notes. */
+  sources: Partial<Record<SecretField, string>>;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Secrets from the environment, overridden field by field by --secrets-file (the explicit source wins). */
+export async function gatherSecrets(ctx: Context, secretsFile: string | undefined): Promise<GivenSecrets> {
+  const values = secretsFromEnv(ctx.env);
+  const sources: Partial<Record<SecretField, string>> = {};
+  for (const f of SECRET_FIELDS) if (values[f] !== undefined) sources[f] = SECRET_ENV[f];
+  if (secretsFile === undefined) return { values, sources };
+
+  let text: string;
+  if (secretsFile === '-') {
+    if (ctx.io.stdin.isTTY) {
+      throw new UsageError('--secrets-file - reads the secrets from stdin, but stdin is a terminal', 'pipe the JSON in (… | omni interaction new --secrets-file -) or give a file path');
+    }
+    text = await readAll(ctx.io.stdin);
+  } else {
+    try {
+      text = await fs.readFile(secretsFile, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --secrets-file ${secretsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of a JSON file with apiKey, apiSecretKey, accessToken, accessTokenSecret');
+    }
+  }
+  const fromFile = parseSecretsJson(text, secretsFile === '-' ? 'the secrets on stdin' : `--secrets-file ${secretsFile}`);
+  for (const f of SECRET_FIELDS) {
+    if (fromFile[f] !== undefined) {
+      values[f] = fromFile[f];
+      sources[f] = '--secrets-file';
+    }
+  }
+  return { values, sources };
+}
+
+/** Catalog references given as flags, looked up (unknown or ambiguous ones fail with exit 2). */
+export interface ResolvedRefs {
+  unit?: CatalogRef;
+  group?: CatalogRef;
+  activity?: CatalogRef & { portfolio: string | null };
+  contactOrigin?: CatalogRef;
+}
+
+export async function resolveRefs(db: Kysely<Database>, checked: CheckedInput): Promise<ResolvedRefs> {
+  const out: ResolvedRefs = {};
+  const ref = (r: CatalogRow): CatalogRef => ({ id: r.id, name: r.name });
+  if (checked.unit !== undefined) out.unit = ref(await findCatalogEntry(db, 'unit', checked.unit));
+  if (checked.group !== undefined) out.group = ref(await findCatalogEntry(db, 'group', checked.group));
+  if (checked.activity !== undefined) {
+    const a = await findCatalogEntry(db, 'activity', checked.activity);
+    out.activity = { ...ref(a), portfolio: a.portfolio_name ?? null };
+  }
+  if (checked.origin !== undefined) out.contactOrigin = ref(await findCatalogEntry(db, 'origin', checked.origin));
+  return out;
+}
+
+/** The channel's usual contact origin (Twitter for Twitter DMs), when that entry exists. */
+export async function defaultOrigin(db: Kysely<Database>, channel: Channel): Promise<CatalogRef | undefined> {
+  const row = await findCatalogEntry(db, 'origin', CHANNELS[channel].defaultOrigin).catch(() => undefined);
+  return row ? { id: row.id, name: row.name } : undefined;
+}
+
+/** The plain values flags and refs give, laid over `base` (the current values on edit). */
+export function applyInput(base: InteractionValues, checked: CheckedInput, refs: ResolvedRefs): InteractionValues {
+  return {
+    name: checked.name ?? base.name,
+    channel: checked.channel ?? base.channel,
+    unit: refs.unit ?? base.unit,
+    group: refs.group ?? base.group,
+    activity: refs.activity ?? base.activity,
+    contactOrigin: refs.contactOrigin ?? base.contactOrigin,
+    helperInterception: checked.helper ?? base.helperInterception,
+    devEnvironment: checked.devEnvironment ?? base.devEnvironment,
+    callbackUrl: checked.callbackUrl ?? base.callbackUrl,
+  };
+}
+
+/**
+ * Refuses to encrypt new secrets under a key other than the one existing interactions were saved
+ * with: mixing keys would leave some interactions unreadable whichever key is set later.
+ */
+export async function assertKeyFits(db: Kysely<Database>, box: SecretBox): Promise<void> {
+  const [any] = await listInteractions(db, { all: true });
+  if (any) box.decrypt(any[SECRET_COLUMNS.apiKey], SECRET_COLUMNS.apiKey);
+}
+
+/** What the wizard needs of the catalogs: list them, and create an entry inline (with its audit record). */
+export interface CatalogPort {
+  list(kind: 'unit' | 'group' | 'portfolio' | 'activity' | 'origin'): Promise<CatalogRow[]>;
+  create(kind: 'unit' | 'group' | 'portfolio' | 'activity' | 'origin', name: string, portfolio?: CatalogRef): Promise<CatalogRow>;
+}
+
+export function dbCatalogPort(ctx: Context, db: Kysely<Database>): CatalogPort {
+  return {
+    list: (kind) => listCatalog(db, kind),
+    create: (kind, name, portfolio) => createCatalogEntry(ctx, db, kind, name, portfolio),
+  };
+}
+
+/** Whether a live interaction already has this exact name. */
+export async function nameTaken(db: Kysely<Database>, name: string, exceptId?: number): Promise<boolean> {
+  try {
+    const found = await findInteraction(db, name);
+    return found.name === name && found.id !== exceptId;
+  } catch (err) {
+    if (err instanceof DbError) return false;
+    throw err;
+  }
+}

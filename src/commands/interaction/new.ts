@@ -1,0 +1,153 @@
+// `omni interaction new`: the 4biz form as a wizard on a terminal, or flags + environment in a script.
+import type { Kysely } from 'kysely';
+import type { Context } from '../../cli/context.js';
+import type { Database } from '../../db/schema.js';
+import { getInteraction, insertInteraction, nextInteractionId } from '../../db/interactions.js';
+import { recordAudit } from '../../db/audit.js';
+import { InputNeededError, OmniError, UsageError } from '../../errors.js';
+import { printJson, success } from '../../cli/output.js';
+import type { SecretBox } from '../../secrets.js';
+import {
+  SECRET_FIELDS,
+  encryptSecrets,
+  interactionJson,
+  isChannel,
+  valuesToColumns,
+  webhookUrl,
+  type InteractionValues,
+  type Secrets,
+} from '../../interactions/model.js';
+import {
+  resolveInteractionInput,
+} from '../../interactions/rules.js';
+import {
+  auditChanges,
+  interactionChanges,
+} from '../../interactions/changes.js';
+import {
+  assertKeyFits,
+  dbCatalogPort,
+  defaultOrigin,
+  gatherSecrets,
+  nameTaken,
+  resolveRefs,
+  type InteractionFlags,
+} from './input.js';
+import { runInteractionWizard } from './wizard.js';
+import { alignRows, formRows, maskAll } from './format.js';
+
+/** The insert got another identifier than the one shown (another omni saved meanwhile). */
+class IdentifierMoved extends Error {
+  constructor(readonly actual: number) {
+    super(`identifier moved to ${actual}`);
+  }
+}
+
+async function save(ctx: Context, db: Kysely<Database>, box: SecretBox, values: InteractionValues, secrets: Secrets, expectedId?: number): Promise<number> {
+  const now = ctx.clock().toISOString();
+  return db.transaction().execute(async (trx) => {
+    const row = await insertInteraction(trx, {
+      ...valuesToColumns(values),
+      ...(encryptSecrets(secrets, box) as Record<'api_key_enc' | 'api_secret_key_enc' | 'access_token_enc' | 'access_token_secret_enc', string>),
+      created_at: now,
+      updated_at: now,
+    });
+    // Throwing rolls the insert back, so the identifier shown and the one saved never differ.
+    if (expectedId !== undefined && row.id !== expectedId) throw new IdentifierMoved(row.id);
+    await recordAudit(trx, {
+      at: now,
+      actor: ctx.actor,
+      entity: 'interaction',
+      entityId: row.id,
+      action: 'create',
+      changes: auditChanges(interactionChanges(undefined, values, secrets), 'create'),
+    });
+    return row.id;
+  });
+}
+
+export async function newAction(ctx: Context, _args: [], opts: InteractionFlags): Promise<number> {
+  const allowHttp = Boolean(opts.allowHttp);
+  const given = await gatherSecrets(ctx, opts.secretsFile);
+  const db = (await ctx.db()).kysely;
+
+  // An unknown channel is refused by resolveInteractionInput; only a known one has a usual origin.
+  const rawChannel = opts.channel?.trim() ?? 'twitter-dm';
+  const usualOrigin = isChannel(rawChannel) ? await defaultOrigin(db, rawChannel) : undefined;
+  const { values: checked, missing } = resolveInteractionInput(opts, given.values, { mode: 'create', allowHttp, hasDefaultOrigin: usualOrigin !== undefined });
+  if (!ctx.interactive && missing.length > 0) {
+    throw new InputNeededError(missing, 'run on a terminal for the wizard, or see: omni interaction new --help');
+  }
+  const refs = await resolveRefs(db, checked);
+  // Checked before the wizard too, so nobody types four secrets only to hit a taken name at the end.
+  if (checked.name !== undefined && (await nameTaken(db, checked.name))) {
+    throw new UsageError(`an interaction named '${checked.name}' already exists`, `choose another --name, or edit the existing one: omni interaction edit "${checked.name}"`);
+  }
+  // Only now: a run refused for missing input should not leave a fresh key file behind.
+  const box = await ctx.secrets();
+  await assertKeyFits(db, box);
+
+  let values: InteractionValues;
+  let secrets: Secrets;
+  let expectedId: number | undefined;
+  if (ctx.interactive) {
+    const prompter = await ctx.prompter();
+    expectedId = await nextInteractionId(db);
+    const result = await runInteractionWizard(
+      {
+        prompter,
+        catalogs: dbCatalogPort(ctx, db),
+        isNameTaken: (name) => nameTaken(db, name),
+      },
+      { identifier: expectedId, preset: { checked, refs }, presetSecrets: given, allowHttp },
+    );
+    values = result.values;
+    secrets = complete(result.secrets);
+    for (;;) {
+      prompter.note('');
+      prompter.note('Summary');
+      for (const line of alignRows(formRows(expectedId, values, maskAll(secrets), ' (assigned by omni)'), '  ')) prompter.note(line);
+      if (!(await prompter.confirm({ message: 'Save this interaction?', default: true }))) {
+        ctx.err('not saved');
+        return 1;
+      }
+      try {
+        await save(ctx, db, box, values, secrets, expectedId);
+        break;
+      } catch (err) {
+        if (!(err instanceof IdentifierMoved)) throw err;
+        prompter.note(`another interaction took identifier ${expectedId} meanwhile; this one will be ${err.actual}`);
+        expectedId = err.actual;
+      }
+    }
+  } else {
+    values = {
+      name: checked.name!,
+      channel: checked.channel ?? 'twitter-dm',
+      unit: refs.unit!,
+      group: refs.group!,
+      activity: refs.activity!,
+      contactOrigin: refs.contactOrigin ?? usualOrigin!,
+      helperInterception: checked.helper ?? false,
+      devEnvironment: checked.devEnvironment!,
+      callbackUrl: checked.callbackUrl!,
+    };
+    secrets = complete(given.values);
+    expectedId = await save(ctx, db, box, values, secrets);
+  }
+
+  const row = await getInteraction(db, expectedId);
+  if (!row) throw new OmniError(`interaction ${expectedId} vanished right after it was saved`, { hint: 'run omni interaction list; another process may have deleted it' });
+  if (opts.json) printJson(ctx, interactionJson(row, box));
+  success(ctx, `created interaction ${row.id} '${row.name}'`);
+  ctx.err(`  webhook URL: ${webhookUrl(row.callback_url, row.id)}`);
+  return 0;
+}
+
+/** Both paths guarantee all four secrets (the wizard asks, scripts fail on missing ones); a gap is a bug. */
+function complete(s: Partial<Secrets>): Secrets {
+  for (const f of SECRET_FIELDS) {
+    if (s[f] === undefined) throw new Error(`internal: the ${f} was neither asked nor given`);
+  }
+  return s as Secrets;
+}

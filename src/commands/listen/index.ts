@@ -1,0 +1,58 @@
+// `omni listen`: the daemon that turns DMs into tickets. Flags and help only; the action is lazy.
+import { Command, Option } from '@commander-js/extra-typings';
+import { examples, type Runner } from '../../cli/runner.js';
+
+const ENDPOINTS = `
+Endpoints:
+  GET  /webhooks/twitter/<id>?crc_token=…   Twitter's CRC check (answered with the interaction's API secret)
+  POST /webhooks/twitter/<id>               signed deliveries: every DM becomes a message on a ticket
+  GET  /healthz                             200 when the database answers, 503 while shutting down
+  GET  /metrics                             Prometheus text format (keep it private: do not proxy it)
+
+Only CRC tokens shaped like Twitter's (4-256 letters, digits, - _ = + /) are answered: the answer is
+the HMAC that signs deliveries, so answering anything would let anyone forge a signed delivery.
+
+The watchdog asks Twitter every --watchdog-interval whether each registered webhook is still valid
+and, when it is not, has Twitter re-check it at once (DMs stop while a webhook is invalid). Each
+check and each CRC received is kept for 'omni webhook status'.
+
+Twitter needs an https URL without a port: put a reverse proxy in front (docs/reverse-proxy.md).
+A delivery is answered 200 only once its events are committed to disk; 503 means "retry later".
+The listener also delivers queued DMs (omni outbox list) and calls the external Helper (parameter 441).
+`;
+
+export function registerListenCommands(program: Command, run: Runner): void {
+  run(
+    program
+      .command('listen')
+      .description('serve the Twitter webhooks of every live interaction: each DM becomes a ticket message')
+      .addOption(new Option('--port <port>', 'TCP port; 0 picks a free one (env OMNI_PORT; default 8080)'))
+      .addOption(new Option('--host <address>', 'address to bind (env OMNI_HOST; default 127.0.0.1)'))
+      .addOption(
+        new Option('--log-format <format>', 'pretty: one coloured line per event; json: NDJSON (default: pretty on a terminal, json otherwise)').choices([
+          'pretty',
+          'json',
+        ]),
+      )
+      .addOption(new Option('--grace <seconds>', 'on SIGINT/SIGTERM, how long in-flight deliveries may take to finish').default('10'))
+      .addOption(new Option('--no-watchdog', 'do not check the registered webhooks with Twitter'))
+      .addOption(new Option('--watchdog-interval <duration>', 'how often the watchdog checks, 1s to 24h: 30s, 10m, 1h (default 10m)'))
+      .addOption(new Option('--helper-idle <duration>', 'a Helper conversation idle this long starts over: 30m, 1h, 90s (env OMNI_HELPER_IDLE; default 30m)'))
+      .addHelpText(
+        'after',
+        ENDPOINTS +
+          examples([
+            'omni listen',
+            'omni listen --port 9000 --host 0.0.0.0',
+            'OMNI_PORT=0 omni listen --log-format json   # a free port, NDJSON logs',
+            'omni listen --watchdog-interval 2m          # re-validate an invalid webhook within 2 minutes',
+            'omni listen --no-watchdog                   # another process watches the webhooks',
+            'curl -s http://127.0.0.1:8080/metrics       # counters for Prometheus',
+            'omni listen --helper-idle 1h                 # Helper conversations start over after an idle hour',
+            '# in another terminal:',
+            'omni simulate dm 1 --text "hello"',
+          ]),
+      ),
+    async () => (await import('./listen.js')).listenAction,
+  );
+}

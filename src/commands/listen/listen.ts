@@ -1,0 +1,142 @@
+// `omni listen`: opens the database, starts the HTTP listener and serves until SIGINT/SIGTERM.
+import { serviceDeps, type Context } from '../../cli/context.js';
+import type { Listener } from '../../listener/server.js';
+import type { ListenerLog, LogFormat } from '../../listener/log.js';
+import { OmniError } from '../../errors.js';
+import { parseDuration, parsePort, parseSeconds } from '../../cli/flags.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { OutboxSettings } from '../../outbox/settings.js';
+
+interface ListenOptions {
+  port?: string;
+  host?: string;
+  logFormat?: LogFormat;
+  grace?: string;
+  /** false with --no-watchdog. */
+  watchdog?: boolean;
+  watchdogInterval?: string;
+  helperIdle?: string;
+}
+
+/** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
+const WATCHDOG_BOUNDS = { minMs: 1_000, maxMs: 24 * 3_600_000 };
+const DEFAULT_WATCHDOG_INTERVAL = '10m';
+/** A Helper conversation idle this long starts over; a week bounds what "idle" can mean. */
+const HELPER_IDLE_BOUNDS = { minMs: 1_000, maxMs: 7 * 24 * 3_600_000 };
+
+/** The listener waits at most this long for a lock held by another process, then answers 503:
+ *  Twitter gives up on a delivery after 3 s and retries it, so waiting longer gains nothing. */
+const LISTENER_BUSY_TIMEOUT_MS = 2_000;
+
+export async function listenAction(ctx: Context, _args: [], opts: ListenOptions): Promise<number> {
+  const port = opts.port !== undefined ? parsePort(opts.port, '--port') : ctx.env.OMNI_PORT ? parsePort(ctx.env.OMNI_PORT, 'OMNI_PORT') : 8080;
+  const host = opts.host ?? (ctx.env.OMNI_HOST || '127.0.0.1');
+  const graceSeconds = parseSeconds(opts.grace ?? '10', '--grace');
+  const format = opts.logFormat ?? (ctx.stdoutIsTTY ? 'pretty' : 'json');
+  const watchdogMs = opts.watchdog === false ? undefined : parseDuration(opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, '--watchdog-interval', WATCHDOG_BOUNDS);
+  const { outboxSettings } = await import('../../outbox/settings.js');
+  const { externalTimeoutMs: helperTimeoutMs } = await import('../../chatbot/external.js');
+  const { DEFAULT_IDLE_MS } = await import('../../chatbot/conversation.js');
+  const helperIdle = opts.helperIdle ?? ctx.env.OMNI_HELPER_IDLE;
+  const helperIdleMs = helperIdle ? parseDuration(helperIdle, opts.helperIdle ? '--helper-idle' : 'OMNI_HELPER_IDLE', HELPER_IDLE_BOUNDS) : undefined;
+  const outbox = outboxSettings(ctx.env);
+  const helperTimeout = helperTimeoutMs(ctx.env);
+
+  const db = await ctx.db();
+  db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
+  const box = await ctx.secrets();
+  const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter }] = await Promise.all([
+    import('../../listener/server.js'),
+    import('../../listener/shutdown.js'),
+    import('../../listener/log.js'),
+    import('../../listener/intake-writer.js'),
+  ]);
+  // A closed log pipe (`omni listen | head`, a log collector restarting) must not stop the intake:
+  // losing log lines is bad, losing DMs is worse.
+  ctx.io.stdout.on('error', () => undefined);
+  const log = format === 'json' ? logs.createJsonLog(ctx.io.stdout) : logs.createPrettyLog(ctx.out, ctx.color);
+
+  // Caught before the port is bound: a signal from here on is an orderly shutdown.
+  const signals = catchSignals();
+  try {
+    // Write transactions run on a worker thread with its own connection: the event loop keeps
+    // serving while COMMIT fsyncs. This module is bundled into dist/chunks/, the worker into dist/.
+    const writer = await startWorkerWriter({
+      workerUrl: new URL('../intake-worker.js', import.meta.url),
+      dbPath: db.path,
+      busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
+      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS },
+      onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
+    });
+    let listener;
+    try {
+      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer });
+    } catch (err) {
+      await writer.close(); // a live thread would keep the process from exiting
+      throw listenError(err, host, port);
+    }
+    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
+    const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
+    // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
+    // grace period, and in any case before the database closes.
+    void signals.first.then(() => watchdog?.stop());
+    try {
+      await serveUntilSignal(listener, log, signals, graceSeconds * 1000);
+    } finally {
+      await watchdog?.stop();
+      // Before the database closes: a send in flight finishes and records Twitter's answer.
+      await stopWorkers();
+      listener.events.close();
+    }
+  } finally {
+    signals.release();
+  }
+  return 0;
+}
+
+async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string) {
+  const { startWatchdog } = await import('../../webhooks/watchdog.js');
+  log.info(`watchdog: checking every registered webhook with Twitter every ${label} (off: --no-watchdog)`);
+  return startWatchdog({
+    deps: { ...serviceDeps(ctx), actor: `${ctx.actor} (omni listen watchdog)` },
+    intervalMs,
+    log,
+    onCheck: (c) => {
+      listener.metrics.watchdog(c.result);
+      // Written at once (with the CRCs buffered so far, which the check may just have caused), so
+      // `omni webhook status` tells the story right after a re-validation.
+      listener.events.record({ interactionId: c.interactionId, at: c.at, kind: 'watchdog', result: c.result, detail: c.detail }, { flush: true });
+    },
+  });
+}
+
+/** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */
+async function startWorkers(
+  ctx: Context,
+  sqlite: BetterSqlite3.Database,
+  log: ListenerLog,
+  outbox: OutboxSettings,
+  helperTimeoutMs: number,
+): Promise<() => Promise<void>> {
+  const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }] = await Promise.all([import('../../outbox/worker.js'), import('../../chatbot/worker.js')]);
+  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
+  return async () => {
+    await helper.stop(); // it queues DMs: stop it first
+    await sender.stop();
+  };
+}
+
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    return new OmniError(`port ${port} on ${host} is already in use`, { hint: 'is another omni listen running? choose another with --port or OMNI_PORT', cause: err });
+  }
+  if (code === 'EACCES') {
+    return new OmniError(`not allowed to listen on ${host}:${port}`, { hint: 'ports below 1024 need privileges: use --port 8080 behind a reverse proxy (docs/reverse-proxy.md)', cause: err });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new OmniError(`cannot listen on ${host}: no such local address`, { hint: 'use --host 127.0.0.1 (local) or 0.0.0.0 (all interfaces)', cause: err });
+  }
+  return err;
+}

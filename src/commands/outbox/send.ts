@@ -1,0 +1,53 @@
+// Sending from the CLI: `ticket reply`, `ticket close --message` and `outbox retry` queue the DM
+// (claimed by this process when nothing older to the same person is waiting) and try it at once.
+// A transient failure leaves it queued for `omni listen` (exit 0, said so); a permanent one is an
+// error (exit 1) naming the reason and the fix.
+import type { Context } from '../../cli/context.js';
+import type { Db } from '../../db/connection.js';
+import { createOutboxStore, type OutboxRecord } from '../../db/outbox.js';
+import { OmniError } from '../../errors.js';
+import { deliverClaimed, type DeliveryResult } from '../../outbox/deliver.js';
+import { createGatewaySource } from '../../outbox/gateways.js';
+import { outboxSettings } from '../../outbox/settings.js';
+import { success, warn } from '../../cli/output.js';
+
+/** When a row queued now should be claimed by this process (undefined: it must wait its turn). */
+export function claimUntil(ctx: Context, db: Db, interactionId: number, recipient: string): string | undefined {
+  const waiting = createOutboxStore(db.sqlite).unsentBefore(interactionId, recipient, Number.MAX_SAFE_INTEGER);
+  if (waiting > 0) return undefined;
+  return new Date(ctx.clock().getTime() + outboxSettings(ctx.env).leaseMs).toISOString();
+}
+
+export async function tryNow(ctx: Context, db: Db, row: OutboxRecord): Promise<DeliveryResult> {
+  const outbox = createOutboxStore(db.sqlite);
+  return deliverClaimed(
+    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter), clock: ctx.clock, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
+    row,
+  );
+}
+
+/** Says what happened to a DM the CLI tried to send; throws (exit 1) when Twitter refused it for good. */
+export function reportSend(ctx: Context, what: string, r: DeliveryResult): void {
+  const id = r.row.id;
+  switch (r.status) {
+    case 'sent':
+    case 'already-sent':
+      success(ctx, `${what}: delivered (outbox #${id}, DM ${r.dmId})`);
+      return;
+    case 'retry':
+      warn(ctx, `${what}: not delivered yet — ${r.reason}`);
+      warn(ctx, `it stays queued as outbox #${id}; omni listen retries it from ${r.at.toISOString()} (see: omni outbox list --status pending)`);
+      return;
+    case 'lost-claim':
+      warn(ctx, `${what}: queued as outbox #${id}; omni listen took it over and delivers it`);
+      return;
+    case 'failed':
+      throw new OmniError(`${what} failed for good: ${r.reason.split(' — ')[0]}`, {
+        hint: `${r.hint ? `${r.hint}; then ` : ''}omni outbox retry ${id}`,
+      });
+  }
+}
+
+export function reportQueued(ctx: Context, what: string, row: OutboxRecord): void {
+  warn(ctx, `${what}: queued as outbox #${row.id} behind older DMs to the same person; omni listen delivers them in order`);
+}

@@ -1,0 +1,36 @@
+// `omni webhook delete`: unsubscribe the account and delete the interaction's webhook.
+import { serviceDeps, type Context } from '../../cli/context.js';
+import { InputNeededError } from '../../errors.js';
+import { webhookUrl } from '../../interactions/model.js';
+import { printJson, success, warn } from '../../cli/output.js';
+import { deregisterWebhook } from '../../webhooks/service.js';
+import { type JsonOpt, load, withSpinner, webhookJson } from './shared.js';
+
+export async function deleteAction(ctx: Context, [ref]: [string], opts: JsonOpt & { yes?: boolean }): Promise<number> {
+  const row = await load(ctx, ref);
+  if (!opts.yes) {
+    if (!ctx.interactive) throw new InputNeededError(['--yes'], `confirm the deletion of the webhook of interaction ${row.id}: omni webhook delete ${row.id} --yes`);
+    const account = row.account_screen_name ? `@${row.account_screen_name}` : 'the account';
+    const ok = await (await ctx.prompter()).confirm({
+      message: `Unsubscribe ${account} and delete the webhook ${row.webhook_url ?? webhookUrl(row.callback_url, row.id)} from '${row.dev_environment}'? DMs stop arriving.`,
+      default: false,
+    });
+    if (!ok) {
+      warn(ctx, 'nothing deleted');
+      return 1;
+    }
+  }
+  const r = await withSpinner(ctx, 'asking Twitter', (onStep) => deregisterWebhook(serviceDeps(ctx), row, { onStep }));
+  if (opts.json) {
+    printJson(ctx, {
+      interactionId: r.interactionId,
+      devEnvironment: r.devEnvironment,
+      subscription: r.subscription,
+      deletedWebhook: r.deletedWebhook ? webhookJson(r.deletedWebhook) : null,
+    });
+    return 0;
+  }
+  success(ctx, r.subscription === 'unsubscribed' ? 'unsubscribed the account' : 'the account was not subscribed');
+  success(ctx, r.deletedWebhook ? `deleted the webhook ${r.deletedWebhook.url} (id ${r.deletedWebhook.id})` : `no webhook of this interaction on '${r.devEnvironment}'`);
+  return 0;
+}

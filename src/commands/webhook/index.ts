@@ -1,0 +1,85 @@
+// `omni webhook register|status|check|delete`: wiring an interaction to its Twitter dev environment
+// (v1.1 Account Activity API). Flags and help only; the actions load when a command runs.
+import type { Command } from '@commander-js/extra-typings';
+import { examples, type Runner } from '../../cli/runner.js';
+
+export function registerWebhookCommands(program: Command, run: Runner): void {
+  const webhook = program
+    .command('webhook')
+    .description("connect an interaction to Twitter: its webhook on the dev environment and the account's subscription")
+    .addHelpText(
+      'after',
+      examples([
+        'omni webhook register 1',
+        'omni webhook status 1',
+        'omni webhook check 1',
+        'omni webhook delete 1 --yes',
+        '# against a test double of Twitter:',
+        'OMNI_TWITTER_API_URL=http://127.0.0.1:4010 omni webhook status 1',
+      ]) +
+        `
+Twitter sends a CRC request to the interaction's webhook URL (<callback URL>/webhooks/twitter/<id>)
+when a webhook is registered or checked, so 'omni listen' must be running and reachable there over
+https, without a port in the URL.
+
+Environment:
+  OMNI_TWITTER_API_URL      Twitter API base URL (default https://api.twitter.com; http accepted)
+  OMNI_TWITTER_TIMEOUT_MS   time limit of each Twitter request (default 15000)
+`,
+    );
+
+  run(
+    webhook
+      .command('register')
+      .description('verify the credentials, register the webhook URL on the dev environment, subscribe the account')
+      .argument('<interaction>', 'interaction id or name')
+      .option('--replace', 'delete a webhook for another URL that holds the environment, then register ours')
+      .option('--json', 'print the result as JSON')
+      .addHelpText(
+        'after',
+        examples([
+          'omni webhook register 1',
+          '# the environment holds an old URL (another server, an ngrok tunnel):',
+          'omni webhook register Support --replace',
+          'omni webhook register 1 --json',
+        ]) +
+          `
+  Safe to run again: a valid registration is left alone, an invalid one is re-checked (CRC), and an
+  account that is already subscribed stays subscribed.
+  `,
+      ),
+    async () => (await import('./register.js')).registerAction,
+  );
+
+  run(
+    webhook
+      .command('status')
+      .description("show the environment's webhooks, whether the account is subscribed, and the last error")
+      .argument('<interaction>', 'interaction id or name')
+      .option('--json', 'print the status as JSON')
+      .addHelpText('after', examples(['omni webhook status 1', 'omni webhook status Support --json'])),
+    async () => (await import('./status.js')).statusAction,
+  );
+
+  run(
+    webhook
+      .command('check')
+      .description('ask Twitter to re-validate the webhook now (CRC); exit 1 when it is invalid')
+      .argument('<interaction>', 'interaction id or name')
+      .option('--json', 'print the result as JSON')
+      .addHelpText('after', examples(['omni webhook check 1', 'omni webhook check 1 --json || echo "omni listen is not reachable"'])),
+    async () => (await import('./check.js')).checkAction,
+  );
+
+  run(
+    webhook
+      .command('delete')
+      .alias('rm')
+      .description("unsubscribe the account and delete the interaction's webhook on Twitter")
+      .argument('<interaction>', 'interaction id or name')
+      .option('-y, --yes', 'do not ask for confirmation (required when not interactive)')
+      .option('--json', 'print the result as JSON')
+      .addHelpText('after', examples(['omni webhook delete 1', 'omni webhook delete Support --yes --json'])),
+    async () => (await import('./delete.js')).deleteAction,
+  );
+}

@@ -1,0 +1,133 @@
+// The wizard as a person meets it: `omni interaction new|edit|delete` in a real pseudo-terminal.
+import { describe, expect, it } from 'vitest';
+import { KEY, runInPty } from '../../support/pty.js';
+import { cliWithDb } from '../../support/cli.js';
+import { SECRETS, seedCatalogs } from '../../support/interactions.js';
+import { seedInteraction } from '../../support/seed.js';
+import { openDatabase } from '../../../src/db/connection.js';
+
+describe('interaction wizard in a terminal', () => {
+  it('walks the 4biz form, creates a unit inline, masks the credentials, summarizes and saves', async () => {
+    const { db, dir, run } = cliWithDb();
+    await seedCatalogs(db);
+    await seedInteraction(db, { name: 'Existing' }); // so the next identifier is 2, not a lucky 1
+    const env = { HOME: dir, XDG_DATA_HOME: dir };
+    const t = runInPty(['--db', db, 'interaction', 'new'], env);
+
+    await t.waitFor('Identifier: 2 (assigned by omni)');
+    await t.answer('? Name', 'Existing' + KEY.enter);
+    await t.waitFor("an interaction named 'Existing' already exists; choose another name");
+    await t.answer('? Name', 'Wizard DMs' + KEY.enter);
+    await t.answer('? Interaction channel', KEY.enter);
+    // Units: HQ, then "Create new…".
+    await t.waitFor('? Default unit');
+    await t.answer('Create new…', KEY.down + KEY.enter);
+    await t.answer('? Name of the new unit', 'Branch Office' + KEY.enter);
+    await t.waitFor("created unit 2 'Branch Office'");
+    await t.answer('? Default group', KEY.enter);
+    await t.answer('? Default activity', KEY.enter);
+    // The contact origin starts on Twitter, the usual one for Twitter DMs.
+    await t.waitFor('? Contact origin');
+    await t.answer('❯ Twitter', KEY.enter);
+    await t.answer('? Enable interception with Helper', 'y' + KEY.enter);
+    await t.answer('? Development environment', 'bad label!' + KEY.enter);
+    await t.answer('is not a Twitter dev environment label', '\u0015'); // ctrl-u clears the line
+    await t.answer('? Development environment', 'prod' + KEY.enter);
+    await t.answer('? API key', SECRETS.apiKey + KEY.enter);
+    await t.answer('? API secret key', SECRETS.apiSecretKey + KEY.enter);
+    await t.answer('? Access token', SECRETS.accessToken + KEY.enter);
+    await t.answer('? Access token secret', SECRETS.accessTokenSecret + KEY.enter);
+    await t.answer('? Callback URL', 'http://localhost:8080' + KEY.enter);
+    await t.answer('pass --allow-http for a local set-up', '\u0015');
+    await t.answer('? Callback URL', 'https://wizard.example.com/' + KEY.enter);
+    const summary = await t.waitFor('Save this interaction?');
+    expect(summary).toMatch(/Identifier\s+2 \(assigned by omni\)/);
+    expect(summary).toMatch(/Default unit\s+Branch Office \(2\)/);
+    expect(summary).toMatch(/Contact origin\s+Twitter \(4\)/);
+    expect(summary).toMatch(/Enable interception with Helper\s+yes/);
+    expect(summary).toMatch(/API key\s+\*{8}1111/);
+    expect(summary).toMatch(/Webhook URL\s+https:\/\/wizard\.example\.com\/webhooks\/twitter\/2/);
+    t.write(KEY.enter);
+    await t.waitFor("created interaction 2 'Wizard DMs'");
+    expect(await t.exit).toBe(0);
+
+    // Typed credentials were echoed as stars only, never in clear.
+    for (const s of Object.values(SECRETS)) expect(t.raw).not.toContain(s);
+    expect(t.text).toContain('? API key ' + '*'.repeat(SECRETS.apiKey.length));
+
+    const saved = JSON.parse((await run(['interaction', 'show', '2', '--json', '--show-secrets'])).stdout);
+    expect(saved).toMatchObject({
+      id: 2,
+      name: 'Wizard DMs',
+      unit: { id: 2, name: 'Branch Office' },
+      group: { id: 1, name: 'Social' },
+      activity: { id: 1, name: 'DM', portfolio: { name: 'CS' } },
+      contactOrigin: { name: 'Twitter' },
+      helperInterception: true,
+      devEnvironment: 'prod',
+      callbackUrl: 'https://wizard.example.com',
+      ...SECRETS,
+    });
+    const units = JSON.parse((await run(['unit', 'list', '--json'])).stdout);
+    expect(units.map((u: { name: string }) => u.name)).toEqual(['HQ', 'Branch Office']);
+    const handle = await openDatabase(db);
+    const audit = await handle.kysely.selectFrom('audit_log').select(['entity', 'entity_id', 'action', 'changes']).orderBy('id').execute();
+    await handle.close();
+    expect(audit.map((a) => [a.entity, a.entity_id, a.action])).toEqual([
+      ['unit', '2', 'create'],
+      ['interaction', '2', 'create'],
+    ]);
+    for (const s of Object.values(SECRETS)) expect(JSON.stringify(audit)).not.toContain(s);
+  });
+
+  it('edits with every answer pre-filled; empty credentials keep the current ones', async () => {
+    const { db, dir, run } = cliWithDb();
+    await seedCatalogs(db, { groups: ['Tier 2'] });
+    await seedInteraction(db, { name: 'Support', secrets: SECRETS });
+    const t = runInPty(['--db', db, 'interaction', 'edit', 'Support'], { HOME: dir, XDG_DATA_HOME: dir });
+
+    await t.waitFor('Identifier: 1 (cannot be changed)');
+    await t.answer('? Name', '\u0015Support DMs' + KEY.enter); // the default is shown; replace it
+    await t.answer('? Interaction channel', KEY.enter);
+    await t.answer('? Default unit', KEY.enter);
+    await t.waitFor('? Default group');
+    await t.answer('❯ Social', KEY.down + KEY.enter);
+    await t.answer('? Default activity', KEY.enter);
+    await t.answer('? Contact origin', KEY.enter);
+    await t.answer('? Enable interception with Helper', KEY.enter);
+    await t.answer('? Development environment', KEY.enter);
+    await t.answer('? API key (empty keeps ********1111)', KEY.enter);
+    await t.answer('? API secret key (empty keeps', KEY.enter);
+    await t.answer('? Access token (empty keeps', 'rotated-token-WWWW6666' + KEY.enter);
+    await t.answer('? Access token secret (empty keeps', KEY.enter);
+    await t.answer('? Callback URL', KEY.enter);
+    const changes = await t.waitFor('Save these changes?');
+    expect(changes).toContain("Name: 'Support' → 'Support DMs'");
+    expect(changes).toContain("Default group: 'Social' → 'Tier 2'");
+    expect(changes).toContain('Access token: changed');
+    expect(changes).not.toContain('API key: changed');
+    t.write(KEY.enter);
+    await t.waitFor("updated interaction 1 'Support DMs'");
+    expect(await t.exit).toBe(0);
+    expect(t.raw).not.toContain('rotated-token-WWWW6666');
+
+    const saved = JSON.parse((await run(['interaction', 'show', '1', '--json', '--show-secrets'])).stdout);
+    expect(saved).toMatchObject({ id: 1, name: 'Support DMs', group: { name: 'Tier 2' }, unit: { name: 'HQ' }, ...SECRETS, accessToken: 'rotated-token-WWWW6666' });
+  });
+
+  it('asks before deleting, and a "no" keeps the interaction', async () => {
+    const { db, dir, run } = cliWithDb();
+    await seedInteraction(db, { name: 'Support' });
+    const no = runInPty(['--db', db, 'interaction', 'delete', 'Support'], { HOME: dir, XDG_DATA_HOME: dir });
+    await no.answer("Delete interaction 1 'Support'?", KEY.enter); // default: no
+    await no.waitFor('not deleted');
+    expect(await no.exit).toBe(1);
+    expect(JSON.parse((await run(['interaction', 'list', '--json'])).stdout)).toHaveLength(1);
+
+    const yes = runInPty(['--db', db, 'interaction', 'delete', '1'], { HOME: dir, XDG_DATA_HOME: dir });
+    await yes.answer("Delete interaction 1 'Support'?", 'y' + KEY.enter);
+    await yes.waitFor("deleted interaction 1 'Support'");
+    expect(await yes.exit).toBe(0);
+    expect(JSON.parse((await run(['interaction', 'list', '--json'])).stdout)).toEqual([]);
+  });
+});
