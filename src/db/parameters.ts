@@ -1,4 +1,4 @@
-// Stored values of the numbered 4biz parameters. What a number means lives in src/params.ts.
+// Stored values of the numbered 4biz parameters. What a number means lives in src/parameters.ts.
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 

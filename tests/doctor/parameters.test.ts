@@ -9,7 +9,7 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { parameterCheck } from '../../src/doctor/global-checks.js';
 import type { DoctorDeps } from '../../src/doctor/model.js';
 import { runDoctor } from '../../src/doctor/run.js';
-import { PARAMS } from '../../src/params.js';
+import { PARAMS } from '../../src/parameters.js';
 import { loadSecretBox } from '../../src/secrets.js';
 import { BIN, cleanEnv } from '../support/cli.js';
 import { handEdit, seedSmartchat } from '../support/doctor.js';
