@@ -1,19 +1,22 @@
-// Actions of the catalog commands. Every change is written with its audit record in one transaction.
+// Actions of the catalog commands. Every change goes through the catalog write path (src/catalogs/write.ts).
 import type { Context } from '../context.js';
 import type { Action } from '../commands/run.js';
 import {
-  addCatalogEntry,
   catalogLabels,
   findCatalogEntry,
   listCatalog,
-  removeCatalogEntry,
   type CatalogKind,
   type CatalogRow,
 } from '../db/catalogs.js';
-import { recordAudit } from '../db/audit.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { paramsReferencing } from '../params.js';
+import {
+  catalogNameRule,
+  catalogProblemFix,
+  catalogProblemSentence,
+  createCatalogEntry as createEntry,
+  removeCatalogEntryByRef,
+} from '../catalogs/write.js';
 import { printJson, printTable, success } from '../output.js';
 import { UsageError } from '../errors.js';
 
@@ -23,14 +26,7 @@ export function catalogJson(kind: CatalogKind, row: CatalogRow) {
     : { id: row.id, name: row.name, createdAt: row.created_at };
 }
 
-export function cleanName(kind: CatalogKind, name: string): string {
-  const n = name.trim();
-  if (n === '') throw new UsageError(`a ${catalogLabels[kind]} needs a non-empty name`);
-  if (/^\d+$/.test(n)) throw new UsageError(`'${n}' looks like an id; give the ${catalogLabels[kind]} a name with letters`, 'ids are assigned by omni');
-  return n;
-}
-
-/** Creates an entry with its audit record in one transaction (the `add` command and the wizard's "Create new…"). */
+/** Creates an entry with its audit record (the `add` command and the wizard's "Create new…"), through the catalog write path. */
 export async function createCatalogEntry(
   ctx: Pick<Context, 'now' | 'actor'>,
   db: Kysely<Database>,
@@ -38,24 +34,14 @@ export async function createCatalogEntry(
   name: string,
   portfolio?: { id: number; name: string },
 ): Promise<CatalogRow> {
-  return db.transaction().execute(async (trx) => {
-    const now = ctx.now().toISOString();
-    const created = await addCatalogEntry(trx, kind, name, now, portfolio?.id);
-    await recordAudit(trx, {
-      at: now,
-      actor: ctx.actor,
-      entity: kind,
-      entityId: created.id,
-      action: 'create',
-      changes: { name, ...(portfolio ? { portfolio: portfolio.name } : {}) },
-    });
-    return { ...created, ...(portfolio ? { portfolio_name: portfolio.name } : {}) };
-  });
+  return createEntry(db, kind, name, { now: ctx.now().toISOString(), actor: ctx.actor }, portfolio);
 }
 
 export function addAction(kind: CatalogKind): Action {
   return async (ctx: Context, [rawName]: [string], opts: { json?: boolean; portfolio?: string }) => {
-    const name = cleanName(kind, rawName);
+    const problem = catalogNameRule(kind, rawName);
+    if (problem) throw new UsageError(catalogProblemSentence(problem), catalogProblemFix(problem));
+    const name = rawName.trim();
     const db = (await ctx.db()).kysely;
     const portfolio = kind === 'activity' ? await findCatalogEntry(db, 'portfolio', opts.portfolio ?? '') : undefined;
     const row = await createCatalogEntry(ctx, db, kind, name, portfolio);
@@ -86,14 +72,7 @@ export function listAction(kind: CatalogKind): Action {
 export function rmAction(kind: CatalogKind): Action {
   return async (ctx: Context, [ref]: [string], opts: { json?: boolean; portfolio?: string }) => {
     const db = (await ctx.db()).kysely;
-    const now = ctx.now().toISOString();
-    const row = await db.transaction().execute(async (trx) => {
-      const portfolio = opts.portfolio ? await findCatalogEntry(trx, 'portfolio', opts.portfolio) : undefined;
-      const entry = await findCatalogEntry(trx, kind, ref, portfolio?.id);
-      await removeCatalogEntry(trx, kind, entry, paramsReferencing(kind));
-      await recordAudit(trx, { at: now, actor: ctx.actor, entity: kind, entityId: entry.id, action: 'delete', changes: { name: entry.name } });
-      return entry;
-    });
+    const row = await removeCatalogEntryByRef(db, kind, ref, { now: ctx.now().toISOString(), actor: ctx.actor }, opts.portfolio);
     if (opts.json) printJson(ctx, catalogJson(kind, row));
     else success(ctx, `removed ${catalogLabels[kind]} ${row.id} '${row.name}'`);
   };

@@ -4,7 +4,6 @@ import type { Context } from '../context.js';
 import { findCatalogEntry } from '../db/catalogs.js';
 import { DbError } from '../db/errors.js';
 import { findInteraction, listInteractionSummaries, listInteractions, type InteractionSummary, type InteractionView } from '../db/interactions.js';
-import { UsageError } from '../errors.js';
 import { printJson, printTable } from '../output.js';
 import { maskSecret } from '../secrets.js';
 import {
@@ -14,7 +13,8 @@ import {
   webhookState,
 } from '../interactions/model.js';
 import {
-  channelProblem,
+  channelRule,
+  flagError,
 } from '../interactions/rules.js';
 import { alignRows, formRows, type Row } from './interaction-format.js';
 
@@ -34,8 +34,8 @@ function status(r: Pick<InteractionView, 'deleted_at' | 'revoked_at'>): string {
 
 export async function listAction(ctx: Context, _args: [], opts: ListOptions): Promise<number> {
   if (opts.channel !== undefined) {
-    const problem = channelProblem(opts.channel);
-    if (problem) throw new UsageError(`--channel: ${problem}`);
+    const problem = channelRule(opts.channel);
+    if (problem) throw flagError(problem);
   }
   const db = (await ctx.db()).kysely;
   const unit = opts.unit !== undefined ? await findCatalogEntry(db, 'unit', opts.unit) : undefined;

@@ -3,9 +3,9 @@
 import type { Kysely } from 'kysely';
 import type { Context } from '../context.js';
 import type { Database } from '../db/schema.js';
-import { recordAudit } from '../db/audit.js';
-import { catalogLabels, findCatalogEntry, getCatalogEntry } from '../db/catalogs.js';
-import { getParameter, listParameterRows, setParameter, unsetParameter, type ParameterRow } from '../db/parameters.js';
+import { catalogLabels, getCatalogEntry } from '../db/catalogs.js';
+import { listParameterRows, type ParameterRow } from '../db/parameters.js';
+import { setParameterValue, unsetParameterValue } from '../parameter-write.js';
 import { PARAMS, PARAM_NUMBERS, checkParamValue, describeValues, parseParamNumber, type ParamDef } from '../params.js';
 import { UsageError } from '../errors.js';
 import { printJson, printTable, style, success, warn } from '../output.js';
@@ -97,16 +97,7 @@ export async function setAction(ctx: Context, [rawNumber, rawValue]: [string, st
   if (check.status === 'ok' && check.warning) warn(ctx, check.warning);
 
   const db = (await ctx.db()).kysely;
-  const now = ctx.now().toISOString();
-  const { old, value } = await db.transaction().execute(async (trx) => {
-    const value = check.status === 'lookup' ? String((await findCatalogEntry(trx, check.catalog, check.ref)).id) : check.value;
-    const old = (await getParameter(trx, def.number)) ?? null;
-    if (old !== value) {
-      await setParameter(trx, def.number, value, now);
-      await recordAudit(trx, { at: now, actor: ctx.actor, entity: 'parameter', entityId: def.number, action: 'set', changes: { value: { from: old, to: value } } });
-    }
-    return { old, value };
-  });
+  const { old, value } = await setParameterValue(db, def, rawValue, { now: ctx.now().toISOString(), actor: ctx.actor });
 
   const v = await loadView(db, def);
   if (opts.json) printJson(ctx, v);
@@ -117,15 +108,7 @@ export async function setAction(ctx: Context, [rawNumber, rawValue]: [string, st
 export async function unsetAction(ctx: Context, [rawNumber]: [string]): Promise<void> {
   const def = requireParam(rawNumber);
   const db = (await ctx.db()).kysely;
-  const now = ctx.now().toISOString();
-  const old = await db.transaction().execute(async (trx) => {
-    const old = (await getParameter(trx, def.number)) ?? null;
-    if (old !== null) {
-      await unsetParameter(trx, def.number);
-      await recordAudit(trx, { at: now, actor: ctx.actor, entity: 'parameter', entityId: def.number, action: 'unset', changes: { value: { from: old, to: null } } });
-    }
-    return old;
-  });
+  const old = await unsetParameterValue(db, def, { now: ctx.now().toISOString(), actor: ctx.actor });
   if (old === null) success(ctx, `parameter ${def.number} (${def.name}) was not set; nothing changed`);
   else success(ctx, `parameter ${def.number} (${def.name}) unset (was ${await display(db, def, old)})`);
 }
