@@ -85,8 +85,9 @@ export async function editAction(ctx: Context, [ref]: [string], opts: Interactio
     }
   }
 
+  let written = changes;
   try {
-    await updateInteraction(db, row.id, { values: after, secrets }, { now: ctx.now().toISOString(), actor: ctx.actor, box, allowHttp });
+    written = await updateInteraction(db, row.id, { values: after, secrets }, { now: ctx.now().toISOString(), actor: ctx.actor, box, allowHttp });
   } catch (err) {
     // Checked before, but another omni may have taken the name meanwhile: word it for the flags.
     if (err instanceof InteractionRefused) throw flagError(err.problems[0]!);
@@ -96,7 +97,7 @@ export async function editAction(ctx: Context, [ref]: [string], opts: Interactio
   const updated = await getInteraction(db, row.id);
   if (!updated) throw new OmniError(`interaction ${row.id} vanished while it was being edited`, { hint: 'run omni interaction list --deleted' });
   success(ctx, `updated interaction ${row.id} '${updated.name}'`);
-  for (const line of changeLines(changes)) ctx.err(`  ${line}`);
+  for (const line of changeLines(written)) ctx.err(`  ${line}`);
   if (opts.json) printJson(ctx, interactionJson(updated, box));
   return 0;
 }

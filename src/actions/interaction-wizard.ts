@@ -58,7 +58,8 @@ type Picked = number | typeof CREATE;
 export function promptFix(p: Problem): string | undefined {
   switch (p.code) {
     case 'http-needs-allow-http':
-      return 'for a local set-up, start again with --allow-http';
+      // A flag cannot be given at a prompt: say to leave and run again with it.
+      return 'quit (Ctrl-C) and pass --allow-http for a local set-up';
     case 'name-taken':
       return 'choose another name';
     default:

@@ -133,20 +133,9 @@ export async function createInteraction(db: Kysely<Database>, draft: Interaction
 }
 
 /**
- * What an update would change, and the problems of what changes (unchanged values are not checked
- * again: one saved under other options does not block editing another field).
+ * What an update changes, and the problems of what changes (unchanged values are not checked again:
+ * one saved under other options does not block editing another field).
  */
-export async function planUpdate(
-  db: Kysely<Database>,
-  id: number,
-  draft: InteractionDraft,
-  opts: { allowHttp: boolean; box: SecretBox },
-): Promise<{ changes: FieldChange[]; problems: Problem[] }> {
-  const row = await getInteraction(db, id);
-  if (!row) throw new InteractionGone(id);
-  return diff(db, row, draft, opts);
-}
-
 async function diff(db: Kysely<Database>, row: NonNullable<Awaited<ReturnType<typeof getInteraction>>>, draft: InteractionDraft, opts: { allowHttp: boolean; box: SecretBox }) {
   const before = valuesFromRow(row);
   const givenSecrets = SECRET_FIELDS.some((f) => draft.secrets[f] !== undefined);
