@@ -123,7 +123,7 @@ describe('omni apply refuses what interaction new refuses', () => {
 });
 
 describe('interaction names differing only in case are one name', () => {
-  it('is refused by interaction new and edit, like the exact duplicate', async () => {
+  it('is refused by interaction new, like the exact duplicate', async () => {
     const { db, run } = await setup();
     expect((await run(newFlags('Support'))).code).toBe(0);
     const exact = await run(newFlags('Support'));
@@ -133,7 +133,12 @@ describe('interaction names differing only in case are one name', () => {
     expect(cased.code).toBe(2);
     expect(cased.stderr).toContain("an interaction named 'Support' already exists ('SUPPORT' differs only in case)");
     expect(cased.stderr).toContain('omni interaction edit "Support"');
+    expect(await interactionNames(db)).toEqual(['Support']);
+  });
 
+  it('is refused by interaction edit; changing the case of its own name is not a clash', async () => {
+    const { db, run } = await setup();
+    expect((await run(newFlags('Support'))).code).toBe(0);
     expect((await run(newFlags('Sales'))).code).toBe(0);
     const renamed = await run(['interaction', 'edit', 'Sales', '--name', 'support']);
     expect(renamed.code).toBe(2);
