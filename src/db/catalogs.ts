@@ -4,7 +4,9 @@ import type { Kysely } from 'kysely';
 import type { Activity, CatalogEntry, Database } from './schema.js';
 import { ConflictError, DbError, ReferencedError, isUniqueViolation } from './errors.js';
 
-export type CatalogKind = 'unit' | 'group' | 'portfolio' | 'activity' | 'origin' | 'contract';
+/** The catalog kinds: the one declaration every other module derives from. */
+export const CATALOG_KINDS = ['unit', 'group', 'portfolio', 'activity', 'origin', 'contract'] as const;
+export type CatalogKind = (typeof CATALOG_KINDS)[number];
 
 export const catalogTables = {
   unit: 'units',

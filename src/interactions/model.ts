@@ -37,24 +37,6 @@ export function webhookUrl(callbackUrl: string, id: number): string {
   return `${callbackUrl.replace(/\/+$/, '')}/webhooks/twitter/${id}`;
 }
 
-/** Returns an error message, or undefined when the callback URL is acceptable. */
-export function callbackUrlProblem(value: string, allowHttp: boolean): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return `'${value}' is not a URL (example: https://helpdesk.example.com)`;
-  }
-  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
-    return url.protocol === 'http:'
-      ? `the callback URL must use https (Twitter requires it); pass --allow-http for a local set-up`
-      : `the callback URL must be an https:// URL`;
-  }
-  if (url.search || url.hash) return 'the callback URL must not have a query or fragment';
-  if (url.username || url.password) return 'the callback URL must not contain credentials';
-  return undefined;
-}
-
 export function decryptSecrets(row: Pick<InteractionView, (typeof SECRET_COLUMNS)[SecretField]>, box: SecretBox): Secrets {
   const out = {} as Secrets;
   for (const f of SECRET_FIELDS) out[f] = box.decrypt(row[SECRET_COLUMNS[f]], SECRET_COLUMNS[f]);

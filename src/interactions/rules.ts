@@ -3,17 +3,16 @@
 import { UsageError } from '../errors.js';
 import {
   CHANNELS,
-  FIELD_LABELS,
   FORM_ORDER,
   SECRET_ENV,
   SECRET_FIELDS,
-  callbackUrlProblem,
   isChannel,
   type Channel,
   type FieldName,
   type SecretField,
   type Secrets,
 } from './model.js';
+import { problemFix, problemSentence, type Problem } from './problems.js';
 
 /** How each field is given when not interactive: the flag, or for secrets the environment variable. */
 export const FIELD_SOURCES: Record<FieldName, string> = {
@@ -34,37 +33,111 @@ export const FIELD_SOURCES: Record<FieldName, string> = {
 
 export const NAME_MAX = 100;
 
-export function nameProblem(value: string): string | undefined {
+// The one set of value rules for interactions. Each returns a Problem (a code, never a sentence) or
+// undefined; src/interactions/write.ts applies them to every write, whatever surface it comes from.
+
+export function nameRule(value: string): Problem | undefined {
   const v = value.trim();
-  if (v === '') return 'the name must not be empty';
+  if (v === '') return { field: 'name', code: 'empty' };
   // Interactions are referenced "by id or name": an all-digit name would be shadowed by an id.
-  if (/^\d+$/.test(v)) return `'${v}' looks like an identifier; give the interaction a name with letters`;
-  if (v.length > NAME_MAX) return `the name is ${v.length} characters long; at most ${NAME_MAX} are allowed`;
-  if (/[\u0000-\u001f\u007f]/.test(v)) return 'the name must not contain control characters';
+  if (/^\d+$/.test(v)) return { field: 'name', code: 'digits-only', value: v };
+  if (v.length > NAME_MAX) return { field: 'name', code: 'too-long', length: v.length, limit: NAME_MAX };
+  if (/[\u0000-\u001f\u007f]/.test(v)) return { field: 'name', code: 'control-characters' };
   return undefined;
 }
 
-export function channelProblem(value: string): string | undefined {
-  return isChannel(value) ? undefined : `unknown channel '${value}'; known channels: ${Object.keys(CHANNELS).join(', ')}`;
+export function channelRule(value: string): Problem | undefined {
+  return isChannel(value) ? undefined : { field: 'channel', code: 'unknown-channel', value, known: Object.keys(CHANNELS) };
 }
 
 /** The Twitter dev environment label ends up in API paths (/account_activity/all/<label>/...). */
-export function envLabelProblem(value: string): string | undefined {
+export function envLabelRule(value: string): Problem | undefined {
   const v = value.trim();
-  if (v === '') return 'the development environment label must not be empty (it is the "Dev environment label" in Twitter Developer)';
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) {
-    return `'${v}' is not a Twitter dev environment label: use at most 64 letters, digits, '-' or '_'`;
-  }
+  if (v === '') return { field: 'devEnvironment', code: 'empty' };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) return { field: 'devEnvironment', code: 'bad-env-label', value: v };
   return undefined;
 }
 
-export function secretProblem(field: SecretField, value: string): string | undefined {
+export function secretRule(field: SecretField, value: string): Problem | undefined {
   const v = value.trim();
-  if (v === '') return `the ${FIELD_LABELS[field]} must not be empty`;
+  if (v === '') return { field, code: 'empty' };
   // Credentials copied from the developer portal never contain spaces; one usually means a bad paste.
-  if (/\s/.test(v)) return `the ${FIELD_LABELS[field]} contains whitespace; paste it again from Twitter Developer ("Keys and tokens")`;
-  if (v.length > 512) return `the ${FIELD_LABELS[field]} is ${v.length} characters long; that is not a Twitter credential`;
+  if (/\s/.test(v)) return { field, code: 'whitespace' };
+  if (v.length > 512) return { field, code: 'too-long', length: v.length, limit: 512 };
   return undefined;
+}
+
+export function callbackUrlRule(value: string, allowHttp: boolean): Problem | undefined {
+  const field = 'callbackUrl';
+  const v = value.trim();
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return { field, code: v === '' ? 'empty' : 'not-a-url', value: v };
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    return { field, code: url.protocol === 'http:' ? 'http-needs-allow-http' : 'not-https', value: v };
+  }
+  if (url.search || url.hash) return { field, code: 'query-or-fragment', value: v };
+  if (url.username || url.password) return { field, code: 'has-credentials' };
+  return undefined;
+}
+
+/** The plain values the rules look at (catalog references are checked by looking them up). */
+export type RuledValues = Record<'name' | 'channel' | 'devEnvironment' | 'callbackUrl', string>;
+
+/**
+ * Every rule over the given values and secrets, in the form's order. Only the keys present are
+ * checked: a create passes all of them, an update only what changes (a value saved earlier under
+ * other options, e.g. an http URL saved with --allow-http, does not block editing another field).
+ */
+export function interactionProblems(values: Partial<RuledValues>, secrets: Partial<Secrets>, opts: { allowHttp: boolean }): Problem[] {
+  const problems: Problem[] = [];
+  const add = (p: Problem | undefined) => {
+    if (p) problems.push(p);
+  };
+  if (values.name !== undefined) add(nameRule(values.name));
+  if (values.channel !== undefined) add(channelRule(values.channel));
+  if (values.devEnvironment !== undefined) add(envLabelRule(values.devEnvironment));
+  for (const f of SECRET_FIELDS) {
+    const v = secrets[f];
+    if (v !== undefined) add(secretRule(f, v));
+  }
+  if (values.callbackUrl !== undefined) add(callbackUrlRule(values.callbackUrl, opts.allowHttp));
+  return problems;
+}
+
+/** The stored form of a valid value: trimmed, the callback URL without trailing slashes. */
+export function normalizeValues<T extends Partial<RuledValues>>(values: T): T {
+  const out = { ...values };
+  if (out.name !== undefined) out.name = out.name.trim();
+  if (out.devEnvironment !== undefined) out.devEnvironment = out.devEnvironment.trim();
+  if (out.callbackUrl !== undefined) out.callbackUrl = normalizeCallbackUrl(out.callbackUrl);
+  return out;
+}
+
+/** How to fix a problem on the command line: the flag (or variable) that gives the value. */
+export function flagFix(p: Problem): string | undefined {
+  switch (p.code) {
+    case 'http-needs-allow-http':
+      return 'pass --allow-http for a local set-up';
+    case 'name-taken':
+      return `choose another --name, or edit the existing one: omni interaction edit "${p.holder ?? p.value ?? ''}"`;
+    case 'missing':
+      return `give ${FIELD_SOURCES[p.field]}`;
+    default:
+      return problemFix(p);
+  }
+}
+
+/**
+ * A problem as the flags path reports it: "<flag>: <what is wrong>", and the fix. A taken name is
+ * not the flag's fault but the database's: its sentence stands alone and the fix names --name.
+ */
+export function flagError(p: Problem): UsageError {
+  const sentence = problemSentence(p);
+  return new UsageError(p.code === 'name-taken' ? sentence : `${FIELD_SOURCES[p.field]}: ${sentence}`, flagFix(p));
 }
 
 /** Callback URLs are stored trimmed and without trailing slashes, so the webhook URL has no "//". */
@@ -106,8 +179,8 @@ export function parseSecretsJson(text: string, source: string): Partial<Secrets>
     }
     const field = key as SecretField;
     if (typeof value !== 'string') throw new UsageError(`${source}: ${key} must be a string`);
-    const problem = secretProblem(field, value);
-    if (problem) throw new UsageError(`${source}: ${problem}`);
+    const problem = secretRule(field, value);
+    if (problem) throw new UsageError(`${source}: ${problemSentence(problem)}`, problemFix(problem));
     out[field] = value.trim();
   }
   return out;
@@ -151,16 +224,16 @@ export function resolveInteractionInput(
   opts: { mode: 'create' | 'update'; allowHttp: boolean; hasDefaultOrigin?: boolean },
 ): { values: CheckedInput; missing: string[] } {
   const values: CheckedInput = {};
-  const check = (flag: string, problem: string | undefined) => {
-    if (problem) throw new UsageError(`${flag}: ${problem}`);
+  const check = (problem: Problem | undefined) => {
+    if (problem) throw flagError(problem);
   };
   if (input.name !== undefined) {
-    check('--name', nameProblem(input.name));
+    check(nameRule(input.name));
     values.name = input.name.trim();
   }
   if (input.channel !== undefined) {
     const c = input.channel.trim();
-    check('--channel', channelProblem(c));
+    check(channelRule(c));
     values.channel = c as Channel;
   }
   for (const key of ['unit', 'group', 'activity', 'origin'] as const) {
@@ -171,16 +244,16 @@ export function resolveInteractionInput(
   }
   if (input.helper !== undefined) values.helper = input.helper;
   if (input.envLabel !== undefined) {
-    check('--env-label', envLabelProblem(input.envLabel));
+    check(envLabelRule(input.envLabel));
     values.devEnvironment = input.envLabel.trim();
   }
   if (input.callbackUrl !== undefined) {
-    check('--callback-url', callbackUrlProblem(input.callbackUrl.trim(), opts.allowHttp));
+    check(callbackUrlRule(input.callbackUrl, opts.allowHttp));
     values.callbackUrl = normalizeCallbackUrl(input.callbackUrl);
   }
   for (const f of SECRET_FIELDS) {
     const v = secrets[f];
-    if (v !== undefined) check(FIELD_SOURCES[f], secretProblem(f, v));
+    if (v !== undefined) check(secretRule(f, v));
   }
 
   const missing: string[] = [];

@@ -4,7 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SECRET_FIELDS, isChannel, type Secrets } from '../interactions/model.js';
+import { SECRET_FIELDS, type Secrets } from '../interactions/model.js';
+import { channelRule } from '../interactions/rules.js';
+import { problemLine } from '../interactions/problems.js';
+import { catalogNameRule, catalogProblemFix, catalogProblemSentence, type CatalogProblem } from '../catalogs/write.js';
+import type { CatalogKind } from '../db/catalogs.js';
 
 export interface ActivityRef {
   name: string;
@@ -95,7 +99,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function names(raw: unknown, p: string, errors: DocError[]): string[] {
+function catalogLine(p: CatalogProblem): string {
+  const fix = catalogProblemFix(p);
+  return fix ? `${catalogProblemSentence(p)}; ${fix}` : catalogProblemSentence(p);
+}
+
+function names(raw: unknown, p: string, errors: DocError[], kind: CatalogKind): string[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
     errors.push({ path: p, message: 'must be a list of names' });
@@ -105,8 +114,9 @@ function names(raw: unknown, p: string, errors: DocError[]): string[] {
   const seen = new Set<string>();
   raw.forEach((v, i) => {
     const name = typeof v === 'string' ? v.trim() : isObject(v) && typeof v.name === 'string' ? v.name.trim() : undefined;
+    const problem = name ? catalogNameRule(kind, name) : undefined;
     if (!name) errors.push({ path: `${p}[${i}]`, message: 'must be a non-empty name' });
-    else if (/^\d+$/.test(name)) errors.push({ path: `${p}[${i}]`, message: `'${name}' looks like an id; catalog entries are declared by name` });
+    else if (problem) errors.push({ path: `${p}[${i}]`, message: catalogLine(problem) });
     else if (seen.has(name)) errors.push({ path: `${p}[${i}]`, message: `'${name}' is declared twice` });
     else {
       seen.add(name);
@@ -163,7 +173,9 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
   }
   const name = str(raw, 'name', p, errors);
   const channel = str(raw, 'channel', p, errors, false) ?? 'twitter-dm';
-  if (!isChannel(channel)) errors.push({ path: `${p}.channel`, message: `unknown channel '${channel}' (known: twitter-dm)` });
+  // The interaction rules (src/interactions/rules.ts) check the other values when the plan is made.
+  const channelProblem = channelRule(channel);
+  if (channelProblem) errors.push({ path: `${p}.channel`, message: problemLine(channelProblem) });
   const unit = str(raw, 'unit', p, errors);
   const group = str(raw, 'group', p, errors);
   const activity = parseActivity(raw.activity, `${p}.activity`, errors);
@@ -227,10 +239,10 @@ export function parseDesiredState(text: string, ctx: ParseContext): DesiredState
     if (!TOP_KEYS.has(key)) errors.push({ path: key, message: `unknown section (known: ${[...TOP_KEYS].join(', ')})` });
   }
   if (root.version !== undefined && root.version !== 1) errors.push({ path: 'version', message: 'only version 1 is known' });
-  state.units = names(root.units, 'units', errors);
-  state.groups = names(root.groups, 'groups', errors);
-  state.contactOrigins = names(root.contactOrigins, 'contactOrigins', errors);
-  state.contracts = names(root.contracts, 'contracts', errors);
+  state.units = names(root.units, 'units', errors, 'unit');
+  state.groups = names(root.groups, 'groups', errors, 'group');
+  state.contactOrigins = names(root.contactOrigins, 'contactOrigins', errors, 'origin');
+  state.contracts = names(root.contracts, 'contracts', errors, 'contract');
 
   if (root.portfolios !== undefined && root.portfolios !== null) {
     if (!Array.isArray(root.portfolios)) errors.push({ path: 'portfolios', message: 'must be a list of { name, activities }' });
@@ -240,9 +252,11 @@ export function parseDesiredState(text: string, ctx: ParseContext): DesiredState
         const p = `portfolios[${i}]`;
         const name = typeof raw === 'string' ? raw.trim() : isObject(raw) && typeof raw.name === 'string' ? raw.name.trim() : '';
         if (!name) return void errors.push({ path: p, message: 'needs a name' });
+        const problem = catalogNameRule('portfolio', name);
+        if (problem) return void errors.push({ path: `${p}.name`, message: catalogLine(problem) });
         if (seen.has(name)) return void errors.push({ path: `${p}.name`, message: `'${name}' is declared twice` });
         seen.add(name);
-        const activities = isObject(raw) ? names(raw.activities, `${p}.activities`, errors) : [];
+        const activities = isObject(raw) ? names(raw.activities, `${p}.activities`, errors, 'activity') : [];
         state.portfolios.push({ name, activities });
       });
     }
@@ -270,13 +284,14 @@ export function parseDesiredState(text: string, ctx: ParseContext): DesiredState
   if (root.interactions !== undefined && root.interactions !== null) {
     if (!Array.isArray(root.interactions)) errors.push({ path: 'interactions', message: 'must be a list' });
     else {
-      const seen = new Map<string, string>();
+      const seen = new Map<string, { path: string; name: string }>();
       root.interactions.forEach((raw, i) => {
         const it = parseInteraction(raw, `interactions[${i}]`, ctx, errors);
         if (!it) return;
-        const prev = seen.get(it.name);
-        if (prev) errors.push({ path: `${it.path}.name`, message: `'${it.name}' is already declared at ${prev}` });
-        else seen.set(it.name, it.path);
+        // Names differing only in case are one name (as everywhere in omni).
+        const prev = seen.get(it.name.toLowerCase());
+        if (prev) errors.push({ path: `${it.path}.name`, message: `'${it.name}' is already declared at ${prev.path}${prev.name === it.name ? '' : ` as '${prev.name}' (names differing only in case are the same name)`}` });
+        else seen.set(it.name.toLowerCase(), { path: it.path, name: it.name });
         state.interactions.push(it);
       });
     }

@@ -2,18 +2,21 @@
 // reports no changes. Secrets are left out unless asked for: absent credentials mean "keep".
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { listCatalog } from '../db/catalogs.js';
+import { listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions } from '../db/interactions.js';
 import { PARAMS } from '../parameters.js';
 import { decryptSecrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 
+/** The catalogs the file lists flat, by name (portfolios carry their activities). */
+type FlatKind = Exclude<CatalogKind, 'portfolio' | 'activity'>;
+
 export async function exportState(db: Kysely<Database>, opts: { includeSecrets: boolean; box: () => SecretBox }) {
-  const names = async (kind: 'unit' | 'group' | 'origin' | 'contract') => (await listCatalog(db, kind)).map((r) => r.name);
+  const names = async (kind: FlatKind) => (await listCatalog(db, kind)).map((r) => r.name);
   const portfolios = await listCatalog(db, 'portfolio');
   const activities = await listCatalog(db, 'activity');
-  const idToName = async (kind: 'unit' | 'group' | 'origin' | 'contract') => new Map((await listCatalog(db, kind)).map((r) => [String(r.id), r.name]));
+  const idToName = async (kind: FlatKind) => new Map((await listCatalog(db, kind)).map((r) => [String(r.id), r.name]));
   const catalogNames = { unit: await idToName('unit'), group: await idToName('group'), origin: await idToName('origin'), contract: await idToName('contract') };
 
   const stored = await getParameters(db);

@@ -7,7 +7,9 @@ import { listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions, type InteractionView } from '../db/interactions.js';
 import { PARAMS, checkParamValue, paramDef } from '../parameters.js';
-import { SECRET_FIELDS, callbackUrlProblem, decryptSecrets, type SecretField, type Secrets } from '../interactions/model.js';
+import { SECRET_FIELDS, decryptSecrets, valuesFromRow, type FieldName, type SecretField, type Secrets } from '../interactions/model.js';
+import { interactionProblems, normalizeCallbackUrl, type RuledValues } from '../interactions/rules.js';
+import { problemFix, problemLine, type Problem } from '../interactions/problems.js';
 import type { SecretBox } from '../secrets.js';
 import { DocumentErrors, type DesiredInteraction, type DesiredState, type DocError } from './document.js';
 
@@ -39,6 +41,8 @@ export interface Plan {
   desired: DesiredState;
   /** Interactions to prune, by id (with --prune). */
   prune: InteractionView[];
+  /** What each interaction of the file points at, by its path in the file (execute builds the write path's draft from it). */
+  resolved: Map<string, ResolvedInteraction>;
 }
 
 export interface CurrentState {
@@ -150,12 +154,47 @@ function planParameter(number: number, value: string | null, p: string, current:
   return { op: stored === undefined ? 'create' : 'update', entity: 'parameter', name: String(number), path: p, fields: [{ field: 'value', from, to }] };
 }
 
+/** The key of the file that gives a field, under the interaction's path. */
+function fileKey(field: FieldName): string {
+  return (SECRET_FIELDS as readonly string[]).includes(field) ? `credentials.${field}` : field;
+}
+
+/** How to fix a problem in the file: the same sentence as on the command line, the fix names the file's key. */
+export function fileFix(p: Problem): string | undefined {
+  switch (p.code) {
+    case 'http-needs-allow-http':
+      return 'set allowHttp: true on this interaction for a local set-up';
+    case 'name-taken':
+      return p.holder !== undefined && p.holder !== p.value
+        ? `write the name as '${p.holder}' to update that interaction, or choose another name`
+        : 'choose another name';
+    default:
+      return problemFix(p);
+  }
+}
+
+/** A rule's problem as `omni apply` reports it: the document path of the value, the sentence, the fix. */
+export function fileError(path: string, p: Problem): DocError {
+  return { path: `${path}.${fileKey(p.field)}`, message: problemLine(p, fileFix(p)) };
+}
+
+/** The catalog entries an interaction of the file points at, by name, as the plan resolved them. */
+export interface ResolvedInteraction {
+  unit: string;
+  group: string;
+  activity: { name: string; portfolio: string };
+  contactOrigin: string;
+  /** The stored form of the callback URL (no trailing slash). */
+  callbackUrl: string;
+}
+
 function planInteraction(
   it: DesiredInteraction,
   current: CurrentState,
   known: Known,
   box: () => SecretBox,
   errors: DocError[],
+  resolved: Map<string, ResolvedInteraction>,
 ): PlanItem | undefined {
   const before = errors.length;
   const unit = catalogName('unit', it.unit, current, known);
@@ -166,14 +205,27 @@ function planInteraction(
   if (origin === undefined) errors.push({ path: `${it.path}.contactOrigin`, message: `no contact origin '${it.contactOrigin}': declare it under contactOrigins` });
   const act = activityRef(it.activity, current, known);
   if (act.error) errors.push({ path: `${it.path}.activity`, message: act.error });
-  const urlProblem = callbackUrlProblem(it.callbackUrl, it.allowHttp);
-  if (urlProblem) errors.push({ path: `${it.path}.callbackUrl`, message: urlProblem.replace('pass --allow-http', 'set allowHttp: true') });
   const existing = current.interactions.get(it.name);
+  // The rules of the write path (src/interactions/write.ts): all values of a new interaction; of an
+  // existing one, what changes (compared in stored form below, so checked here as written).
+  const stored = existing ? valuesFromRow(existing) : undefined;
+  const ruledValues: Partial<RuledValues> = {};
+  if (!stored || it.channel !== stored.channel) ruledValues.channel = it.channel;
+  if (!stored) ruledValues.name = it.name;
+  if (!stored || it.devEnvironment !== stored.devEnvironment) ruledValues.devEnvironment = it.devEnvironment;
+  if (!stored || !sameUrl(it.callbackUrl, stored.callbackUrl)) ruledValues.callbackUrl = it.callbackUrl;
+  for (const p of interactionProblems(ruledValues, it.credentials, { allowHttp: it.allowHttp })) errors.push(fileError(it.path, p));
   if (!existing) {
+    // Names differing only in case are one name: 'support' may not be created beside 'Support'.
+    const wanted = it.name.toLowerCase();
+    const holder = [...current.interactions.keys()].find((n) => n.toLowerCase() === wanted);
+    if (holder !== undefined) errors.push(fileError(it.path, { field: 'name', code: 'name-taken', value: it.name, holder }));
     const missing = SECRET_FIELDS.filter((f) => it.credentials[f] === undefined);
     if (missing.length > 0) errors.push({ path: `${it.path}.credentials`, message: `a new interaction needs ${missing.join(', ')}` });
   }
   if (errors.length > before) return undefined;
+  const callbackUrl = normalizeCallbackUrl(it.callbackUrl);
+  resolved.set(it.path, { unit: unit!, group: group!, activity: act.match!, contactOrigin: origin!, callbackUrl });
 
   const want: Record<string, string | boolean> = {
     channel: it.channel,
@@ -183,7 +235,7 @@ function planInteraction(
     contactOrigin: origin!,
     helperInterception: it.helperInterception,
     devEnvironment: it.devEnvironment,
-    callbackUrl: it.callbackUrl,
+    callbackUrl,
   };
   if (!existing) {
     return {
@@ -223,6 +275,15 @@ export interface PlanOptions {
   prune?: boolean;
 }
 
+/** Two callback URLs that are stored the same ('https://h/' and 'https://h'). */
+function sameUrl(given: string, stored: string): boolean {
+  try {
+    return normalizeCallbackUrl(given) === stored;
+  } catch {
+    return false;
+  }
+}
+
 /** Builds the plan or throws DocumentErrors with every problem found. */
 export function makePlan(desired: DesiredState, current: CurrentState, box: () => SecretBox, source: string, opts: PlanOptions = {}): Plan {
   const errors: DocError[] = [];
@@ -248,10 +309,11 @@ export function makePlan(desired: DesiredState, current: CurrentState, box: () =
     const item = planParameter(number, value, path, current, known, errors);
     if (item) items.push(item);
   }
+  const resolved = new Map<string, ResolvedInteraction>();
   let cachedBox: SecretBox | undefined;
   const lazyBox = () => (cachedBox ??= box());
   for (const it of desired.interactions) {
-    const item = planInteraction(it, current, known, lazyBox, errors);
+    const item = planInteraction(it, current, known, lazyBox, errors, resolved);
     if (item) items.push(item);
   }
   const prune: InteractionView[] = [];
@@ -264,5 +326,5 @@ export function makePlan(desired: DesiredState, current: CurrentState, box: () =
     }
   }
   if (errors.length > 0) throw new DocumentErrors(errors, source);
-  return { items, desired, prune };
+  return { items, desired, prune, resolved };
 }

@@ -5,15 +5,19 @@ import {
   type Secrets,
 } from '../../src/interactions/model.js';
 import {
-  envLabelProblem,
-  nameProblem,
+  callbackUrlRule,
+  envLabelRule,
+  flagError,
+  interactionProblems,
+  nameRule,
   normalizeCallbackUrl,
   parseSecretsJson,
   resolveInteractionInput,
-  secretProblem,
+  secretRule,
   secretsFromEnv,
 } from '../../src/interactions/rules.js';
 import { auditChanges, interactionChanges } from '../../src/interactions/changes.js';
+import { problemLine, problemSentence, type Problem } from '../../src/interactions/problems.js';
 
 const secrets: Secrets = { apiKey: 'k1', apiSecretKey: 's1', accessToken: 't1', accessTokenSecret: 'ts1' };
 
@@ -30,25 +34,57 @@ const values: InteractionValues = {
 };
 
 describe('field rules', () => {
+  const said = (p: Problem | undefined) => (p ? problemLine(p) : undefined);
+
   it('accepts ordinary names and refuses empty, all-digit, overlong or control-character ones', () => {
-    expect(nameProblem('Support DMs')).toBeUndefined();
-    expect(nameProblem('  ')).toMatch(/must not be empty/);
-    expect(nameProblem('42')).toMatch(/looks like an identifier/);
-    expect(nameProblem('x'.repeat(101))).toMatch(/at most 100/);
-    expect(nameProblem('a\tb')).toMatch(/control characters/);
+    expect(nameRule('Support DMs')).toBeUndefined();
+    expect(nameRule('  ')).toEqual({ field: 'name', code: 'empty' });
+    expect(nameRule(' 42 ')).toEqual({ field: 'name', code: 'digits-only', value: '42' });
+    expect(said(nameRule('42'))).toMatch(/looks like an identifier; give the interaction a name with letters/);
+    expect(said(nameRule('x'.repeat(101)))).toMatch(/at most 100/);
+    expect(nameRule('a\tb')?.code).toBe('control-characters');
   });
 
   it('keeps dev environment labels path-safe', () => {
-    expect(envLabelProblem('prod_env-2')).toBeUndefined();
-    expect(envLabelProblem('')).toMatch(/must not be empty/);
-    expect(envLabelProblem('a/b')).toMatch(/letters, digits/);
-    expect(envLabelProblem('x'.repeat(65))).toMatch(/at most 64/);
+    expect(envLabelRule('prod_env-2')).toBeUndefined();
+    expect(said(envLabelRule(''))).toMatch(/must not be empty/);
+    expect(envLabelRule('a/b')).toEqual({ field: 'devEnvironment', code: 'bad-env-label', value: 'a/b' });
+    expect(said(envLabelRule('a b'))).toMatch(/letters, digits/);
+    expect(said(envLabelRule('x'.repeat(65)))).toMatch(/at most 64/);
   });
 
-  it('refuses empty credentials and credentials with whitespace inside', () => {
-    expect(secretProblem('apiKey', 'abc')).toBeUndefined();
-    expect(secretProblem('apiKey', '')).toMatch(/API key must not be empty/);
-    expect(secretProblem('accessToken', 'ab cd')).toMatch(/Access token contains whitespace/);
+  it('refuses empty credentials and credentials with whitespace inside, never repeating the value', () => {
+    expect(secretRule('apiKey', 'abc')).toBeUndefined();
+    expect(said(secretRule('apiKey', ''))).toMatch(/API key must not be empty/);
+    expect(secretRule('accessToken', 'ab cd')).toEqual({ field: 'accessToken', code: 'whitespace' });
+    expect(said(secretRule('accessToken', 'ab cd'))).toMatch(/^the Access token contains whitespace/);
+    expect(said(secretRule('accessToken', 'ab cd'))).not.toContain('ab cd');
+  });
+
+  it('returns a code for each callback URL problem; the fix for http depends on the surface', () => {
+    expect(callbackUrlRule('https://h.example.com/', false)).toBeUndefined();
+    expect(callbackUrlRule('http://h.example.com', true)).toBeUndefined();
+    expect(callbackUrlRule('http://h.example.com', false)?.code).toBe('http-needs-allow-http');
+    expect(callbackUrlRule('ftp://h.example.com', true)?.code).toBe('not-https');
+    expect(callbackUrlRule('nope', false)?.code).toBe('not-a-url');
+    expect(callbackUrlRule('https://h.example.com/?a=1', false)?.code).toBe('query-or-fragment');
+    expect(callbackUrlRule('https://u:p@h.example.com', false)?.code).toBe('has-credentials');
+    const http = callbackUrlRule('http://h.example.com', false)!;
+    const flags = flagError(http);
+    expect(flags.message).toBe(`--callback-url: ${problemSentence(http)}`);
+    expect(flags.hint).toBe('pass --allow-http for a local set-up');
+  });
+
+  it('checks every given value at once, in the form order', () => {
+    const problems = interactionProblems({ name: '42', channel: 'fax', devEnvironment: 'a b', callbackUrl: 'http://x' }, { apiKey: 'a b' }, { allowHttp: false });
+    expect(problems.map((p) => `${p.field}:${p.code}`)).toEqual([
+      'name:digits-only',
+      'channel:unknown-channel',
+      'devEnvironment:bad-env-label',
+      'apiKey:whitespace',
+      'callbackUrl:http-needs-allow-http',
+    ]);
+    expect(interactionProblems({}, {}, { allowHttp: false })).toEqual([]);
   });
 
   it('stores callback URLs without trailing slashes', () => {

@@ -65,7 +65,7 @@ export async function applyAction(
   const plan = makePlan(desired, current, () => box!, input.source, { prune: Boolean(opts.prune) });
   const apply = !opts.dryRun && plan.items.length > 0;
   let touched: number[] = [];
-  if (apply) touched = await executePlan(db, plan, { now: ctx.clock().toISOString(), actor: ctx.actor, box: () => box! });
+  if (apply) touched = await executePlan(db, plan, { now: ctx.clock().toISOString(), actor: ctx.actor, box: () => box!, source: input.source });
   if (!opts.json) {
     printPlan(ctx, plan);
     if (opts.dryRun) ctx.err('dry run: nothing was changed');

@@ -3,7 +3,9 @@ import type { Context } from '../../cli/context.js';
 import type { Action } from '../../cli/runner.js';
 import { catalogLabels, findCatalogEntry, type CatalogKind } from '../../db/catalogs.js';
 import { printJson, success } from '../../cli/output.js';
-import { catalogJson, cleanName, createCatalogEntry } from './entries.js';
+import { catalogNameRule, catalogProblemFix, catalogProblemSentence } from '../../catalogs/write.js';
+import { UsageError } from '../../errors.js';
+import { catalogJson, createCatalogEntry } from './entries.js';
 
 type Opts = { json?: boolean };
 
@@ -12,7 +14,9 @@ export function addAction(kind: 'activity'): Action<[string], Opts & { portfolio
 export function addAction(kind: Exclude<CatalogKind, 'activity'>): Action<[string], Opts>;
 export function addAction(kind: CatalogKind): Action<[string], Opts & { portfolio?: string }> {
   return async (ctx: Context, [rawName]: [string], opts: Opts & { portfolio?: string }) => {
-    const name = cleanName(kind, rawName);
+    const problem = catalogNameRule(kind, rawName);
+    if (problem) throw new UsageError(catalogProblemSentence(problem), catalogProblemFix(problem));
+    const name = rawName.trim();
     const db = (await ctx.db()).kysely;
     const portfolio = kind === 'activity' ? await findCatalogEntry(db, 'portfolio', opts.portfolio ?? '') : undefined;
     const row = await createCatalogEntry(ctx, db, kind, name, portfolio);

@@ -1,8 +1,8 @@
 // `omni interaction delete <id|name>`: a logical delete, as in 4biz. The row, its tickets and its
 // messages stay; the interaction leaves `list` (see `list --deleted`) and frees its name.
 import { serviceDeps, type Context } from '../../cli/context.js';
-import { findInteraction, getInteraction, softDeleteInteraction, type InteractionView } from '../../db/interactions.js';
-import { recordAudit } from '../../db/audit.js';
+import { findInteraction, getInteraction, type InteractionView } from '../../db/interactions.js';
+import { deleteInteraction } from '../../interactions/write.js';
 import { InputNeededError, OmniError, isUserFacing } from '../../errors.js';
 import { deregisterWebhook, hasRegisteredWebhook } from '../../webhooks/service.js';
 import { printJson, success, warn } from '../../cli/output.js';
@@ -60,11 +60,7 @@ export async function deleteAction(ctx: Context, [ref]: [string], opts: DeleteOp
   }
 
   await releaseWebhookBeforeDelete(ctx, row, opts);
-  const now = ctx.clock().toISOString();
-  await db.transaction().execute(async (trx) => {
-    await softDeleteInteraction(trx, row.id, now);
-    await recordAudit(trx, { at: now, actor: ctx.actor, entity: 'interaction', entityId: row.id, action: 'delete', changes: { name: row.name } });
-  });
+  await deleteInteraction(db, row.id, { now: ctx.clock().toISOString(), actor: ctx.actor });
   success(ctx, `deleted interaction ${row.id} '${row.name}' (its tickets and messages stay; see: omni interaction list --deleted)`);
   if (opts.json) {
     const deleted = await getInteraction(db, row.id, true);

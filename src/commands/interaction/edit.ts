@@ -1,28 +1,25 @@
 // `omni interaction edit <id|name>`: the wizard pre-filled with the current values, or flags /
 // environment / --secrets-file changing only what they give. The identifier never changes.
 import type { Context } from '../../cli/context.js';
-import { findInteraction, getInteraction, updateInteraction } from '../../db/interactions.js';
-import { recordAudit } from '../../db/audit.js';
+import { findInteraction, getInteraction } from '../../db/interactions.js';
 import { OmniError, UsageError } from '../../errors.js';
 import { printJson, success } from '../../cli/output.js';
 import {
   SECRET_FIELDS,
   decryptSecrets,
-  encryptSecrets,
   interactionJson,
   valuesFromRow,
-  valuesToColumns,
   type InteractionValues,
   type Secrets,
 } from '../../interactions/model.js';
 import {
+  flagError,
   resolveInteractionInput,
 } from '../../interactions/rules.js';
-import {
-  auditChanges,
-  interactionChanges,
-} from '../../interactions/changes.js';
-import { applyInput, dbCatalogPort, gatherSecrets, nameTaken, resolveRefs, type InteractionFlags } from './input.js';
+import { interactionChanges } from '../../interactions/changes.js';
+import { InteractionRefused } from '../../interactions/problems.js';
+import { nameTakenProblem, updateInteraction } from '../../interactions/write.js';
+import { applyInput, dbCatalogPort, gatherSecrets, resolveRefs, type InteractionFlags } from './input.js';
 import { runInteractionWizard } from './wizard.js';
 import { changeLines } from './format.js';
 
@@ -40,16 +37,15 @@ export async function editAction(ctx: Context, [ref]: [string], opts: Interactio
 
   const { values: checked } = resolveInteractionInput(opts, given.values, { mode: 'update', allowHttp });
   const refs = await resolveRefs(db, checked);
-  if (checked.name !== undefined && (await nameTaken(db, checked.name, row.id))) {
-    throw new UsageError(`an interaction named '${checked.name}' already exists`, 'choose another --name');
-  }
+  const taken = checked.name === undefined ? undefined : await nameTakenProblem(db, checked.name, row.id);
+  if (taken) throw flagError(taken);
 
   let after: InteractionValues;
   let secrets: Partial<Secrets>;
   if (ctx.interactive) {
     const prompter = await ctx.prompter();
     const result = await runInteractionWizard(
-      { prompter, catalogs: dbCatalogPort(ctx, db), isNameTaken: (name) => nameTaken(db, name, row.id) },
+      { prompter, catalogs: dbCatalogPort(ctx, db), nameTaken: (name) => nameTakenProblem(db, name, row.id) },
       {
         identifier: row.id,
         current: { values: before, secrets: currentSecrets },
@@ -89,25 +85,19 @@ export async function editAction(ctx: Context, [ref]: [string], opts: Interactio
     }
   }
 
-  const changedSecrets: Partial<Secrets> = {};
-  for (const c of changes) if (c.secret) changedSecrets[c.field as keyof Secrets] = secrets[c.field as keyof Secrets]!;
-  const now = ctx.clock().toISOString();
-  await db.transaction().execute(async (trx) => {
-    await updateInteraction(trx, row.id, { ...valuesToColumns(after), ...encryptSecrets(changedSecrets, box), updated_at: now });
-    await recordAudit(trx, {
-      at: now,
-      actor: ctx.actor,
-      entity: 'interaction',
-      entityId: row.id,
-      action: 'update',
-      changes: auditChanges(changes, 'update'),
-    });
-  });
+  let written = changes;
+  try {
+    written = await updateInteraction(db, row.id, { values: after, secrets }, { now: ctx.clock().toISOString(), actor: ctx.actor, box, allowHttp });
+  } catch (err) {
+    // Checked before, but another omni may have taken the name meanwhile: word it for the flags.
+    if (err instanceof InteractionRefused) throw flagError(err.problems[0]!);
+    throw err;
+  }
 
   const updated = await getInteraction(db, row.id);
   if (!updated) throw new OmniError(`interaction ${row.id} vanished while it was being edited`, { hint: 'run omni interaction list --deleted' });
   success(ctx, `updated interaction ${row.id} '${updated.name}'`);
-  for (const line of changeLines(changes)) ctx.err(`  ${line}`);
+  for (const line of changeLines(written)) ctx.err(`  ${line}`);
   if (opts.json) printJson(ctx, interactionJson(updated, box));
   return 0;
 }

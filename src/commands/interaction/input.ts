@@ -4,10 +4,9 @@ import fs from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import type { Context } from '../../cli/context.js';
 import type { Database } from '../../db/schema.js';
-import { findCatalogEntry, listCatalog, type CatalogRow } from '../../db/catalogs.js';
+import { findCatalogEntry, listCatalog, type CatalogKind, type CatalogRow } from '../../db/catalogs.js';
 import { createCatalogEntry } from '../catalog/entries.js';
-import { findInteraction, listInteractions } from '../../db/interactions.js';
-import { DbError } from '../../db/errors.js';
+import { listInteractions } from '../../db/interactions.js';
 import { UsageError } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
 import {
@@ -129,9 +128,12 @@ export async function assertKeyFits(db: Kysely<Database>, box: SecretBox): Promi
 }
 
 /** What the wizard needs of the catalogs: list them, and create an entry inline (with its audit record). */
+/** The catalogs the wizard picks from (every kind but contracts, which interactions do not point at). */
+export type PickableKind = Exclude<CatalogKind, 'contract'>;
+
 export interface CatalogPort {
-  list(kind: 'unit' | 'group' | 'portfolio' | 'activity' | 'origin'): Promise<CatalogRow[]>;
-  create(kind: 'unit' | 'group' | 'portfolio' | 'activity' | 'origin', name: string, portfolio?: CatalogRef): Promise<CatalogRow>;
+  list(kind: PickableKind): Promise<CatalogRow[]>;
+  create(kind: PickableKind, name: string, portfolio?: CatalogRef): Promise<CatalogRow>;
 }
 
 export function dbCatalogPort(ctx: Context, db: Kysely<Database>): CatalogPort {
@@ -139,15 +141,4 @@ export function dbCatalogPort(ctx: Context, db: Kysely<Database>): CatalogPort {
     list: (kind) => listCatalog(db, kind),
     create: (kind, name, portfolio) => createCatalogEntry(ctx, db, kind, name, portfolio),
   };
-}
-
-/** Whether a live interaction already has this exact name. */
-export async function nameTaken(db: Kysely<Database>, name: string, exceptId?: number): Promise<boolean> {
-  try {
-    const found = await findInteraction(db, name);
-    return found.name === name && found.id !== exceptId;
-  } catch (err) {
-    if (err instanceof DbError) return false;
-    throw err;
-  }
 }

@@ -2,11 +2,11 @@
 import type { Context } from '../../cli/context.js';
 import { findCatalogEntry } from '../../db/catalogs.js';
 import { listInteractionSummaries, listInteractions, type InteractionSummary, type InteractionView } from '../../db/interactions.js';
-import { UsageError } from '../../errors.js';
 import { printJson, printTable } from '../../cli/output.js';
 import { interactionJson, webhookState } from '../../interactions/model.js';
 import {
-  channelProblem,
+  channelRule,
+  flagError,
 } from '../../interactions/rules.js';
 
 interface ListOptions {
@@ -25,8 +25,8 @@ function status(r: Pick<InteractionView, 'deleted_at' | 'revoked_at'>): string {
 
 export async function listAction(ctx: Context, _args: [], opts: ListOptions): Promise<number> {
   if (opts.channel !== undefined) {
-    const problem = channelProblem(opts.channel);
-    if (problem) throw new UsageError(`--channel: ${problem}`);
+    const problem = channelRule(opts.channel);
+    if (problem) throw flagError(problem);
   }
   const db = (await ctx.db()).kysely;
   const unit = opts.unit !== undefined ? await findCatalogEntry(db, 'unit', opts.unit) : undefined;

@@ -2,68 +2,43 @@
 import type { Kysely } from 'kysely';
 import type { Context } from '../../cli/context.js';
 import type { Database } from '../../db/schema.js';
-import { getInteraction, insertInteraction, nextInteractionId } from '../../db/interactions.js';
-import { recordAudit } from '../../db/audit.js';
-import { InputNeededError, OmniError, UsageError } from '../../errors.js';
+import { getInteraction, nextInteractionId } from '../../db/interactions.js';
+import { InputNeededError, OmniError } from '../../errors.js';
 import { printJson, success } from '../../cli/output.js';
 import type { SecretBox } from '../../secrets.js';
 import {
   SECRET_FIELDS,
-  encryptSecrets,
   interactionJson,
   isChannel,
-  valuesToColumns,
   webhookUrl,
   type InteractionValues,
   type Secrets,
 } from '../../interactions/model.js';
 import {
+  flagError,
   resolveInteractionInput,
 } from '../../interactions/rules.js';
-import {
-  auditChanges,
-  interactionChanges,
-} from '../../interactions/changes.js';
+import { IdentifierMoved, createInteraction, nameTakenProblem } from '../../interactions/write.js';
+import { InteractionRefused } from '../../interactions/problems.js';
 import {
   assertKeyFits,
   dbCatalogPort,
   defaultOrigin,
   gatherSecrets,
-  nameTaken,
   resolveRefs,
   type InteractionFlags,
 } from './input.js';
 import { runInteractionWizard } from './wizard.js';
 import { alignRows, formRows, maskAll } from './format.js';
 
-/** The insert got another identifier than the one shown (another omni saved meanwhile). */
-class IdentifierMoved extends Error {
-  constructor(readonly actual: number) {
-    super(`identifier moved to ${actual}`);
+async function save(ctx: Context, db: Kysely<Database>, box: SecretBox, allowHttp: boolean, values: InteractionValues, secrets: Secrets, expectedId?: number): Promise<number> {
+  try {
+    return await createInteraction(db, { values, secrets }, { now: ctx.clock().toISOString(), actor: ctx.actor, box, allowHttp }, expectedId === undefined ? {} : { expectedId });
+  } catch (err) {
+    // Checked before, but another omni may have taken the name meanwhile: word it for the flags.
+    if (err instanceof InteractionRefused) throw flagError(err.problems[0]!);
+    throw err;
   }
-}
-
-async function save(ctx: Context, db: Kysely<Database>, box: SecretBox, values: InteractionValues, secrets: Secrets, expectedId?: number): Promise<number> {
-  const now = ctx.clock().toISOString();
-  return db.transaction().execute(async (trx) => {
-    const row = await insertInteraction(trx, {
-      ...valuesToColumns(values),
-      ...(encryptSecrets(secrets, box) as Record<'api_key_enc' | 'api_secret_key_enc' | 'access_token_enc' | 'access_token_secret_enc', string>),
-      created_at: now,
-      updated_at: now,
-    });
-    // Throwing rolls the insert back, so the identifier shown and the one saved never differ.
-    if (expectedId !== undefined && row.id !== expectedId) throw new IdentifierMoved(row.id);
-    await recordAudit(trx, {
-      at: now,
-      actor: ctx.actor,
-      entity: 'interaction',
-      entityId: row.id,
-      action: 'create',
-      changes: auditChanges(interactionChanges(undefined, values, secrets), 'create'),
-    });
-    return row.id;
-  });
 }
 
 export async function newAction(ctx: Context, _args: [], opts: InteractionFlags): Promise<number> {
@@ -80,9 +55,8 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
   }
   const refs = await resolveRefs(db, checked);
   // Checked before the wizard too, so nobody types four secrets only to hit a taken name at the end.
-  if (checked.name !== undefined && (await nameTaken(db, checked.name))) {
-    throw new UsageError(`an interaction named '${checked.name}' already exists`, `choose another --name, or edit the existing one: omni interaction edit "${checked.name}"`);
-  }
+  const taken = checked.name === undefined ? undefined : await nameTakenProblem(db, checked.name);
+  if (taken) throw flagError(taken);
   // Only now: a run refused for missing input should not leave a fresh key file behind.
   const box = await ctx.secrets();
   await assertKeyFits(db, box);
@@ -97,7 +71,7 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
       {
         prompter,
         catalogs: dbCatalogPort(ctx, db),
-        isNameTaken: (name) => nameTaken(db, name),
+        nameTaken: (name) => nameTakenProblem(db, name),
       },
       { identifier: expectedId, preset: { checked, refs }, presetSecrets: given, allowHttp },
     );
@@ -112,7 +86,7 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
         return 1;
       }
       try {
-        await save(ctx, db, box, values, secrets, expectedId);
+        await save(ctx, db, box, allowHttp, values, secrets, expectedId);
         break;
       } catch (err) {
         if (!(err instanceof IdentifierMoved)) throw err;
@@ -133,7 +107,7 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
       callbackUrl: checked.callbackUrl!,
     };
     secrets = complete(given.values);
-    expectedId = await save(ctx, db, box, values, secrets);
+    expectedId = await save(ctx, db, box, allowHttp, values, secrets);
   }
 
   const row = await getInteraction(db, expectedId);

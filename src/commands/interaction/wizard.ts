@@ -3,13 +3,12 @@
 // their step; on edit every answer defaults to the current value and an empty secret keeps it.
 import type { Prompter, Choice } from '../../cli/prompter.js';
 import type { CatalogRow } from '../../db/catalogs.js';
-import { cleanName } from '../catalog/entries.js';
-import type { CatalogPort, ResolvedRefs } from './input.js';
+import { catalogNameRule, catalogProblemFix, catalogProblemSentence } from '../../catalogs/write.js';
+import type { CatalogPort, PickableKind as CatalogKind, ResolvedRefs } from './input.js';
 import {
   CHANNELS,
   FIELD_LABELS,
   SECRET_FIELDS,
-  callbackUrlProblem,
   isChannel,
   type CatalogRef,
   type Channel,
@@ -18,19 +17,21 @@ import {
   type Secrets,
 } from '../../interactions/model.js';
 import {
-  envLabelProblem,
-  nameProblem,
+  callbackUrlRule,
+  envLabelRule,
+  nameRule,
   normalizeCallbackUrl,
-  secretProblem,
+  secretRule,
   type CheckedInput,
 } from '../../interactions/rules.js';
+import { problemFix, problemLine, type Problem } from '../../interactions/problems.js';
 import { maskSecret } from '../../secrets.js';
 
 export interface WizardDeps {
   prompter: Prompter;
   catalogs: CatalogPort;
-  /** True when a live interaction other than the one being edited has this name. */
-  isNameTaken: (name: string) => Promise<boolean>;
+  /** The name-taken problem when a live interaction other than the one being edited has this name in any case. */
+  nameTaken: (name: string) => Promise<Problem | undefined>;
 }
 
 export interface WizardInput {
@@ -53,9 +54,23 @@ export interface WizardResult {
 
 const CREATE = 'create-new' as const;
 type Picked = number | typeof CREATE;
-type CatalogKind = 'unit' | 'group' | 'portfolio' | 'activity' | 'origin';
+/** How to fix a problem at a prompt: the same sentence as everywhere, the fix worded for a person typing. */
+export function promptFix(p: Problem): string | undefined {
+  switch (p.code) {
+    case 'http-needs-allow-http':
+      // A flag cannot be given at a prompt: say to leave and run again with it.
+      return 'quit (Ctrl-C) and pass --allow-http for a local set-up';
+    case 'name-taken':
+      return 'choose another name';
+    default:
+      return problemFix(p);
+  }
+}
 
-const asCheck = (problem: (v: string) => string | undefined) => (v: string): true | string => problem(v) ?? true;
+const asCheck = (rule: (v: string) => Problem | undefined) => (v: string): true | string => {
+  const p = rule(v);
+  return p ? problemLine(p, promptFix(p)) : true;
+};
 
 export async function runInteractionWizard(deps: WizardDeps, input: WizardInput): Promise<WizardResult> {
   const { prompter } = deps;
@@ -75,9 +90,10 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
     given(FIELD_LABELS.name, name, '--name');
   } else {
     for (;;) {
-      name = (await prompter.input({ message: FIELD_LABELS.name, ...(cur ? { default: cur.name } : {}), validate: asCheck(nameProblem) })).trim();
-      if (!(await deps.isNameTaken(name))) break;
-      prompter.note(`an interaction named '${name}' already exists; choose another name`);
+      name = (await prompter.input({ message: FIELD_LABELS.name, ...(cur ? { default: cur.name } : {}), validate: asCheck(nameRule) })).trim();
+      const taken = await deps.nameTaken(name);
+      if (!taken) break;
+      prompter.note(problemLine(taken, promptFix(taken)));
     }
   }
 
@@ -137,7 +153,7 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
       await prompter.input({
         message: `${FIELD_LABELS.devEnvironment} (the "Dev environment label" in Twitter Developer)`,
         ...(cur ? { default: cur.devEnvironment } : {}),
-        validate: asCheck(envLabelProblem),
+        validate: asCheck(envLabelRule),
       })
     ).trim();
   }
@@ -154,7 +170,7 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
     const answer = (
       await prompter.password({
         message: keep !== undefined ? `${FIELD_LABELS[f]} (empty keeps ${maskSecret(keep)})` : FIELD_LABELS[f],
-        validate: (v) => (keep !== undefined && v.trim() === '' ? true : (secretProblem(f, v) ?? true)),
+        validate: (v) => (keep !== undefined && v.trim() === '' ? true : asCheck((x) => secretRule(f, x))(v)),
       })
     ).trim();
     if (answer !== '') secrets[f] = answer;
@@ -169,7 +185,7 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
       message: `${FIELD_LABELS.callbackUrl} (public https base URL of the listener)`,
       ...(cur ? { default: cur.callbackUrl } : {}),
       // The current URL stays acceptable on edit even if it is http (saved earlier with --allow-http).
-      validate: (v) => (cur && v.trim() === cur.callbackUrl ? true : (callbackUrlProblem(v.trim(), input.allowHttp) ?? true)),
+      validate: (v) => (cur && v.trim() === cur.callbackUrl ? true : asCheck((x) => callbackUrlRule(x, input.allowHttp))(v)),
     });
     callbackUrl = cur && answer.trim() === cur.callbackUrl ? cur.callbackUrl : normalizeCallbackUrl(answer);
   }
@@ -217,12 +233,10 @@ async function pickCatalogRow(deps: WizardDeps, kind: CatalogKind, message: stri
       await prompter.input({
         message: `Name of the new ${what}`,
         validate: (v) => {
-          try {
-            cleanName(kind, v);
-            return true;
-          } catch (err) {
-            return (err as Error).message;
-          }
+          const p = catalogNameRule(kind, v);
+          if (!p) return true;
+          const fix = catalogProblemFix(p);
+          return fix ? `${catalogProblemSentence(p)}; ${fix}` : catalogProblemSentence(p);
         },
       })
     ).trim();

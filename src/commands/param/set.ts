@@ -1,8 +1,6 @@
-// `omni param set`: validate (src/parameters.ts), resolve catalog names to ids, write with the audit record in one transaction.
+// `omni param set`: validate (src/parameters.ts), then the parameter write path (src/parameter-write.ts: catalog names to ids, row and audit record in one transaction).
 import type { Context } from '../../cli/context.js';
-import { recordAudit } from '../../db/audit.js';
-import { findCatalogEntry } from '../../db/catalogs.js';
-import { getParameter, setParameter } from '../../db/parameters.js';
+import { setParameterValue } from '../../parameter-write.js';
 import { checkParamValue } from '../../parameters.js';
 import { UsageError } from '../../errors.js';
 import { printJson, success, warn } from '../../cli/output.js';
@@ -16,16 +14,7 @@ export async function setAction(ctx: Context, [rawNumber, rawValue]: [string, st
   if (check.status === 'ok' && check.warning) warn(ctx, check.warning);
 
   const db = (await ctx.db()).kysely;
-  const now = ctx.clock().toISOString();
-  const { old, value } = await db.transaction().execute(async (trx) => {
-    const value = check.status === 'lookup' ? String((await findCatalogEntry(trx, check.catalog, check.ref)).id) : check.value;
-    const old = (await getParameter(trx, def.number)) ?? null;
-    if (old !== value) {
-      await setParameter(trx, def.number, value, now);
-      await recordAudit(trx, { at: now, actor: ctx.actor, entity: 'parameter', entityId: def.number, action: 'set', changes: { value: { from: old, to: value } } });
-    }
-    return { old, value };
-  });
+  const { old, value } = await setParameterValue(db, def, rawValue, { now: ctx.clock().toISOString(), actor: ctx.actor });
 
   const v = await loadView(db, def);
   if (opts.json) printJson(ctx, v);

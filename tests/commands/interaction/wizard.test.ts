@@ -71,7 +71,7 @@ describe('runInteractionWizard', () => {
       ...secretSteps(SECRETS),
       { input: 'Callback URL', answer: 'https://h.example.com/' },
     ]);
-    const result = await runInteractionWizard({ prompter: p, catalogs: port, isNameTaken: async () => false }, { identifier: 7, ...noPreset });
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 7, ...noPreset });
     expect(p.remaining()).toEqual([]);
     expect(p.notes[0]).toBe('Identifier: 7 (assigned by omni)');
     expect(created).toEqual(['portfolio:Social Care', 'activity:Complaint@Social Care']);
@@ -111,7 +111,7 @@ describe('runInteractionWizard', () => {
       if (o.message === 'Default activity') activityChoices = o.choices.map((c) => c.name);
       return select(o);
     };
-    const result = await runInteractionWizard({ prompter: p, catalogs: port, isNameTaken: async () => false }, { identifier: 1, ...noPreset });
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 1, ...noPreset });
     expect(activityChoices).toEqual(['CS › DM', 'CS › Question', 'Create new…']);
     expect(created).toEqual([]);
     expect(p.notes).toContain("a unit named 'HQ' already exists; pick it from the list or choose another name");
@@ -128,7 +128,7 @@ describe('runInteractionWizard', () => {
       { password: 'Access token secret', answer: SECRETS.accessTokenSecret },
     ]);
     const result = await runInteractionWizard(
-      { prompter: p, catalogs: port, isNameTaken: async () => false },
+      { prompter: p, catalogs: port, nameTaken: async () => undefined },
       {
         identifier: 3,
         preset: { checked: { name: 'Support', channel: 'twitter-dm', helper: false, callbackUrl: 'https://h.example.com' }, refs: { unit: { id: 1, name: 'HQ' } } },
@@ -170,7 +170,7 @@ describe('runInteractionWizard', () => {
       ...secretSteps(SECRETS),
       { input: 'Callback URL', answer: 'https://h.example.com' },
     ]);
-    const result = await runInteractionWizard({ prompter: p, catalogs: port, isNameTaken: async (n) => n === 'Taken' }, { identifier: 1, ...noPreset });
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async (n) => (n === 'Taken' ? { field: 'name', code: 'name-taken', value: n, holder: n } : undefined) }, { identifier: 1, ...noPreset });
     expect(p.notes).toContain("an interaction named 'Taken' already exists; choose another name");
     expect(result.values.name).toBe('Free');
   });
@@ -206,7 +206,7 @@ describe('runInteractionWizard', () => {
       { password: 'Access token secret (empty keeps ********4444)', answer: '' },
       { input: 'Callback URL', answer: '' },
     ]);
-    const result = await runInteractionWizard({ prompter: p, catalogs: port, isNameTaken: async () => false }, { identifier: 5, current, ...noPreset });
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 5, current, ...noPreset });
     expect(p.notes[0]).toBe('Identifier: 5 (cannot be changed)');
     expect(result.values).toEqual(current.values);
     expect(result.secrets).toEqual({ accessToken: 'tok-NEW-99999999' });
