@@ -25,6 +25,8 @@ export interface UserTokenSource {
   accessToken(): Promise<string>;
   /** X answered 401 to `rejected`: refresh now (unless someone already did) and return the new token. */
   refreshAfterRejection(rejected: string): Promise<string>;
+  /** X refused even a freshly refreshed token: mark the authorization lost; returns the error to throw. */
+  markLost(reason: string, url: string): Promise<TwitterError>;
 }
 
 export interface UserTokenOptions {
@@ -146,5 +148,11 @@ export function createUserTokenSource(o: UserTokenOptions): UserTokenSource {
   return {
     accessToken: () => obtain(undefined),
     refreshAfterRejection: (rejected) => obtain(rejected),
+    async markLost(reason, url) {
+      const row = await getOAuthToken(o.db, o.interactionId);
+      const at = now().toISOString();
+      if (row && row.lost_at === null) await markAuthorizationLost(o.db, o.interactionId, row.generation, reason, at);
+      return new TwitterError('authorization-lost', `X refused the OAuth 2.0 authorization of interaction ${o.interactionId}: ${reason}`, { url, hint: `authorize the account again: ${authorize}` });
+    },
   };
 }
