@@ -218,7 +218,7 @@ export async function startRedirectReceiver(opts: { port: number; state: string;
   });
   const port = (server.address() as AddressInfo).port;
   const timer = setTimeout(
-    () => finish(new AuthorizationError(`no authorization arrived within ${Math.round(opts.timeoutMs / 1000)} s`, `open the printed link in a browser logged in as the support account, then: ${retry}`)),
+    () => finish(new AuthorizationError(`no authorization arrived within ${opts.timeoutMs < 1000 ? `${opts.timeoutMs} ms` : `${Math.round(opts.timeoutMs / 1000)} s`}`, `open the printed link in a browser logged in as the support account, then: ${retry}`)),
     opts.timeoutMs,
   );
   const onAbort = () => finish(new AuthorizationError('the authorization was cancelled', `run it again: ${retry}`));
