@@ -4,6 +4,8 @@
 // subscriptions, verify_credentials, direct_messages/events/new, errors in Twitter's shape
 // {"errors":[{"code","message"}]}, signed webhook deliveries with retries. It records what it
 // received so tests can assert on the wire, not on omni's opinion of it.
+// The same server answers X's API of 2026 (OAuth 2.0, /2/webhooks, Activity API, Account Activity
+// v2, DMs v2, replay, the stream): tests/support/fake-x/, reached through `fake.x`.
 //
 // const tw = await startFakeTwitter({ apps: [{ consumerKey, consumerSecret, envs: ['dev'] }],
 //                                     users: [{ accessToken, accessTokenSecret, userId, screenName }] });

@@ -214,6 +214,12 @@ describe('fake X: webhooks, subscriptions, deliveries', () => {
     const aaaList = await raw(tw.url, 'GET', `/2/account_activity/webhooks/${hook.id}/subscriptions/all/list`, { token: bearer });
     expect(aaaList.body.data.subscriptions).toEqual([{ user_id: ACCOUNT_ID }]);
     expect((await raw(tw.url, 'GET', '/2/account_activity/subscriptions/count', { token: bearer })).body.data.subscriptions_count_all).toBe('1');
+
+    const before = r.received.length;
+    tw.x.userRevokesApp(ACCOUNT_ID);
+    await waitFor(() => r.received.length > before, 'the revoke event');
+    expect(r.received.at(-1)!.json).toMatchObject({ user_event: { revoke: { source: { user_id: ACCOUNT_ID } } } });
+    expect((await raw(tw.url, 'GET', '/2/users/me', { token: user })).status).toBe(401);
     expect((await raw(tw.url, 'DELETE', `/2/account_activity/webhooks/${hook.id}/subscriptions/${ACCOUNT_ID}/all`, { token: bearer })).status).toBe(200);
   });
 

@@ -69,6 +69,17 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
       // DMs
       dmEvents: dm.events,
       customerSendsDm: dm.customerSendsDm,
+      /**
+       * The user revokes the app: every token of theirs stops working, XAA oauth.revoke subscriptions
+       * get {date_time, user_id, app_id}, and AAA webhooks the user_event revoke body.
+       */
+      userRevokesApp(userId: string, consumerKey = [...host.apps.keys()][0]!) {
+        oauth2.revokeUser(userId);
+        const appId = host.apps.get(consumerKey)!.appId;
+        const dateTime = new Date().toISOString();
+        activity.publishXaa('oauth.revoke', userId, { date_time: dateTime, user_id: userId, app_id: appId });
+        return activity.publishAaa(userId, () => ({ user_event: { revoke: { date_time: dateTime, target: { app_id: appId }, source: { user_id: userId } } } }));
+      },
     },
   };
 }
