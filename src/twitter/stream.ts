@@ -180,7 +180,10 @@ export async function* activityStream(o: ActivityStreamOptions): AsyncGenerator<
               seen.push(env.eventUuid);
               if (seen.length > 5000) seenSet.delete(seen.shift()!);
             }
+            // The consumer's time is not X's silence: no stall clock while it handles the envelope.
+            clearTimeout(stallTimer);
             yield env;
+            armStall();
           }
         }
       } finally {

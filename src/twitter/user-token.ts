@@ -58,6 +58,17 @@ export async function storeAuthorization(db: Kysely<Database>, box: SecretBox, i
   });
 }
 
+async function persistently(write: () => Promise<void>, tries = 5): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 200 * i));
+    }
+  }
+}
+
 export function createUserTokenSource(o: UserTokenOptions): UserTokenSource {
   const now = o.now ?? (() => new Date());
   const leaseMs = o.leaseMs ?? o.client.timeoutMs + 15_000;
@@ -129,8 +140,9 @@ export function createUserTokenSource(o: UserTokenOptions): UserTokenSource {
       await releaseRefreshLease(o.db, o.interactionId, owner);
       throw err;
     }
-    // Persist before use: once X answered, the old refresh token is dead and this pair is the only one.
-    await storeRefreshedTokens(
+    // Persist before use: once X answered, the old refresh token is dead and this pair is the only one,
+    // so a busy database gets a few more tries before the pair is given up.
+    await persistently(() => storeRefreshedTokens(
       o.db,
       o.interactionId,
       {
@@ -141,7 +153,7 @@ export function createUserTokenSource(o: UserTokenOptions): UserTokenSource {
         scopes: tokens.scopes || row.scopes,
       },
       now().toISOString(),
-    );
+    ));
     return tokens.accessToken;
   }
 

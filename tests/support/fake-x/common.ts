@@ -87,6 +87,19 @@ export function unsupportedAuth(given: string, supported: string[]): XHttpError 
   );
 }
 
+/** X's snowflake layout (ms since 2010-11-04 << 22 | sequence): time-ordered, above 2^53, like DM event ids. */
+let lastMs = 0n;
+let seq = 0n;
+export function timeSnowflake(): string {
+  const ms = BigInt(Date.now()) - 1288834974657n;
+  if (ms === lastMs) seq++;
+  else {
+    lastMs = ms;
+    seq = 0n;
+  }
+  return ((ms << 22n) | (1n << 12n) | (seq & 0xfffn)).toString();
+}
+
 /** Snowflake-like string ids above 2^53. */
 export function snowflake(): string {
   return ((1n << 60n) | BigInt.asUintN(59, BigInt('0x' + crypto.randomBytes(8).toString('hex')))).toString();

@@ -2,7 +2,7 @@
 // dm.write; 201 with dm_event_id; 15 per 15 min per user with X's rate-limit headers), GET
 // /2/dm_events (the account's history, newest first, paginated, rate limited), and the test side:
 // a customer DMs a support account, delivered as XAA dm.received envelopes and AAA v2 bodies.
-import { problem, json, RateLimiter, snowflake, type XHost, type XRoute } from './common.js';
+import { problem, json, RateLimiter, timeSnowflake, type XHost, type XRoute } from './common.js';
 import type { FakeActivity } from './activity.js';
 import type { FakeOAuth2 } from './oauth2.js';
 import type { XDelivery } from './webhooks.js';
@@ -88,7 +88,7 @@ export function createDm(host: XHost, auth: FakeOAuth2, activity: FakeActivity, 
         if (typeof text === 'string' && [...text].length > 10_000) throw problem(400, 'Invalid Request', 'text must be at most 10000 characters.', 'invalid-request');
         const recipientId = m[1]!;
         if (host.closedDms.has(recipientId)) throw problem(403, 'Forbidden', 'You cannot send messages to this user.', 'not-authorized-for-resource');
-        const e: XDmEvent = { id: snowflake(), senderId: who.userId!, recipientId, text: typeof text === 'string' ? text : '', createdAt: Date.now(), conversationId: conversationId(who.userId!, recipientId), via: 'api' };
+        const e: XDmEvent = { id: timeSnowflake(), senderId: who.userId!, recipientId, text: typeof text === 'string' ? text : '', createdAt: Date.now(), conversationId: conversationId(who.userId!, recipientId), via: 'api' };
         events.push(e);
         publish(e, e.senderId, 'dm.sent', person(e.senderId), person(recipientId), app.appId);
         return { status: 201, headers, body: { data: { dm_conversation_id: e.conversationId, dm_event_id: e.id } } };
@@ -103,7 +103,7 @@ export function createDm(host: XHost, auth: FakeOAuth2, activity: FakeActivity, 
         const max = c.query.has('max_results') ? Number(c.query.get('max_results')) : 100;
         if (!Number.isInteger(max) || max < 1 || max > 100) throw problem(400, 'Invalid Request', 'The `max_results` query parameter value must be between 1 and 100.', 'invalid-request');
         const types = (c.query.get('event_types') ?? 'MessageCreate').split(',');
-        const mine = types.includes('MessageCreate') ? events.filter((e) => e.senderId === who.userId || e.recipientId === who.userId).sort((a, b) => b.createdAt - a.createdAt || (BigInt(b.id) > BigInt(a.id) ? 1 : -1)) : [];
+        const mine = types.includes('MessageCreate') ? events.filter((e) => e.senderId === who.userId || e.recipientId === who.userId).sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1)) : [];
         let start = 0;
         const token = c.query.get('pagination_token');
         if (token !== null) {
@@ -131,7 +131,7 @@ export function createDm(host: XHost, auth: FakeOAuth2, activity: FakeActivity, 
     events,
     /** Tests: a customer DMs a support account; X records it and delivers it to every subscription. */
     customerSendsDm(p: { from: Person; toUserId: string; text: string }): { event: XDmEvent; deliveries: XDelivery[]; envelopes: Array<Record<string, unknown>> } {
-      const e: XDmEvent = { id: snowflake(), senderId: p.from.id, recipientId: p.toUserId, text: p.text, createdAt: Date.now(), conversationId: conversationId(p.from.id, p.toUserId), via: 'customer' };
+      const e: XDmEvent = { id: timeSnowflake(), senderId: p.from.id, recipientId: p.toUserId, text: p.text, createdAt: Date.now(), conversationId: conversationId(p.from.id, p.toUserId), via: 'customer' };
       events.push(e);
       const { xaa, aaa } = publish(e, p.toUserId, 'dm.received', person(p.from.id, p.from), person(p.toUserId));
       return { event: e, deliveries: [...xaa.flatMap((x) => (x.delivery ? [x.delivery] : [])), ...aaa], envelopes: xaa.map((x) => x.envelope) };
