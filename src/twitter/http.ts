@@ -1,7 +1,10 @@
-// The HTTP underneath omni's X API v2 calls: plain fetch (Node's undici). twitter-api-v2 stays in use
-// for OAuth 1.0a signing (gateway.ts); v2 calls need what its raw helpers make awkward: form bodies
-// for the OAuth 2.0 token endpoint with Basic or public-client auth, problem+json bodies and the
-// rate-limit headers of every answer, one AbortSignal per call and a streamed body (stream.ts).
+// The HTTP underneath omni's X API v2 calls: node:http/https, one connection per call (no keep-alive
+// pool: a CLI command must exit as soon as it is done, which fetch's pooled sockets delay by seconds).
+// twitter-api-v2 stays in use for OAuth 1.0a signing (gateway.ts); v2 calls need what its raw
+// helpers make awkward: form bodies for the OAuth 2.0 token endpoint with Basic or public-client
+// auth, problem+json bodies and the rate-limit headers of every answer, one AbortSignal per call.
+import http from 'node:http';
+import https from 'node:https';
 import { TwitterError, twitterBadResponse, twitterNetworkError, type TwitterCall } from './errors.js';
 
 export interface XResponse {
@@ -27,11 +30,14 @@ export interface XFetchOptions {
   baseUrl: string;
 }
 
+/** At most this much of an answer is read (X's answers are small; a stream never goes through here). */
+const MAX_ANSWER = 4 * 1024 * 1024;
+
 /** Sends one request and returns any HTTP answer; only "no answer" (network, timeout, abort) throws. */
 export async function xFetch(call: TwitterCall, req: XRequest, opts: XFetchOptions): Promise<XResponse> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'omni', ...req.headers };
   let body: string | undefined;
   if (req.json !== undefined) {
     headers['content-type'] = 'application/json';
@@ -40,29 +46,41 @@ export async function xFetch(call: TwitterCall, req: XRequest, opts: XFetchOptio
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(req.form).toString();
   }
-  let res: Response;
-  let text: string;
+  if (body !== undefined || req.method === 'POST' || req.method === 'PUT') headers['content-length'] = String(Buffer.byteLength(body ?? ''));
+  let answer: { status: number; headers: http.IncomingHttpHeaders; text: string };
   try {
-    res = await fetch(req.url, { method: req.method, headers, ...(body !== undefined ? { body } : {}), signal, redirect: 'manual' });
-    text = await res.text();
+    answer = await new Promise((resolve, reject) => {
+      const lib = req.url.startsWith('https:') ? https : http;
+      const r = lib.request(req.url, { method: req.method, headers, agent: false, signal }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_ANSWER) res.destroy(new Error(`answer larger than ${MAX_ANSWER} bytes`));
+          else chunks.push(c);
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      r.on('error', reject);
+      r.end(body);
+    });
   } catch (err) {
     if (opts.signal?.aborted) throw abortError(call, opts.signal);
-    const cause = timeout.aborted ? Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }) : ((err as { cause?: unknown }).cause ?? err);
+    const cause = timeout.aborted ? Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }) : err;
     throw twitterNetworkError(call, cause, opts.baseUrl, opts.timeoutMs);
   }
   const out: Record<string, string> = {};
-  res.headers.forEach((v, k) => {
-    out[k] = v;
-  });
+  for (const [k, v] of Object.entries(answer.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   let parsed: unknown = undefined;
-  if (text !== '') {
+  if (answer.text !== '') {
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(answer.text);
     } catch {
-      parsed = text;
+      parsed = answer.text;
     }
   }
-  return { status: res.status, headers: out, body: parsed };
+  return { status: answer.status, headers: out, body: parsed };
 }
 
 export function abortError(call: TwitterCall, signal: AbortSignal): TwitterError {
