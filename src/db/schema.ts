@@ -182,6 +182,24 @@ export interface HelperJobTable {
   updated_at: string;
 }
 
+/** OAuth 2.0 user authorization of an interaction (migration 0006). */
+export interface OAuthTokenTable {
+  interaction_id: number;
+  access_token_enc: string;
+  refresh_token_enc: string | null;
+  expires_at: string;
+  scopes: string;
+  account_user_id: string | null;
+  account_username: string | null;
+  generation: Generated<number>;
+  refreshed_at: string | null;
+  refresh_lease_owner: string | null;
+  refresh_lease_until: string | null;
+  lost_at: string | null;
+  lost_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
 
 export interface Database {
   units: CatalogTable;
@@ -201,6 +219,7 @@ export interface Database {
   helper_conversations: HelperConversationTable;
   helper_messages: HelperMessageTable;
   helper_jobs: HelperJobTable;
+  oauth_tokens: OAuthTokenTable;
 }
 
 export type Interaction = Selectable<InteractionTable>;
@@ -214,3 +233,4 @@ export type Message = Selectable<MessageTable>;
 export type AuditEntry = Selectable<AuditTable>;
 export type WebhookEvent = Selectable<WebhookEventTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type OAuthTokenRow = Selectable<OAuthTokenTable>;

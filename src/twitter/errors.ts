@@ -31,6 +31,33 @@ export type TwitterErrorKind =
   | 'unavailable'
   /** An answer we could not understand. */
   | 'bad-response'
+  // ---- X API v2 / Activity API (2026) ----
+  /** CrcValidationFailed: X's CRC GET to the webhook URL got no correct answer within 10 s. */
+  | 'crc-failed'
+  /** UrlValidationFailed: the webhook URL breaks X's rules (https, no port, ≤ 200 characters). */
+  | 'url-invalid'
+  /** DuplicateUrlFailed: the app already registered this URL. */
+  | 'duplicate-url'
+  /** WebhookLimitExceeded: the app already holds its one webhook (pay-per-use). */
+  | 'webhook-limit'
+  /** WebhookIdInvalid: no webhook with that id for this app. */
+  | 'webhook-id-invalid'
+  /** DuplicateSubscriptionFailed: callers treat it as success. */
+  | 'duplicate-subscription'
+  | 'subscription-limit'
+  | 'subscription-not-found'
+  /** 402: the pay-per-use credit balance is used up or negative. */
+  | 'credits-depleted'
+  /** client-not-enrolled: the app is not in the pay-per-use package / Production environment. */
+  | 'client-not-enrolled'
+  /** 403: the OAuth 2.0 user token lacks a scope the endpoint needs. */
+  | 'missing-scope'
+  /** 403: the endpoint does not take this kind of credential (app-only vs user context). */
+  | 'unsupported-auth'
+  /** The OAuth 2.0 refresh token was refused (or the user revoked the app): authorize again. */
+  | 'authorization-lost'
+  /** Any other refusal of X's OAuth 2.0 token endpoint ({error, error_description}). */
+  | 'oauth'
   | 'other';
 
 /** What was being attempted, so the message can name the call and the fix. */
@@ -38,8 +65,9 @@ export interface TwitterCall {
   method: string;
   /** Full request URL (no credentials are ever in it). */
   url: string;
-  /** user: OAuth 1.0a with the access token; app: bearer token; token: POST /oauth2/token (Basic). */
-  auth: 'user' | 'app' | 'token';
+  /** user: OAuth 1.0a with the access token; app: bearer token; token: POST /oauth2/token (Basic);
+   *  user2: an OAuth 2.0 user access token; oauth2: X's OAuth 2.0 token endpoint (/2/oauth2/token). */
+  auth: 'user' | 'app' | 'token' | 'user2' | 'oauth2';
   /** Human wording of the attempt: "register the webhook", "send a direct message". */
   what: string;
   /** The dev environment label, for environment-scoped calls. */
@@ -48,6 +76,8 @@ export interface TwitterCall {
   webhookUrl?: string;
   /** How the user edits the credentials, e.g. "omni interaction edit 3". */
   editCommand?: string;
+  /** How the user grants the OAuth 2.0 authorization again, e.g. "omni interaction authorize 3". */
+  authorizeCommand?: string;
 }
 
 export interface TwitterApiErrorEntry {
@@ -293,5 +323,227 @@ export function twitterBadResponse(call: TwitterCall, detail: string, cause?: un
     url: call.url,
     ...(cause !== undefined ? { cause } : {}),
     hint: 'if OMNI_TWITTER_API_URL points at a proxy or mock, check it; otherwise run again with --debug and report it',
+  });
+}
+
+// ---- X API v2 and the Activity API (2026) ----
+// v2 answers errors in three shapes, sometimes mixed: {"errors":[{"message","title","detail",...}]},
+// RFC 7807 problem JSON {"title","detail","type":"https://api.x.com/2/problems/<kind>"}, and plain
+// {"code","message"}. The reason names X documents (WebhookLimitExceeded, ...) have been seen in
+// errors[].message behind a generic detail, so every text of the body is searched for them.
+
+/** The reason names of X's webhook and subscription failures, in the order they are checked. */
+export const X_REASONS = [
+  'CrcValidationFailed',
+  'UrlValidationFailed',
+  'DuplicateUrlFailed',
+  'WebhookLimitExceeded',
+  'WebhookIdInvalid',
+  'DuplicateSubscriptionFailed',
+  'SubscriptionLimitExceeded',
+  'SubscriptionNotFound',
+] as const;
+export type XReason = (typeof X_REASONS)[number];
+
+export interface XErrorBody {
+  /** Every human text of the body: errors[].message/title/detail, detail, title, message. */
+  texts: string[];
+  /** The problem types (type URLs) found. */
+  types: string[];
+  /** The first reason name found in any text or type, if any. */
+  reason: XReason | undefined;
+  /** The most specific text to quote: the reason's own message, else detail, else title. */
+  quote: string | undefined;
+}
+
+function asObject(body: unknown): Record<string, unknown> | undefined {
+  let data = body;
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : undefined;
+}
+
+/** Reads any of X's v2 error shapes. */
+export function parseXErrorBody(body: unknown): XErrorBody {
+  const obj = asObject(body);
+  const texts: string[] = [];
+  const types: string[] = [];
+  const take = (o: Record<string, unknown> | undefined) => {
+    if (!o) return;
+    for (const k of ['message', 'detail', 'title', 'reason'] as const) {
+      const v = o[k];
+      if (typeof v === 'string' && v.trim() !== '') texts.push(v.trim());
+    }
+    if (typeof o.type === 'string') types.push(o.type);
+  };
+  if (obj) {
+    if (Array.isArray(obj.errors)) for (const e of obj.errors) take(typeof e === 'object' && e !== null ? (e as Record<string, unknown>) : undefined);
+    take(obj);
+  } else if (typeof body === 'string' && body.trim() !== '') {
+    texts.push(body.trim().slice(0, 200));
+  }
+  const all = [...texts, ...types];
+  const reason = X_REASONS.find((r) => all.some((t) => t.includes(r)));
+  const quote = (reason ? texts.find((t) => t.includes(reason)) : undefined) ?? texts.find((t) => !/^One or more parameters/i.test(t)) ?? texts[0];
+  return { texts, types, reason, quote };
+}
+
+const X_CONSOLE = 'console.x.com › your app';
+const OAUTH2_SCOPES = 'dm.read dm.write tweet.read users.read offline.access';
+
+function resetFrom(headers: Record<string, string | string[] | undefined>): Date | undefined {
+  const reset = Number(header(headers, 'x-rate-limit-reset'));
+  return Number.isFinite(reset) && reset > 0 ? new Date(reset * 1000) : undefined;
+}
+
+/** Maps an HTTP error answer of an X v2 endpoint to a TwitterError with one line and the fix. */
+export function xErrorFromResponse(
+  call: TwitterCall,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[] | undefined> = {},
+  now: Date = new Date(),
+): TwitterError {
+  const parsed = parseXErrorBody(body);
+  const { reason, quote } = parsed;
+  const said = quote ? `: ${quote}` : '';
+  const ref = `(HTTP ${status}${reason ? `, ${reason}` : ''})`;
+  const base = { httpStatus: status, url: call.url, ...(quote ? { twitterMessage: quote } : {}) };
+  const edit = call.editCommand ?? 'omni interaction edit <interaction>';
+  const authorize = call.authorizeCommand ?? 'omni interaction authorize <interaction>';
+  const text = [...parsed.texts, ...parsed.types].join(' \n ');
+  const url = call.webhookUrl;
+
+  if (status === 429) {
+    const resetAt = resetFrom(headers);
+    return new TwitterError('rate-limited', `X's rate limit for ${endpoint(call)} is used up${resetAt ? ` until ${formatReset(resetAt, now)}` : ''} ${ref}`, {
+      ...base,
+      ...(resetAt ? { resetAt } : {}),
+      hint: resetAt ? `wait until ${resetAt.toISOString()} and run it again` : "wait 15 minutes (X's rate-limit window) and run it again",
+    });
+  }
+  if (/client-not-enrolled/i.test(text)) {
+    return new TwitterError('client-not-enrolled', `X refused to ${call.what}: the app is not enrolled for this API ${ref}${said}`, {
+      ...base,
+      hint: `move the app into a Project on the pay-per-use package and its Production environment (${X_CONSOLE}), then run it again`,
+    });
+  }
+  if (status === 402 || /credits?[ -]?depleted|CreditsDepleted|insufficient credits|negative balance/i.test(text)) {
+    return new TwitterError('credits-depleted', `X refused to ${call.what}: the app's pay-per-use credits are used up ${ref}${said}`, {
+      ...base,
+      hint: `add credits (${X_CONSOLE.replace(' › your app', '')} › Billing); X blocks every request while the balance is zero or negative`,
+    });
+  }
+  switch (reason) {
+    case 'CrcValidationFailed':
+      return new TwitterError('crc-failed', `X's CRC check of ${url ?? 'the webhook URL'} failed ${ref}${said}`, {
+        ...base,
+        hint: url
+          ? `X sent GET ${url}?crc_token=… and needs {"response_token":"sha256=…"} within 10 s: 'omni listen' must be running and reachable there from the internet (try: curl '${url}?crc_token=test')`
+          : "'omni listen' must be running and reachable from the internet at the webhook URL",
+      });
+    case 'UrlValidationFailed':
+      return new TwitterError('url-invalid', `X does not accept the webhook URL ${url ?? ''} ${ref}${said}`.replace('  ', ' '), {
+        ...base,
+        hint: "X needs an https URL without a port, at most 200 characters: serve 'omni listen' behind a reverse proxy on 443 and set that URL as the callback URL",
+      });
+    case 'DuplicateUrlFailed':
+    case 'WebhookLimitExceeded':
+      return new TwitterError(
+        reason === 'DuplicateUrlFailed' ? 'duplicate-url' : 'webhook-limit',
+        reason === 'DuplicateUrlFailed'
+          ? `the app already registered the webhook URL ${url ?? ''} ${ref}${said}`.replace('  ', ' ')
+          : `the app already holds its one webhook (X allows one per app on pay-per-use) ${ref}${said}`,
+        { ...base, hint: 'list it (GET /2/webhooks: omni webhook status <interaction>) and reuse it, or delete it before registering another URL' },
+      );
+    case 'WebhookIdInvalid':
+      return new TwitterError('webhook-id-invalid', `X knows no webhook with that id for this app ${ref}${said}`, {
+        ...base,
+        hint: 'the webhook was deleted or belongs to another app; register it again: omni webhook register <interaction>',
+      });
+    case 'DuplicateSubscriptionFailed':
+      return new TwitterError('duplicate-subscription', `the subscription already exists ${ref}`, base);
+    case 'SubscriptionLimitExceeded':
+      return new TwitterError('subscription-limit', `the app holds as many subscriptions as its package allows ${ref}${said}`, {
+        ...base,
+        hint: 'delete subscriptions of accounts omni no longer serves (pay-per-use: 3 Account Activity subscriptions per app, 1,500 Activity API subscriptions), or upgrade the package',
+      });
+    case 'SubscriptionNotFound':
+      return new TwitterError('subscription-not-found', `X has no such subscription ${ref}${said}`, base);
+    default:
+      break;
+  }
+  if (status === 403 || status === 401) {
+    const scopes = [...new Set(text.match(/\b(?:dm|tweet|users|offline|media|follows|like|list|block|mute|space|bookmark)\.[a-z]+\b/g) ?? [])];
+    if (/scope/i.test(text)) {
+      return new TwitterError('missing-scope', `the OAuth 2.0 authorization lacks ${scopes.length ? `the scope${scopes.length > 1 ? 's' : ''} ${scopes.join(', ')}` : 'a scope this call needs'} ${ref}${said}`, {
+        ...base,
+        hint: `authorize again to grant ${OAUTH2_SCOPES}: ${authorize}`,
+      });
+    }
+    if (/unsupported-authentication|Unsupported Authentication|authentication types/i.test(text)) {
+      return new TwitterError('unsupported-auth', `X does not take this kind of credential to ${call.what} ${ref}${said}`, {
+        ...base,
+        hint: call.auth === 'app' ? `this call needs the account's authorization: ${authorize}` : 'this call needs the app-only bearer token; report it, omni chose the wrong one',
+      });
+    }
+  }
+  if (status === 401) {
+    if (call.auth === 'user2') {
+      return new TwitterError('credentials', `X refused the OAuth 2.0 access token ${ref}${said}`, { ...base, hint: `authorize the account again: ${authorize}` });
+    }
+    return new TwitterError(call.auth === 'app' || call.auth === 'token' ? 'app-credentials' : 'credentials', `X refused the credentials ${ref}${said}`, {
+      ...base,
+      hint: call.auth === 'user' ? `re-check the four OAuth 1.0a credentials: ${edit}` : `re-check the API key and API secret key (${X_CONSOLE} › Keys and tokens), then: ${edit}`,
+    });
+  }
+  if (status === 403) {
+    return new TwitterError('not-permitted', `X refused to ${call.what}: these credentials may not do it ${ref}${said}`, {
+      ...base,
+      hint: `check the app's permissions (${X_CONSOLE} › User authentication settings: Read, write and Direct Messages), then authorize again: ${authorize}`,
+    });
+  }
+  if (status === 404) return new TwitterError('not-found', `X has no such resource for ${endpoint(call)} ${ref}${said}`, base);
+  if (status >= 500) {
+    return new TwitterError('unavailable', `X failed to ${call.what} ${ref}${said}`, { ...base, hint: 'X is having trouble; try again in a few minutes (status: https://docs.x.com/status)' });
+  }
+  return new TwitterError('other', `X refused to ${call.what} ${ref}${said}`, { ...base, hint: `the request was ${endpoint(call)}; run again with --debug for details` });
+}
+
+/**
+ * A refusal of X's OAuth 2.0 token endpoint ({"error","error_description"}). A refused refresh token
+ * means the authorization is gone (rotated away, revoked, expired): only a new authorization helps.
+ */
+export function oauthTokenError(call: TwitterCall, grant: 'authorization_code' | 'refresh_token', status: number, body: unknown): TwitterError {
+  const obj = asObject(body) ?? {};
+  const code = typeof obj.error === 'string' ? obj.error : undefined;
+  const description = typeof obj.error_description === 'string' ? obj.error_description : parseXErrorBody(body).quote;
+  const said = description ? `: ${description}` : '';
+  const ref = `(HTTP ${status}${code ? `, ${code}` : ''})`;
+  const base = { httpStatus: status, url: call.url, ...(description ? { twitterMessage: description } : {}) };
+  const authorize = call.authorizeCommand ?? 'omni interaction authorize <interaction>';
+  const edit = call.editCommand ?? 'omni interaction edit <interaction>';
+  if (status >= 500) return new TwitterError('unavailable', `X's token endpoint failed ${ref}${said}`, { ...base, hint: 'X is having trouble; try again in a few minutes' });
+  if (status === 429) return xErrorFromResponse(call, status, body);
+  if (code === 'unauthorized_client' || code === 'invalid_client') {
+    return new TwitterError('app-credentials', `X refused the OAuth 2.0 client credentials ${ref}${said}`, {
+      ...base,
+      hint: `check the OAuth 2.0 Client ID and Client Secret (${X_CONSOLE} › Keys and tokens; a public client has no secret), then: ${edit}`,
+    });
+  }
+  if (grant === 'refresh_token') {
+    return new TwitterError('authorization-lost', `X refused the refresh token: the authorization is lost ${ref}${said}`, {
+      ...base,
+      hint: `authorize the account again: ${authorize}`,
+    });
+  }
+  return new TwitterError('oauth', `X refused the authorization code ${ref}${said}`, {
+    ...base,
+    hint: `a code is single-use and must be exchanged within 30 s with the same redirect URI and PKCE verifier; run it again: ${authorize}`,
   });
 }

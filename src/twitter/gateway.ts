@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ApiPartialResponseError, ApiRequestError, ApiResponseError, TwitterApi } from 'twitter-api-v2';
 import { OmniError } from '../errors.js';
+import { issueAppBearer } from './app-bearer.js';
 import { TwitterError, twitterBadResponse, twitterErrorFromResponse, twitterNetworkError, type TwitterCall } from './errors.js';
 
 export const DEFAULT_API_URL = 'https://api.twitter.com';
@@ -146,6 +147,7 @@ class Gateway implements TwitterGateway {
   private readonly settings: { httpAgent: http.Agent };
   private readonly user: TwitterApi;
   private app: Promise<TwitterApi> | undefined;
+  private readonly closed = new AbortController();
 
   constructor(
     private readonly credentials: TwitterCredentials,
@@ -173,6 +175,7 @@ class Gateway implements TwitterGateway {
 
   close(): void {
     this.agent.destroy();
+    this.closed.abort(new Error('the gateway was closed'));
   }
 
   private call(method: string, path: string, auth: TwitterCall['auth'], what: string, extra: Partial<TwitterCall> = {}): TwitterCall {
@@ -186,23 +189,16 @@ class Gateway implements TwitterGateway {
     };
   }
 
-  /**
-   * App-only bearer token, fetched once per gateway. twitter-api-v2's appLogin() posts to a fixed
-   * https://api.x.com/oauth2/token, which would bypass OMNI_TWITTER_API_URL, so we do its two
-   * steps ourselves: Basic auth with the API key and secret, grant_type=client_credentials.
-   */
+  /** App-only bearer token, fetched once per gateway (app-bearer.ts, shared with the v2 gateway). */
   private appClient(): Promise<TwitterApi> {
     this.app ??= (async () => {
-      const basic = new TwitterApi({ username: this.credentials.apiKey, password: this.credentials.apiSecretKey }, this.settings);
-      const call = this.call('POST', `${this.baseUrl}/oauth2/token`, 'token', 'issue an app-only bearer token');
-      const res = await this.send(call, () =>
-        basic.post('oauth2/token', { grant_type: 'client_credentials' }, { prefix: `${this.baseUrl}/`, timeout: this.timeoutMs }),
-      );
-      const token = (res as { token_type?: unknown; access_token?: unknown } | undefined) ?? {};
-      if (String(token.token_type).toLowerCase() !== 'bearer' || typeof token.access_token !== 'string' || token.access_token === '') {
-        throw twitterBadResponse(call, 'no bearer access_token in the answer');
-      }
-      return new TwitterApi(token.access_token, this.settings);
+      const token = await issueAppBearer(this.credentials, {
+        baseUrl: this.baseUrl,
+        timeoutMs: this.timeoutMs,
+        signal: this.closed.signal,
+        ...(this.editCommand ? { editCommand: this.editCommand } : {}),
+      });
+      return new TwitterApi(token, this.settings);
     })();
     // A failed attempt must not poison later calls of a long-lived gateway (the listener's watchdog).
     this.app.catch(() => {

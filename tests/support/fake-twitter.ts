@@ -4,6 +4,8 @@
 // subscriptions, verify_credentials, direct_messages/events/new, errors in Twitter's shape
 // {"errors":[{"code","message"}]}, signed webhook deliveries with retries. It records what it
 // received so tests can assert on the wire, not on omni's opinion of it.
+// The same server answers X's API of 2026 (OAuth 2.0, /2/webhooks, Activity API, Account Activity
+// v2, DMs v2, replay, the stream): tests/support/fake-x/, reached through `fake.x`.
 //
 // const tw = await startFakeTwitter({ apps: [{ consumerKey, consumerSecret, envs: ['dev'] }],
 //                                     users: [{ accessToken, accessTokenSecret, userId, screenName }] });
@@ -14,6 +16,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { signBody, crcResponseToken, SIGNATURE_HEADER } from '../../src/twitter/signature.js';
 import { baseStringUri, formPairs, hmacSha1Signature, parseAuthorizationHeader, signatureBaseString, signaturesEqual } from './oauth1.js';
+import { createX2026, type FakeX2026, type X2026Options, type XAuth } from './fake-x/index.js';
 
 export interface FakeApp {
   consumerKey: string;
@@ -55,6 +58,8 @@ export interface FakeTwitterOptions {
   echoSentDms?: boolean;
   /** Recipients who do not accept DMs (code 349). */
   closedDms?: string[];
+  /** X's API of 2026 (OAuth 2.0 clients, webhook/subscription limits, rate limits, stream): tests/support/fake-x/. */
+  x?: X2026Options;
 }
 
 export interface RecordedRequest {
@@ -65,7 +70,7 @@ export interface RecordedRequest {
   headers: http.IncomingHttpHeaders;
   body: string;
   /** Who the request authenticated as, when it did. */
-  auth: { type: 'oauth1'; consumerKey: string; userId?: string } | { type: 'bearer'; consumerKey: string } | { type: 'basic'; consumerKey: string } | null;
+  auth: { type: 'oauth1'; consumerKey: string; userId?: string } | { type: 'bearer'; consumerKey: string } | { type: 'basic'; consumerKey: string } | Extract<XAuth, { type: 'oauth2' }> | null;
   status: number;
   /** The Twitter error code answered, if any. */
   errorCode?: number;
@@ -127,6 +132,10 @@ export interface FailRule {
   headers?: Record<string, string>;
   /** Never answer (for client timeouts). */
   stall?: boolean;
+  /** Answer this body as is (X's v2 shapes) instead of {"errors":[…]}. */
+  body?: unknown;
+  /** Wait this long, then answer normally (no failure): for overlapping calls. */
+  delayMs?: number;
   /** How many matching requests fail; default 1. */
   times?: number;
 }
@@ -165,6 +174,8 @@ export interface FakeTwitter {
   failNext(rule: FailRule): void;
   /** Requests that hit a path (helper for assertions). */
   requestsTo(method: string, path: string | RegExp): RecordedRequest[];
+  /** X's API of 2026 on the same server: state and test switches (tests/support/fake-x/). */
+  x: FakeX2026;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -393,6 +404,42 @@ export async function startFakeTwitter(options: FakeTwitterOptions): Promise<Fak
     seenNonces.add(nonceKey);
     return { auth: { type: 'oauth1', consumerKey, ...(user ? { userId: user.userId } : {}) }, ...(user ? { user } : {}) };
   }
+
+  // ---- X's API of 2026, on the same server ----
+  // Its sleeps wake up at close(), so a replay or a retry waiting in a tracked promise cannot hold close().
+  const wakers = new Set<() => void>();
+  const wakeableSleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        wakers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      wakers.add(done);
+    });
+  const x = createX2026(
+    {
+      apps,
+      users: () => [...users.values()],
+      bearerApp: (token) => bearer.get(token),
+      oauth1: (req, path, rawQuery, body) => {
+        const who = authenticate(req, path, rawQuery, body);
+        if (!who || who.auth.type !== 'oauth1') throw E.badAuth();
+        return { consumerKey: who.auth.consumerKey, ...(who.auth.userId !== undefined ? { userId: who.auth.userId } : {}) };
+      },
+      outbound: (method, target, body, headers, timeoutMs) => outbound(method, target, body, headers, timeoutMs),
+      track,
+      sleep: wakeableSleep,
+      closing: () => closing,
+      strictUrls: options.strictUrls ?? false,
+      crcTimeoutMs,
+      retryDelaysMs: retryDelays,
+      deliveryTimeoutMs,
+      closedDms: closed,
+    },
+    options.x,
+  );
 
   // ---- routing ----
   interface Reply {
@@ -680,7 +727,8 @@ export async function startFakeTwitter(options: FakeTwitterOptions): Promise<Fak
     };
     try {
       const rawQuery = u.search.replace(/^\?/, '');
-      const who = u.pathname === '/oauth2/token' ? undefined : authenticate(req, u.pathname, rawQuery, body);
+      const isX = x.owns(u.pathname);
+      const who = u.pathname === '/oauth2/token' || isX ? undefined : authenticate(req, u.pathname, rawQuery, body);
       if (who) record.auth = who.auth;
       if (u.pathname === '/oauth2/token') {
         const key = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
@@ -696,7 +744,21 @@ export async function startFakeTwitter(options: FakeTwitterOptions): Promise<Fak
           res.on('close', () => stalled.delete(res));
           return;
         }
-        return fail(rule.status ?? 500, rule.errors ?? [{ code: 131, message: 'Internal error' }], rule.headers);
+        if (rule.delayMs !== undefined) await wakeableSleep(rule.delayMs);
+        else if (rule.body !== undefined) {
+          return send({ status: rule.status ?? 500, body: rule.body, headers: { 'content-type': 'application/problem+json', ...rule.headers } });
+        } else return fail(rule.status ?? 500, rule.errors ?? [{ code: 131, message: 'Internal error' }], rule.headers);
+      }
+      if (isX) {
+        const ctx = { req, res, method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, rawQuery, body };
+        const reply = await x.handle(ctx);
+        const a = x.authOf(ctx);
+        if (a) record.auth = a.type === 'oauth2' ? a : a.type === 'bearer' ? { type: 'bearer', consumerKey: a.consumerKey } : { type: 'oauth1', consumerKey: a.consumerKey, ...(a.userId !== undefined ? { userId: a.userId } : {}) };
+        if (reply === 'streaming') {
+          record.status = 200;
+          return;
+        }
+        return send(reply);
       }
       for (const [method, re, fn] of routes) {
         const m = re.exec(u.pathname);
@@ -723,6 +785,8 @@ export async function startFakeTwitter(options: FakeTwitterOptions): Promise<Fak
     state,
     async close() {
       closing = true;
+      x.close();
+      for (const wake of [...wakers]) wake();
       for (const t of timers) clearTimeout(t);
       for (const res of stalled) res.destroy();
       await Promise.allSettled([...pending]);
@@ -774,6 +838,7 @@ export async function startFakeTwitter(options: FakeTwitterOptions): Promise<Fak
     requestsTo(method, path) {
       return state.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
     },
+    x: x.api,
   };
   return fake;
 }
