@@ -4,7 +4,7 @@ import { defineConfig } from 'rolldown';
 
 export default defineConfig({
   // intake-worker: the listener's writer thread, started by path (dist/intake-worker.js).
-  input: { cli: 'src/cli.ts', 'intake-worker': 'src/listener/intake-worker.ts' },
+  input: { cli: 'src/main.ts', 'intake-worker': 'src/listener/intake-worker.ts' },
   platform: 'node',
   // Native addons and packages that load files or workers at run time stay in node_modules.
   external: ['better-sqlite3', 'pg', 'pino', /^node:/],

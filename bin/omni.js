@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin entry: everything lives in dist/cli.js (bundled from src/cli.ts by `npm run build`).
+// Thin entry: everything lives in dist/cli.js (bundled from src/main.ts by `npm run build`).
 // `omni --version` is answered here, before loading anything, because scripts call it often.
 const args = process.argv.slice(2);
 // `omni … | head -1`: once the reader has gone, stop quietly (as `git log | head` does) instead of

@@ -9,7 +9,7 @@ import { ROOT } from './support/cli.js';
 import { brokenRules, readImportGraph, type LayerRules } from './support/imports.js';
 
 /** The command layer: the program, the commands, and the terminal-side modules they alone use. */
-const COMMAND_LAYER = /^(cli\.ts|cli\/|commands\/)/;
+const COMMAND_LAYER = /^(main\.ts|cli\/|commands\/)/;
 
 const OMNI_RULES: LayerRules = {
   commandLayer: (file) => COMMAND_LAYER.test(file),
@@ -37,7 +37,7 @@ describe('the checker', () => {
     return dir;
   }
   const sound = {
-    'cli.ts': "import { a } from './commands/ticket/index.js';\nexport const x = () => import('./commands/ticket/list.js');",
+    'main.ts': "import { a } from './commands/ticket/index.js';\nexport const x = () => import('./commands/ticket/list.js');",
     'commands/ticket/index.ts': "import type { T } from '../../tickets/model.js';\nexport const a = 1;",
     'commands/ticket/list.ts': "import chalk from 'chalk';\nimport { q } from '../../db/tickets.js';",
     'tickets/model.ts': "import { q } from '../db/tickets.js';\nexport type T = 1;",

@@ -1,6 +1,8 @@
 // The portable migrations must leave SQLite's schema exactly as it was before PostgreSQL existed:
 // tests/fixtures/schema/sqlite-master.txt is sqlite_master of a database migrated by the omni before
-// the dialect branches (commit b73341e), dumped the same way as below.
+// the dialect branches (commit b73341e), dumped the same way as below, plus the tables of the
+// migrations added since (0006_oauth_tokens). A new migration adds its statements to the fixture, and
+// the diff shows what SQLite gets.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -121,7 +121,8 @@ describe('user token source', () => {
         logLevel: 'silent',
         // The native addon stays outside the bundle, imported by absolute path (the bundle lives in a temp dir).
         plugins: [{ name: 'absolute-better-sqlite3', resolveId: (id: string) => (id === 'better-sqlite3' ? { id: createRequire(import.meta.url).resolve('better-sqlite3'), external: true } : null) }],
-        output: { file: path.join(out, 'refresh-worker.mjs'), format: 'esm' },
+        // One file even when an import is dynamic (the PostgreSQL driver is loaded only for a URL).
+        output: { file: path.join(out, 'refresh-worker.mjs'), format: 'esm', codeSplitting: false },
       });
       worker = path.join(out, 'refresh-worker.mjs');
     });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import { describe, expect, it } from 'vitest';
-import { buildProgram, main } from '../src/cli.js';
+import { buildProgram, main } from '../src/main.js';
 import type { IO } from '../src/cli/io.js';
 import { ROOT, cliWithDb, runCli } from './support/cli.js';
 
