@@ -5,9 +5,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/connection.js';
-import { cliWithDb } from '../support/cli.js';
-import { SECRETS, newFlags, secretEnv, seedCatalogs } from '../support/interactions.js';
+import { openDatabase } from '../../../src/db/connection.js';
+import { cliWithDb } from '../../support/cli.js';
+import { SECRETS, newFlags, secretEnv, seedCatalogs } from '../../support/interactions.js';
 
 const FILE_ENV = { TW_API_KEY: SECRETS.apiKey, TW_API_SECRET: SECRETS.apiSecretKey, TW_ACCESS_TOKEN: SECRETS.accessToken, TW_ACCESS_TOKEN_SECRET: SECRETS.accessTokenSecret };
 
