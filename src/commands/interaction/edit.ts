@@ -97,7 +97,12 @@ export async function editAction(ctx: Context, [ref]: [string], opts: Interactio
   const updated = await getInteraction(db, row.id);
   if (!updated) throw new OmniError(`interaction ${row.id} vanished while it was being edited`, { hint: 'run omni interaction list --deleted' });
   success(ctx, `updated interaction ${row.id} '${updated.name}'`);
-  for (const line of changeLines(written)) ctx.err(`  ${line}`);
+  // On a terminal the list was shown just above the confirm: repeat it only if the write found
+  // something else (another omni changed the interaction meanwhile).
+  const writtenLines = changeLines(written);
+  if (!ctx.interactive || writtenLines.join('\n') !== changeLines(changes).join('\n')) {
+    for (const line of writtenLines) ctx.err(`  ${line}`);
+  }
   if (opts.json) printJson(ctx, interactionJson(updated, box));
   return 0;
 }

@@ -109,6 +109,9 @@ describe('interaction wizard in a terminal', () => {
     t.write(KEY.enter);
     await t.waitFor("updated interaction 1 'Support DMs'");
     expect(await t.exit).toBe(0);
+    // The change list is shown once, before the confirm, not again after the save.
+    expect(t.text.split("Name: 'Support' → 'Support DMs'")).toHaveLength(2);
+    expect(t.text.split('Access token: changed')).toHaveLength(2);
     expect(t.raw).not.toContain('rotated-token-WWWW6666');
 
     const saved = JSON.parse((await run(['interaction', 'show', '1', '--json', '--show-secrets'])).stdout);
