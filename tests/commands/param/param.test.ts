@@ -43,7 +43,8 @@ describe('param commands (spawned CLI, no TTY)', () => {
     expect(missing.stderr).toContain("no unit 'Nowhere'");
     const missingGroup = await run(['param', 'set', '389', '7']);
     expect(missingGroup.code).toBe(2);
-    expect(missingGroup.stderr).toContain("no group '7'");
+    // A number is an id (names are never digits only): no suggestion to create a group named 7.
+    expect(missingGroup.stderr).toBe('error: no group with id 7\n  list them with: omni group list, and use an id or name from there\n');
 
     expect((await run(['param', 'set', '450', 'y'])).code).toBe(0);
     const badYn = await run(['param', 'set', '316', 'yes']);
