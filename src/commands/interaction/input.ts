@@ -66,7 +66,7 @@ export async function gatherSecrets(ctx: Context, secretsFile: string | undefine
       throw new UsageError(`cannot read --secrets-file ${secretsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of a JSON file with apiKey, apiSecretKey, accessToken, accessTokenSecret');
     }
   }
-  const fromFile = parseSecretsJson(text, secretsFile === '-' ? 'the secrets on stdin' : `--secrets-file ${secretsFile}`);
+  const fromFile = parseSecretsJson(text, secretsFile === '-' ? 'the JSON on stdin (--secrets-file -)' : `the file ${secretsFile} (--secrets-file)`);
   for (const f of SECRET_FIELDS) {
     if (fromFile[f] !== undefined) {
       values[f] = fromFile[f];

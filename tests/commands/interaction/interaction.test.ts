@@ -84,8 +84,15 @@ describe('interaction new (scripted)', () => {
 
     const notJson = await run([...newFlags('Not JSON'), '--secrets-file', '-'], { input: `apiKey=${SECRETS.apiKey}` });
     expect(notJson.code).toBe(2);
-    expect(notJson.stderr).toContain('is not valid JSON');
+    expect(notJson.stderr).toContain('error: the JSON on stdin (--secrets-file -) is not valid JSON\n');
     expectNoSecretIn(notJson.stderr);
+    // A file is named as the file it is, never as stdin.
+    fs.writeFileSync(file, `apiKey=${SECRETS.apiKey}`);
+    const notJsonFile = await run([...newFlags('Not JSON file'), '--secrets-file', file]);
+    expect(notJsonFile.code).toBe(2);
+    expect(notJsonFile.stderr).toContain(`error: the file ${file} (--secrets-file) is not valid JSON\n`);
+    expect(notJsonFile.stderr).not.toContain('stdin');
+    expectNoSecretIn(notJsonFile.stderr);
 
     const missingFile = await run([...newFlags('No file'), '--secrets-file', path.join(dir, 'nope.json')]);
     expect(missingFile.code).toBe(2);
