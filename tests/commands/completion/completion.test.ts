@@ -102,6 +102,10 @@ describe('omni completion', () => {
     expect(complete('omni ticket ')).toEqual(expect.arrayContaining(['list', 'show', 'reply', 'close']));
     expect(complete('omni outbox list --status f')).toContain('failed');
     expect(complete('omni param show --js')).toEqual(['--json']);
+    // Interactions from the database named by --db on the line.
+    const db = path.join(path.dirname(script), 'omni.db');
+    await seedInteraction(db, { name: 'Support DMs' });
+    expect(complete(`omni --db ${db} webhook register `)).toEqual(['1', 'Support DMs']);
   });
 
   it('--help says how to install it in each shell', async () => {
