@@ -63,15 +63,12 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
   const box = await ctx.secrets();
   await assertKeyFits(db, box);
 
-  let values: InteractionValues;
-  let secrets: Secrets;
-  let expectedId: number | undefined;
+  let expectedId: number;
   if (ctx.interactive) {
     const prompter = await ctx.prompter();
     expectedId = await nextInteractionId(db);
     const catalogs = dbCatalogPort(ctx, db);
     let id = expectedId;
-    let answered: { values: InteractionValues; secrets: Secrets } | undefined;
     const saved = await reportingCreated(ctx, catalogs.created, async () => {
       const result = await runInteractionWizard(
         {
@@ -82,7 +79,6 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
         { identifier: id, preset: { checked, refs }, presetSecrets: given, allowHttp },
       );
       const wanted = { values: result.values, secrets: complete(result.secrets) };
-      answered = wanted;
       allowHttp = result.allowHttp;
       for (;;) {
         prompter.note('');
@@ -107,10 +103,8 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
     });
     if (!saved) return 1;
     expectedId = id;
-    values = answered!.values;
-    secrets = answered!.secrets;
   } else {
-    values = {
+    const values: InteractionValues = {
       name: checked.name!,
       channel: checked.channel ?? 'twitter-dm',
       unit: refs.unit!,
@@ -121,8 +115,7 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
       devEnvironment: checked.devEnvironment!,
       callbackUrl: checked.callbackUrl!,
     };
-    secrets = complete(given.values);
-    expectedId = await save(ctx, db, box, allowHttp, values, secrets);
+    expectedId = await save(ctx, db, box, allowHttp, values, complete(given.values));
   }
 
   const row = await getInteraction(db, expectedId);
