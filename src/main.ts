@@ -19,6 +19,7 @@ import { registerTicketCommands } from './commands/ticket/index.js';
 import { registerRequesterCommands } from './commands/requester/index.js';
 import { registerDoctorCommand } from './commands/doctor/index.js';
 import { registerOutboxCommands } from './commands/outbox/index.js';
+import { registerCompletionCommands } from './commands/completion/index.js';
 
 const EXIT_CODES_HELP = `
 Getting started:
@@ -83,6 +84,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerApplyCommands(program, run);
   registerAuditCommand(program, run);
   registerDbCommands(program, run);
+  registerCompletionCommands(program, run);
   addHelpCommand(program);
   // Every subcommand inherits output routing and exitOverride so usage errors map to exit code 2.
   const inherit = (cmd: CommandUnknownOpts) => {

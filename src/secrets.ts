@@ -119,9 +119,16 @@ export function loadSecretBox(dbPath: string, env: NodeJS.ProcessEnv): SecretBox
   return createSecretBox(loadOrCreateKeyFile(file), file);
 }
 
-/** Shows at most the last 4 characters (fewer for short values), never the whole secret. */
+/** Below this length a secret shows no characters at all. */
+export const MASK_REVEAL_MIN_LENGTH = 16;
+const MASK = '********';
+
+/**
+ * The one mask of a stored credential, for every surface (show, list, JSON, the wizard's "keep
+ * current"): a fixed width that tells nothing of the length, plus the last 4 characters of a secret
+ * of 16 or more (enough to tell two keys apart, too few to matter).
+ */
 export function maskSecret(value: string): string {
   if (value.length === 0) return '';
-  const visible = value.length >= 12 ? 4 : value.length >= 8 ? 2 : 0;
-  return '*'.repeat(Math.min(8, value.length - visible)) + value.slice(value.length - visible);
+  return value.length >= MASK_REVEAL_MIN_LENGTH ? MASK + value.slice(-4) : MASK;
 }

@@ -118,6 +118,8 @@ export async function findCatalogEntry(
       2,
     );
   }
+  // A name is never digits only, so a number that is no id cannot be created under that name either.
+  if (/^\d+$/.test(trimmed)) throw new DbError(`no ${label} with id ${trimmed}`, `list them with: omni ${kind} list, and use an id or name from there`, 2);
   throw new DbError(`no ${label} '${ref}'`, `list them with: omni ${kind} list, or create it with: omni ${kind} add "${ref}"`, 2);
 }
 

@@ -76,3 +76,18 @@ export async function findRequester(db: Kysely<Database>, ref: string): Promise<
   const byTwitter = await viewQuery(db).where('r.twitter_user_id', '=', r).executeTakeFirst();
   return byTwitter ? normalise(byTwitter) : undefined;
 }
+
+/** Screen names of the given Twitter user ids, where a requester has one (ids with none are absent). */
+export async function screenNamesByTwitterId(db: Kysely<Database>, twitterIds: readonly string[]): Promise<Map<string, string>> {
+  const ids = [...new Set(twitterIds)];
+  const out = new Map<string, string>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .selectFrom('requesters')
+    .select(['twitter_user_id', 'screen_name'])
+    .where('twitter_user_id', 'in', ids)
+    .where('screen_name', 'is not', null)
+    .execute();
+  for (const r of rows) out.set(r.twitter_user_id, r.screen_name!);
+  return out;
+}

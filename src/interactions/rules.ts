@@ -84,6 +84,20 @@ export function callbackUrlRule(value: string, allowHttp: boolean): Problem | un
   return undefined;
 }
 
+/**
+ * Whether a URL's host is this machine (localhost, 127.0.0.0/8, ::1): the only place plain http makes
+ * sense, for a local trial. The wizard offers http for these hosts; anywhere else it wants https.
+ */
+export function isLoopbackUrl(value: string): boolean {
+  let host: string;
+  try {
+    host = new URL(value.trim()).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]';
+}
+
 /** The plain values the rules look at (catalog references are checked by looking them up). */
 export type RuledValues = Record<'name' | 'channel' | 'devEnvironment' | 'callbackUrl', string>;
 

@@ -30,6 +30,11 @@ export interface DesiredInteraction {
   allowHttp: boolean;
   /** Only the fields the file gives; absent ones keep their stored value (required to create). */
   credentials: Partial<Secrets>;
+  /**
+   * Credentials written as `${env:NAME}` with NAME unset or empty: omitted like an absent field, so an
+   * existing interaction keeps its stored value; the plan refuses them for a new one, naming NAME.
+   */
+  unsetEnvCredentials: Partial<Record<keyof Secrets, string>>;
 }
 
 export interface DesiredState {
@@ -71,6 +76,14 @@ export interface ParseContext {
   /** Directory `${file:...}` paths are relative to. */
   baseDir: string;
   source: string;
+}
+
+/** The NAME of a `${env:NAME}` reference whose variable is unset or empty; undefined otherwise. */
+function unsetEnvName(value: string, env: NodeJS.ProcessEnv): string | undefined {
+  const m = REF.exec(value.trim());
+  if (!m || m[1] !== 'env') return undefined;
+  const v = env[m[2]!];
+  return v === undefined || v === '' ? m[2]! : undefined;
 }
 
 function resolveRef(value: string, p: string, ctx: ParseContext, errors: DocError[]): string | undefined {
@@ -185,6 +198,7 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
   const helperInterception = bool(raw, 'helperInterception', p, errors);
   const allowHttp = bool(raw, 'allowHttp', p, errors);
   const credentials: Partial<Secrets> = {};
+  const unsetEnvCredentials: Partial<Record<keyof Secrets, string>> = {};
   if (raw.credentials !== undefined && raw.credentials !== null) {
     if (!isObject(raw.credentials)) errors.push({ path: `${p}.credentials`, message: `must be a mapping of ${SECRET_FIELDS.join(', ')}` });
     else {
@@ -197,6 +211,11 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
         const v = raw.credentials[key];
         if (typeof v !== 'string' || v.trim() === '') {
           errors.push({ path: cp, message: 'must be a non-empty string, ideally ${env:NAME} or ${file:path}' });
+          continue;
+        }
+        const envName = unsetEnvName(v, ctx.env);
+        if (envName !== undefined) {
+          unsetEnvCredentials[key as keyof Secrets] = envName;
           continue;
         }
         const resolved = resolveRef(v, cp, ctx, errors);
@@ -218,6 +237,7 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
     callbackUrl: callbackUrl!,
     allowHttp,
     credentials,
+    unsetEnvCredentials,
   };
 }
 

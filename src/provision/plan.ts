@@ -220,7 +220,11 @@ function planInteraction(
     const wanted = it.name.toLowerCase();
     const holder = [...current.interactions.keys()].find((n) => n.toLowerCase() === wanted);
     if (holder !== undefined) errors.push(fileError(it.path, { field: 'name', code: 'name-taken', value: it.name, holder }));
-    const missing = SECRET_FIELDS.filter((f) => it.credentials[f] === undefined);
+    // An unset ${env:NAME} is an omitted credential: fine for an existing interaction (kept), not for a new one.
+    for (const [f, name] of Object.entries(it.unsetEnvCredentials)) {
+      errors.push({ path: `${it.path}.credentials.${f}`, message: `environment variable ${name} is not set (a new interaction needs its ${f}; set ${name})` });
+    }
+    const missing = SECRET_FIELDS.filter((f) => it.credentials[f] === undefined && it.unsetEnvCredentials[f] === undefined);
     if (missing.length > 0) errors.push({ path: `${it.path}.credentials`, message: `a new interaction needs ${missing.join(', ')}` });
   }
   if (errors.length > before) return undefined;

@@ -186,3 +186,15 @@ describe('interactionChanges and auditChanges', () => {
     expect(Object.keys(audit)).toEqual(['name', 'channel', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception', 'devEnvironment', 'apiKey', 'apiSecretKey', 'accessToken', 'accessTokenSecret', 'callbackUrl']);
   });
 });
+
+describe('isLoopbackUrl', () => {
+  it('knows this machine (localhost, 127.0.0.0/8, ::1) and nothing else', async () => {
+    const { isLoopbackUrl } = await import('../../src/interactions/rules.js');
+    for (const u of ['http://localhost:8080', 'http://LOCALHOST', 'http://omni.localhost:3000/', 'http://127.0.0.1:8080', 'http://127.1.2.3', 'http://[::1]:8080']) {
+      expect(isLoopbackUrl(u), u).toBe(true);
+    }
+    for (const u of ['http://example.com', 'http://10.0.0.1', 'http://localhost.example.com', 'http://127.0.0.1.nip.io', 'not a url', '']) {
+      expect(isLoopbackUrl(u), u).toBe(false);
+    }
+  });
+});

@@ -66,7 +66,7 @@ export async function gatherSecrets(ctx: Context, secretsFile: string | undefine
       throw new UsageError(`cannot read --secrets-file ${secretsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of a JSON file with apiKey, apiSecretKey, accessToken, accessTokenSecret');
     }
   }
-  const fromFile = parseSecretsJson(text, secretsFile === '-' ? 'the secrets on stdin' : `--secrets-file ${secretsFile}`);
+  const fromFile = parseSecretsJson(text, secretsFile === '-' ? 'the JSON on stdin (--secrets-file -)' : `the file ${secretsFile} (--secrets-file)`);
   for (const f of SECRET_FIELDS) {
     if (fromFile[f] !== undefined) {
       values[f] = fromFile[f];
@@ -136,9 +136,55 @@ export interface CatalogPort {
   create(kind: PickableKind, name: string, portfolio?: CatalogRef): Promise<CatalogRow>;
 }
 
-export function dbCatalogPort(ctx: Context, db: Kysely<Database>): CatalogPort {
+/** A catalog entry made with "Create new…" in a wizard: kept whether or not the interaction is saved. */
+export interface CreatedEntry {
+  kind: PickableKind;
+  id: number;
+  name: string;
+}
+
+/**
+ * The database's catalogs for a wizard, remembering what "Create new…" made: such entries are real
+ * catalog entries (written with their audit record at once) and stay when the interaction is not
+ * saved, so the summary and a decline or an interrupt say so (`createdEntriesLines`).
+ */
+export function dbCatalogPort(ctx: Context, db: Kysely<Database>): CatalogPort & { created: CreatedEntry[] } {
+  const created: CreatedEntry[] = [];
   return {
+    created,
     list: (kind) => listCatalog(db, kind),
-    create: (kind, name, portfolio) => createCatalogEntry(ctx, db, kind, name, portfolio),
+    create: async (kind, name, portfolio) => {
+      const row = await createCatalogEntry(ctx, db, kind, name, portfolio);
+      created.push({ kind, id: row.id, name: row.name });
+      return row;
+    },
   };
+}
+
+const KIND_WORDS: Record<PickableKind, string> = { unit: 'unit', group: 'group', portfolio: 'portfolio', activity: 'activity', origin: 'contact origin' };
+
+/** "unit 2 'Branch Office', portfolio 3 'Care'": what a wizard created, for the summary and the exits. */
+export function createdEntriesText(created: readonly CreatedEntry[]): string {
+  return created.map((c) => `${KIND_WORDS[c.kind]} ${c.id} '${c.name}'`).join(', ');
+}
+
+/** The commands that remove what a wizard created, newest first (an activity before its portfolio). */
+export function removeCreatedHint(created: readonly CreatedEntry[]): string {
+  return [...created].reverse().map((c) => `omni ${c.kind} rm ${c.id}`).join(' && ');
+}
+
+/**
+ * Runs a wizard's interactive part; if it ends without saving (declined, Ctrl-C, an error), says that
+ * the entries it created were kept and how to remove them. `run` returns whether it saved.
+ */
+export async function reportingCreated(ctx: Context, created: readonly CreatedEntry[], run: () => Promise<boolean>): Promise<boolean> {
+  let saved = false;
+  try {
+    saved = await run();
+    return saved;
+  } finally {
+    if (!saved && created.length > 0) {
+      ctx.err(`kept what this wizard created: ${createdEntriesText(created)}; to remove: ${removeCreatedHint(created)}`);
+    }
+  }
 }

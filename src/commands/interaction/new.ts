@@ -22,7 +22,9 @@ import { IdentifierMoved, createInteraction, nameTakenProblem } from '../../inte
 import { InteractionRefused } from '../../interactions/problems.js';
 import {
   assertKeyFits,
+  createdEntriesText,
   dbCatalogPort,
+  reportingCreated,
   defaultOrigin,
   gatherSecrets,
   resolveRefs,
@@ -42,7 +44,7 @@ async function save(ctx: Context, db: Kysely<Database>, box: SecretBox, allowHtt
 }
 
 export async function newAction(ctx: Context, _args: [], opts: InteractionFlags): Promise<number> {
-  const allowHttp = Boolean(opts.allowHttp);
+  let allowHttp = Boolean(opts.allowHttp);
   const given = await gatherSecrets(ctx, opts.secretsFile);
   const db = (await ctx.db()).kysely;
 
@@ -61,41 +63,48 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
   const box = await ctx.secrets();
   await assertKeyFits(db, box);
 
-  let values: InteractionValues;
-  let secrets: Secrets;
-  let expectedId: number | undefined;
+  let expectedId: number;
   if (ctx.interactive) {
     const prompter = await ctx.prompter();
     expectedId = await nextInteractionId(db);
-    const result = await runInteractionWizard(
-      {
-        prompter,
-        catalogs: dbCatalogPort(ctx, db),
-        nameTaken: (name) => nameTakenProblem(db, name),
-      },
-      { identifier: expectedId, preset: { checked, refs }, presetSecrets: given, allowHttp },
-    );
-    values = result.values;
-    secrets = complete(result.secrets);
-    for (;;) {
-      prompter.note('');
-      prompter.note('Summary');
-      for (const line of alignRows(formRows(expectedId, values, maskAll(secrets), ' (assigned by omni)'), '  ')) prompter.note(line);
-      if (!(await prompter.confirm({ message: 'Save this interaction?', default: true }))) {
-        ctx.err('not saved');
-        return 1;
+    const catalogs = dbCatalogPort(ctx, db);
+    let id = expectedId;
+    const saved = await reportingCreated(ctx, catalogs.created, async () => {
+      const result = await runInteractionWizard(
+        {
+          prompter,
+          catalogs,
+          nameTaken: (name) => nameTakenProblem(db, name),
+        },
+        { identifier: id, preset: { checked, refs }, presetSecrets: given, allowHttp },
+      );
+      const wanted = { values: result.values, secrets: complete(result.secrets) };
+      allowHttp = result.allowHttp;
+      for (;;) {
+        prompter.note('');
+        prompter.note('Summary');
+        for (const line of alignRows(formRows(id, wanted.values, maskAll(wanted.secrets), ' (assigned by omni)'), '  ')) prompter.note(line);
+        if (catalogs.created.length > 0) {
+          prompter.note(`  Created in this wizard, and kept even if you do not save: ${createdEntriesText(catalogs.created)}`);
+        }
+        if (!(await prompter.confirm({ message: 'Save this interaction?', default: true }))) {
+          ctx.err('not saved');
+          return false;
+        }
+        try {
+          await save(ctx, db, box, allowHttp, wanted.values, wanted.secrets, id);
+          return true;
+        } catch (err) {
+          if (!(err instanceof IdentifierMoved)) throw err;
+          prompter.note(`another interaction took identifier ${id} meanwhile; this one will be ${err.actual}`);
+          id = err.actual;
+        }
       }
-      try {
-        await save(ctx, db, box, allowHttp, values, secrets, expectedId);
-        break;
-      } catch (err) {
-        if (!(err instanceof IdentifierMoved)) throw err;
-        prompter.note(`another interaction took identifier ${expectedId} meanwhile; this one will be ${err.actual}`);
-        expectedId = err.actual;
-      }
-    }
+    });
+    if (!saved) return 1;
+    expectedId = id;
   } else {
-    values = {
+    const values: InteractionValues = {
       name: checked.name!,
       channel: checked.channel ?? 'twitter-dm',
       unit: refs.unit!,
@@ -106,8 +115,7 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
       devEnvironment: checked.devEnvironment!,
       callbackUrl: checked.callbackUrl!,
     };
-    secrets = complete(given.values);
-    expectedId = await save(ctx, db, box, allowHttp, values, secrets);
+    expectedId = await save(ctx, db, box, allowHttp, values, complete(given.values));
   }
 
   const row = await getInteraction(db, expectedId);

@@ -19,6 +19,7 @@ import {
 import {
   callbackUrlRule,
   envLabelRule,
+  isLoopbackUrl,
   nameRule,
   normalizeCallbackUrl,
   secretRule,
@@ -50,7 +51,12 @@ export interface WizardResult {
   values: InteractionValues;
   /** Secrets entered or given; on edit, only those not kept. */
   secrets: Partial<Secrets>;
+  /** --allow-http, or plain http accepted in the wizard for a loopback callback URL. */
+  allowHttp: boolean;
 }
+
+/** What the wizard suggests for a local trial: `omni listen`'s default port on this machine. */
+export const LOCAL_TRIAL_CALLBACK = 'http://localhost:8080';
 
 const CREATE = 'create-new' as const;
 type Picked = number | typeof CREATE;
@@ -58,8 +64,8 @@ type Picked = number | typeof CREATE;
 export function promptFix(p: Problem): string | undefined {
   switch (p.code) {
     case 'http-needs-allow-http':
-      // A flag cannot be given at a prompt: say to leave and run again with it.
-      return 'quit (Ctrl-C) and pass --allow-http for a local set-up';
+      // Plain http is offered in the wizard for a loopback host only (see the callback step).
+      return `type an https URL; plain http is offered only for this machine, e.g. ${LOCAL_TRIAL_CALLBACK} for a local trial`;
     case 'name-taken':
       return 'choose another name';
     default:
@@ -177,22 +183,49 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
   }
 
   let callbackUrl: string;
+  let allowHttp = input.allowHttp;
   if (checked.callbackUrl !== undefined) {
     callbackUrl = checked.callbackUrl;
     given(FIELD_LABELS.callbackUrl, callbackUrl, '--callback-url');
   } else {
-    const answer = await prompter.input({
-      message: `${FIELD_LABELS.callbackUrl} (public https base URL of the listener)`,
-      ...(cur ? { default: cur.callbackUrl } : {}),
-      // The current URL stays acceptable on edit even if it is http (saved earlier with --allow-http).
-      validate: (v) => (cur && v.trim() === cur.callbackUrl ? true : asCheck((x) => callbackUrlRule(x, input.allowHttp))(v)),
-    });
-    callbackUrl = cur && answer.trim() === cur.callbackUrl ? cur.callbackUrl : normalizeCallbackUrl(answer);
+    for (;;) {
+      const answer = await prompter.input({
+        message: `${FIELD_LABELS.callbackUrl} (public https base URL of the listener; a local trial: ${LOCAL_TRIAL_CALLBACK})`,
+        ...(cur ? { default: cur.callbackUrl } : {}),
+        // The current URL stays acceptable on edit even if it is http (saved earlier with --allow-http);
+        // an http URL on this machine is asked about below instead of refused.
+        validate: (v) => {
+          if (cur && v.trim() === cur.callbackUrl) return true;
+          const p = callbackUrlRule(v, allowHttp);
+          if (p?.code === 'http-needs-allow-http' && isLoopbackUrl(v) && !callbackUrlRule(v, true)) return true;
+          return p ? problemLine(p, promptFix(p)) : true;
+        },
+      });
+      if (cur && answer.trim() === cur.callbackUrl) {
+        callbackUrl = cur.callbackUrl;
+        break;
+      }
+      if (callbackUrlRule(answer, allowHttp)?.code === 'http-needs-allow-http') {
+        const host = new URL(answer.trim()).host;
+        const yes = await prompter.confirm({
+          message: `Allow plain http for ${host}? (fine for a local trial; Twitter needs a public https URL to deliver DMs)`,
+          default: true,
+        });
+        if (!yes) {
+          prompter.note('then type an https URL');
+          continue;
+        }
+        allowHttp = true;
+      }
+      callbackUrl = normalizeCallbackUrl(answer);
+      break;
+    }
   }
 
   return {
     values: { name, channel, unit, group, activity, contactOrigin, helperInterception, devEnvironment, callbackUrl },
     secrets,
+    allowHttp,
   };
 }
 

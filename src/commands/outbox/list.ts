@@ -4,6 +4,7 @@ import { createOutboxStore, type OutboxRecord, type OutboxStatus } from '../../d
 import { outboxJson } from '../../outbox/model.js';
 import { printJson, printTable, style } from '../../cli/output.js';
 import { parseId, parseLimit } from '../../cli/flags.js';
+import { screenNamesByTwitterId } from '../../db/requesters.js';
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : null);
 
@@ -22,13 +23,15 @@ export async function listOutboxAction(
   });
   if (opts.json) return printJson(ctx, rows.map(outboxJson));
   const s = style(ctx);
+  // People know their requesters by @name; the raw Twitter id only where no name is known.
+  const names = await screenNamesByTwitterId(db.kysely, rows.map((r) => r.recipient_twitter_id));
   printTable(
     ctx,
     [
       { header: 'id', value: (r: OutboxRecord) => r.id },
       { header: 'status', value: (r) => r.status },
       { header: 'ticket', value: (r) => (r.ticket_id !== null ? `#${r.ticket_id}` : r.conversation_id !== null ? 'helper' : null) },
-      { header: 'to', value: (r) => r.recipient_twitter_id },
+      { header: 'to', value: (r) => { const n = names.get(r.recipient_twitter_id); return n ? `@${n}` : r.recipient_twitter_id; } },
       { header: 'tries', value: (r) => r.attempts },
       { header: 'when', value: (r) => (r.status === 'sent' ? when(r.sent_at) : r.status === 'failed' ? when(r.updated_at) : `next ${when(r.next_attempt_at)}`) },
       { header: 'text / error', value: (r) => oneLine(r.status === 'sent' || !r.last_error ? r.text : r.last_error) },

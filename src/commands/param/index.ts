@@ -1,4 +1,4 @@
-// `omni param list|get|set|unset`: the numbered 4biz parameters (src/parameters.ts says what each means).
+// `omni param list|get|show|set|unset`: the numbered 4biz parameters (src/parameters.ts says what each means).
 import type { Command } from '@commander-js/extra-typings';
 import { PARAM_NUMBERS } from '../../parameters.js';
 import { examples, type Runner } from '../../cli/runner.js';
@@ -22,11 +22,30 @@ export function registerParamCommands(program: Command, run: Runner): void {
   run(
     cmd
       .command('get')
-      .description('show one parameter')
+      .description('print the bare stored value of one parameter (for scripts; nothing and exit 1 when unset)')
+      .argument('<number>', known)
+      .option('--long', 'print the block of omni param show instead')
+      .option('--json', 'print it as JSON (value null when unset, exit 0)')
+      .addHelpText(
+        'after',
+        `
+  Prints the stored value alone on one line, as git config --get does: a catalog parameter
+  prints its id. When the parameter is not set it prints nothing and exits 1, so
+    value=$(omni param get 441) || echo "441 is not set"
+  works in a script. For people: omni param show <number>.
+` + examples(['omni param get 450', 'omni param get 390', 'omni param get 118 --json', 'omni param get 450 --long']),
+      ),
+    async () => (await import('./get.js')).getAction,
+  );
+
+  run(
+    cmd
+      .command('show')
+      .description('show one parameter: value (catalog entries named), what it takes, what omni does with it')
       .argument('<number>', known)
       .option('--json', 'print it as JSON')
-      .addHelpText('after', examples(['omni param get 450', 'omni param get 118 --json'])),
-    async () => (await import('./get.js')).getAction,
+      .addHelpText('after', examples(['omni param show 450', 'omni param show 390 --json'])),
+    async () => (await import('./get.js')).showAction,
   );
 
   run(
@@ -66,5 +85,5 @@ export function registerParamCommands(program: Command, run: Runner): void {
     async () => (await import('./unset.js')).unsetAction,
   );
 
-  cmd.addHelpText('after', examples(['omni param list', 'omni param set 390 Headquarters', 'omni param get 390 --json']));
+  cmd.addHelpText('after', examples(['omni param list', 'omni param set 390 Headquarters', 'omni param show 390', 'omni param get 390']));
 }

@@ -90,6 +90,27 @@ describe('omni apply / export', () => {
     expect(dbHash(db)).toBe(before);
   });
 
+  it('keeps the stored credentials of an existing interaction when its ${env:…} variables are unset, and refuses them for a new one', async () => {
+    const { run, file, db } = setup();
+    expect((await run(['apply', '-f', file])).code).toBe(0);
+    const unset = { TW_API_KEY: '', TW_API_SECRET: '', TW_ACCESS_TOKEN: '' };
+    // The README's promise: omitted credentials are kept; an unset variable is an omitted credential.
+    const again = await run(['apply', '-f', file], { env: unset });
+    expect(again.stderr).toBe('');
+    expect(again).toMatchObject({ code: 0, stdout: 'No changes.\n' });
+    const shown = JSON.parse((await run(['interaction', 'show', 'Support', '--json', '--show-secrets'])).stdout);
+    expect(shown).toMatchObject({ apiKey: 'key-1111', apiSecretKey: 'secret-2222', accessToken: 'token-3333', accessTokenSecret: 'ats-4444' });
+
+    fs.writeFileSync(file, helpdeskYaml().replace('  - name: Support', '  - name: Sales\n    unit: HQ\n    group: Social Media Support\n    activity: { name: Twitter DM request, portfolio: Customer Service }\n    devEnvironment: prod\n    callbackUrl: https://helpdesk.example.com\n    credentials: { apiKey: "\${env:TW_API_KEY}", apiSecretKey: "\${env:TW_API_SECRET}", accessToken: "\${env:TW_ACCESS_TOKEN}", accessTokenSecret: "\${file:ats.txt}" }\n  - name: Support'));
+    const before = dbHash(db);
+    const refused = await run(['apply', '-f', file], { env: unset });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('interactions[0].credentials.apiKey: environment variable TW_API_KEY is not set (a new interaction needs its apiKey; set TW_API_KEY)');
+    expect(refused.stderr).toContain('interactions[0].credentials.accessToken: environment variable TW_ACCESS_TOKEN is not set');
+    expect(refused.stderr).not.toContain('interactions[1].credentials');
+    expect(dbHash(db)).toBe(before);
+  });
+
   it('rolls everything back on a bad entry and reports each with its path (exit 2)', async () => {
     const { run, file, db } = setup();
     fs.writeFileSync(

@@ -84,8 +84,15 @@ describe('interaction new (scripted)', () => {
 
     const notJson = await run([...newFlags('Not JSON'), '--secrets-file', '-'], { input: `apiKey=${SECRETS.apiKey}` });
     expect(notJson.code).toBe(2);
-    expect(notJson.stderr).toContain('is not valid JSON');
+    expect(notJson.stderr).toContain('error: the JSON on stdin (--secrets-file -) is not valid JSON\n');
     expectNoSecretIn(notJson.stderr);
+    // A file is named as the file it is, never as stdin.
+    fs.writeFileSync(file, `apiKey=${SECRETS.apiKey}`);
+    const notJsonFile = await run([...newFlags('Not JSON file'), '--secrets-file', file]);
+    expect(notJsonFile.code).toBe(2);
+    expect(notJsonFile.stderr).toContain(`error: the file ${file} (--secrets-file) is not valid JSON\n`);
+    expect(notJsonFile.stderr).not.toContain('stdin');
+    expectNoSecretIn(notJsonFile.stderr);
 
     const missingFile = await run([...newFlags('No file'), '--secrets-file', path.join(dir, 'nope.json')]);
     expect(missingFile.code).toBe(2);
@@ -135,7 +142,8 @@ describe('interaction new (scripted)', () => {
       [newFlags('A', { '--callback-url': 'http://localhost:8080' }), 'pass --allow-http for a local set-up'],
       [newFlags('A', { '--callback-url': 'https://h.example.com/?x=1' }), 'must not have a query'],
       [newFlags('A', { '--unit': 'Nowhere' }), "no unit 'Nowhere'"],
-      [newFlags('A', { '--activity': '99' }), "no activity '99'"],
+      [newFlags('A', { '--activity': '99' }), 'no activity with id 99\n  list them with: omni activity list, and use an id or name from there'],
+      [newFlags('A', { '--unit': '99' }), 'no unit with id 99\n  list them with: omni unit list, and use an id or name from there'],
       [newFlags('A', { '--channel': 'fax' }), "unknown channel 'fax'; known channels: twitter-dm"],
       [newFlags('A', { '--env-label': 'my env' }), "'my env' is not a Twitter dev environment label"],
       [newFlags('12'), "'12' looks like an identifier"],

@@ -37,10 +37,17 @@ describe('interaction wizard in a terminal', () => {
     await t.answer('? API secret key', SECRETS.apiSecretKey + KEY.enter);
     await t.answer('? Access token', SECRETS.accessToken + KEY.enter);
     await t.answer('? Access token secret', SECRETS.accessTokenSecret + KEY.enter);
+    // The prompt suggests a local trial's URL; plain http elsewhere than this machine is refused in place.
+    await t.waitFor('? Callback URL (public https base URL of the listener; a local trial: http://localhost:8080)');
+    t.write('http://public.example.com' + KEY.enter);
+    await t.answer('type an https URL; plain http is offered only for this machine', '\u0015');
+    // On this machine the wizard asks instead of refusing; a "no" asks for the URL again.
     await t.answer('? Callback URL', 'http://localhost:8080' + KEY.enter);
-    await t.answer('pass --allow-http for a local set-up', '\u0015');
+    await t.answer('? Allow plain http for localhost:8080?', 'n' + KEY.enter);
+    await t.waitFor('then type an https URL');
     await t.answer('? Callback URL', 'https://wizard.example.com/' + KEY.enter);
     const summary = await t.waitFor('Save this interaction?');
+    expect(summary).toContain("Created in this wizard, and kept even if you do not save: unit 2 'Branch Office'");
     expect(summary).toMatch(/Identifier\s+2 \(assigned by omni\)/);
     expect(summary).toMatch(/Default unit\s+Branch Office \(2\)/);
     expect(summary).toMatch(/Contact origin\s+Twitter \(4\)/);
@@ -80,6 +87,70 @@ describe('interaction wizard in a terminal', () => {
     for (const s of Object.values(SECRETS)) expect(JSON.stringify(audit)).not.toContain(s);
   });
 
+  it('saves a loopback http callback once the wizard question is answered yes (no --allow-http, nothing typed twice)', async () => {
+    const { db, dir, run } = cliWithDb();
+    await seedCatalogs(db);
+    const t = runInPty(['--db', db, 'interaction', 'new', '--name', 'Local', '--env-label', 'dev'], { HOME: dir, XDG_DATA_HOME: dir, OMNI_TWITTER_API_KEY: SECRETS.apiKey, OMNI_TWITTER_API_SECRET: SECRETS.apiSecretKey, OMNI_TWITTER_ACCESS_TOKEN: SECRETS.accessToken, OMNI_TWITTER_ACCESS_TOKEN_SECRET: SECRETS.accessTokenSecret });
+    await t.answer('? Interaction channel', KEY.enter);
+    await t.answer('? Default unit', KEY.enter);
+    await t.answer('? Default group', KEY.enter);
+    await t.answer('? Default activity', KEY.enter);
+    await t.answer('? Contact origin', KEY.enter);
+    await t.answer('? Enable interception with Helper', KEY.enter);
+    await t.answer('? Callback URL', 'http://127.0.0.1:8080/' + KEY.enter);
+    await t.answer('? Allow plain http for 127.0.0.1:8080?', KEY.enter); // default: yes
+    const summary = await t.waitFor('Save this interaction?');
+    expect(summary).toMatch(/Callback URL\s+http:\/\/127\.0\.0\.1:8080\n/);
+    expect(summary).not.toContain('Created in this wizard');
+    t.write(KEY.enter);
+    await t.waitFor("created interaction 1 'Local'");
+    expect(await t.exit).toBe(0);
+    expect(JSON.parse((await run(['interaction', 'show', '1', '--json'])).stdout)).toMatchObject({ callbackUrl: 'http://127.0.0.1:8080' });
+  });
+
+  it('says plainly that "Create new…" entries are kept when the interaction is then not saved, declined or interrupted', async () => {
+    const { db, dir, run } = cliWithDb();
+    await seedCatalogs(db);
+    const env = { HOME: dir, XDG_DATA_HOME: dir };
+    // "Create new…" is the last choice, below the units already there.
+    const createUnit = async (t: ReturnType<typeof runInPty>, name: string, unitsBefore: number) => {
+      await t.answer('? Name', `${name} DMs` + KEY.enter);
+      await t.answer('? Interaction channel', KEY.enter);
+      await t.waitFor('? Default unit');
+      await t.answer('Create new…', KEY.down.repeat(unitsBefore) + KEY.enter);
+      await t.answer('? Name of the new unit', name + KEY.enter);
+    };
+
+    // Declined at the summary: not saved, the unit stays, and the way to remove it is printed.
+    const declined = runInPty(['--db', db, 'interaction', 'new', '--env-label', 'prod', '--callback-url', 'https://h.example.com'], {
+      ...env, OMNI_TWITTER_API_KEY: SECRETS.apiKey, OMNI_TWITTER_API_SECRET: SECRETS.apiSecretKey, OMNI_TWITTER_ACCESS_TOKEN: SECRETS.accessToken, OMNI_TWITTER_ACCESS_TOKEN_SECRET: SECRETS.accessTokenSecret,
+    });
+    await createUnit(declined, 'Branch', 1);
+    await declined.answer('? Default group', KEY.enter);
+    await declined.answer('? Default activity', KEY.enter);
+    await declined.answer('? Contact origin', KEY.enter);
+    await declined.answer('? Enable interception with Helper', KEY.enter);
+    const summary = await declined.waitFor('Save this interaction?');
+    expect(summary).toContain("Created in this wizard, and kept even if you do not save: unit 2 'Branch'");
+    declined.write('n' + KEY.enter);
+    await declined.waitFor("kept what this wizard created: unit 2 'Branch'; to remove: omni unit rm 2");
+    expect(await declined.exit).toBe(1);
+    expect(declined.text).toContain('not saved');
+
+    // Interrupted (Ctrl-C) after creating: the same plain statement, then the usual cancel (exit 130).
+    const interrupted = runInPty(['--db', db, 'interaction', 'new'], env);
+    await createUnit(interrupted, 'Annex', 2);
+    await interrupted.answer('? Default group', '\u0003');
+    await interrupted.waitFor("kept what this wizard created: unit 3 'Annex'; to remove: omni unit rm 3");
+    expect(await interrupted.exit).toBe(130);
+
+    const units = JSON.parse((await run(['unit', 'list', '--json'])).stdout);
+    expect(units.map((u: { name: string }) => u.name)).toEqual(['HQ', 'Branch', 'Annex']);
+    expect(JSON.parse((await run(['interaction', 'list', '--json'])).stdout)).toEqual([]);
+    // Removing them as told works: nothing points at them.
+    expect((await run(['unit', 'rm', '3'])).code).toBe(0);
+  });
+
   it('edits with every answer pre-filled; empty credentials keep the current ones', async () => {
     const { db, dir, run } = cliWithDb();
     await seedCatalogs(db, { groups: ['Tier 2'] });
@@ -109,6 +180,9 @@ describe('interaction wizard in a terminal', () => {
     t.write(KEY.enter);
     await t.waitFor("updated interaction 1 'Support DMs'");
     expect(await t.exit).toBe(0);
+    // The change list is shown once, before the confirm, not again after the save.
+    expect(t.text.split("Name: 'Support' → 'Support DMs'")).toHaveLength(2);
+    expect(t.text.split('Access token: changed')).toHaveLength(2);
     expect(t.raw).not.toContain('rotated-token-WWWW6666');
 
     const saved = JSON.parse((await run(['interaction', 'show', '1', '--json', '--show-secrets'])).stdout);

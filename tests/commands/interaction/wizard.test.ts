@@ -212,3 +212,50 @@ describe('runInteractionWizard', () => {
     expect(result.secrets).toEqual({ accessToken: 'tok-NEW-99999999' });
   });
 });
+
+describe('the callback URL step', () => {
+  const upToCallback = (): Step[] => [
+    { input: 'Name', answer: 'Support' },
+    { select: 'Interaction channel', pick: '' },
+    { select: 'Default unit', pick: 'HQ' },
+    { select: 'Default group', pick: 'Social' },
+    { select: 'Default activity', pick: '' },
+    { select: 'Contact origin', pick: '' },
+    { confirm: 'Enable interception with Helper', answer: false },
+    { input: 'Development environment', answer: 'prod' },
+    ...secretSteps(SECRETS),
+  ];
+
+  it('asks about plain http on this machine and returns it allowed; a "no" asks for the URL again', async () => {
+    const { port } = memoryCatalogs();
+    const p = scriptedPrompter([
+      ...upToCallback(),
+      { input: 'a local trial: http://localhost:8080', answer: 'http://[::1]:9000' },
+      { confirm: 'Allow plain http for [::1]:9000?', answer: false },
+      { input: 'Callback URL', answer: 'http://localhost:8080/' },
+      { confirm: 'Allow plain http for localhost:8080?', answer: true },
+    ]);
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 1, ...noPreset });
+    expect(p.remaining()).toEqual([]);
+    expect(p.notes).toContain('then type an https URL');
+    expect(result.values.callbackUrl).toBe('http://localhost:8080');
+    expect(result.allowHttp).toBe(true);
+  });
+
+  it('refuses http elsewhere in place, with the fix worded for a prompt (no flag to pass)', async () => {
+    const { port } = memoryCatalogs();
+    const p = scriptedPrompter([...upToCallback(), { input: 'Callback URL', answer: 'http://helpdesk.example.com' }]);
+    await expect(runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 1, ...noPreset })).rejects.toThrow(
+      'refused: the callback URL must use https (Twitter requires it); type an https URL; plain http is offered only for this machine, e.g. http://localhost:8080 for a local trial',
+    );
+  });
+
+  it('asks nothing more for https, and keeps http without asking when --allow-http was given', async () => {
+    const { port } = memoryCatalogs();
+    const https = scriptedPrompter([...upToCallback(), { input: 'Callback URL', answer: 'https://h.example.com' }]);
+    expect((await runInteractionWizard({ prompter: https, catalogs: port, nameTaken: async () => undefined }, { identifier: 1, ...noPreset })).allowHttp).toBe(false);
+    const flagged = scriptedPrompter([...upToCallback(), { input: 'Callback URL', answer: 'http://10.0.0.5:8080' }]);
+    const r = await runInteractionWizard({ prompter: flagged, catalogs: port, nameTaken: async () => undefined }, { identifier: 1, ...noPreset, allowHttp: true });
+    expect(r).toMatchObject({ allowHttp: true, values: { callbackUrl: 'http://10.0.0.5:8080' } });
+  });
+});

@@ -27,6 +27,9 @@ describe('param commands (spawned CLI, no TTY)', () => {
     expect(byName.code).toBe(0);
     expect(json(byName)).toMatchObject({ number: 118, value: '1', display: '1 (Standard support)', acted: true, group: 'chat' });
     expect(byName.stderr).toContain('set to 1 (Standard support)');
+    // get prints the stored id (what a script passes back to set), show names the entry.
+    expect((await run(['param', 'get', '118'])).stdout).toBe('1\n');
+    expect((await run(['param', 'show', '118'])).stdout).toContain('value    1 (Standard support)');
     expect((await run(['param', 'set', '315', 'Twitter'])).code).toBe(0); // seeded origin 4
 
     const ambiguous = await run(['param', 'set', '317', 'DM request']);
@@ -40,7 +43,8 @@ describe('param commands (spawned CLI, no TTY)', () => {
     expect(missing.stderr).toContain("no unit 'Nowhere'");
     const missingGroup = await run(['param', 'set', '389', '7']);
     expect(missingGroup.code).toBe(2);
-    expect(missingGroup.stderr).toContain("no group '7'");
+    // A number is an id (names are never digits only): no suggestion to create a group named 7.
+    expect(missingGroup.stderr).toBe('error: no group with id 7\n  list them with: omni group list, and use an id or name from there\n');
 
     expect((await run(['param', 'set', '450', 'y'])).code).toBe(0);
     const badYn = await run(['param', 'set', '316', 'yes']);
@@ -92,15 +96,24 @@ describe('param commands (spawned CLI, no TTY)', () => {
 
     const got = await run(['param', 'get', '450', '--json']);
     expect(json(got)).toMatchObject({ number: 450, name: 'Enable Helper for end users', value: 'N' });
-    const human = await run(['param', 'get', '450']);
-    expect(human.stdout).toContain('value    N');
-    expect(human.stdout).toContain('omni     acts: global switch');
+    // The bare value for scripts, as git config --get prints it; the block is param show / get --long.
+    const bare = await run(['param', 'get', '450']);
+    expect(bare).toMatchObject({ code: 0, stdout: 'N\n', stderr: '' });
+    for (const args of [['param', 'show', '450'], ['param', 'get', '450', '--long']]) {
+      const human = await run(args);
+      expect(human.code, args.join(' ')).toBe(0);
+      expect(human.stdout).toContain('value    N');
+      expect(human.stdout).toContain('omni     acts: global switch');
+    }
 
     expect((await run(['param', 'unset', '450'])).code).toBe(0);
     const noop = await run(['param', 'unset', '450']);
     expect(noop.code).toBe(0);
     expect(noop.stderr).toContain('was not set; nothing changed');
     expect(json(await run(['param', 'get', '450', '--json']))).toMatchObject({ value: null, display: null, updatedAt: null });
+    // Unset: nothing on stdout and exit 1, so `v=$(omni param get 450) || …` works; --json still answers.
+    expect(await run(['param', 'get', '450'])).toMatchObject({ code: 1, stdout: '', stderr: '' });
+    expect((await run(['param', 'show', '450'])).stdout).toContain('value    not set');
 
     const audit = json(await run(['audit', '--entity', 'parameter', '--json'])) as Array<Record<string, unknown>>;
     expect(audit.map((a) => [a.entityId, a.action, a.changes])).toEqual([
@@ -112,7 +125,7 @@ describe('param commands (spawned CLI, no TTY)', () => {
 
   it('refuses unknown numbers with exit 2 naming the known ones', async () => {
     const { run } = cliWithDb();
-    for (const args of [['param', 'get', '999'], ['param', 'set', '12', 'Y'], ['param', 'unset', 'x']]) {
+    for (const args of [['param', 'get', '999'], ['param', 'show', '999'], ['param', 'set', '12', 'Y'], ['param', 'unset', 'x']]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('known: 118, 315, 316, 317, 388, 389, 390, 447, 402, 423, 441, 442, 450, 453');

@@ -77,7 +77,8 @@ describe('omni ticket reply', () => {
 
     const failed = JSON.parse((await omni(['outbox', 'list', '--status', 'failed', '--json'])).stdout);
     expect(failed).toEqual([expect.objectContaining({ id: 1, status: 'failed', lastErrorKind: 'recipient-refused', text: 'Hello?' })]);
-    expect((await omni(['outbox', 'list'])).stdout).toMatch(/^1 +failed +#1 +11 +1 /m);
+    // The recipient by @name, known from the requester; the JSON keeps the Twitter id.
+    expect((await omni(['outbox', 'list'])).stdout).toMatch(/^1 +failed +#1 +@ann +1 /m);
     const retried = await omni(['outbox', 'retry', '1']);
     expect(retried.code, retried.stderr).toBe(0);
     expect(retried.stderr).toContain('outbox #1: delivered');
