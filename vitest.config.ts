@@ -8,9 +8,9 @@ const postgresSuites = [
   'tests/db/interactions.test.ts',
   'tests/db/postgres.test.ts',
   'tests/db/copy.test.ts',
-  'tests/commands/catalog.test.ts',
-  'tests/commands/param.test.ts',
-  'tests/commands/audit.test.ts',
+  'tests/commands/catalog/catalog.test.ts',
+  'tests/commands/param/param.test.ts',
+  'tests/commands/audit/audit.test.ts',
 ];
 
 export default defineConfig({
