@@ -62,3 +62,16 @@ export function parseDuration(value: string, flag: string, bounds: { minMs: numb
   }
   return ms;
 }
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** A size in bytes: "2097152", "512KiB", "2MiB", "1GiB" (k/M/G are powers of 1024), at least `min`. `source` is the flag or variable. */
+export function parseByteSize(value: string, source: string, min = 1): number {
+  const m = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${source} must be a size in bytes of at least ${min}, like 2MiB or 512KiB, not '${value}'`, `example: ${source} 2MiB`);
+  }
+  return n;
+}

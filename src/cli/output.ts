@@ -1,6 +1,7 @@
 // How commands print: data on stdout (JSON or a table), messages on stderr, colour only when allowed.
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Context } from './context.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export function style(ctx: Pick<Context, 'color'>): ChalkInstance {
   return new Chalk({ level: ctx.color ? 1 : 0 });
@@ -15,7 +16,7 @@ export interface Column<T> {
   value: (row: T) => string | number | null | undefined;
 }
 
-/** A plain aligned table: readable on a TTY, still greppable off one. */
+/** A plain aligned table: readable on a TTY, still greppable off one. Control characters in cells are shown, not obeyed. */
 export function printTable<T>(ctx: Context, columns: Column<T>[], rows: T[], empty?: string): void {
   if (rows.length === 0) {
     if (empty) ctx.err(empty);
@@ -23,7 +24,7 @@ export function printTable<T>(ctx: Context, columns: Column<T>[], rows: T[], emp
   }
   const cells = rows.map((r) => columns.map((c) => {
     const v = c.value(r);
-    return v === null || v === undefined ? '-' : String(v);
+    return v === null || v === undefined ? '-' : terminalSafe(String(v));
   }));
   const widths = columns.map((c, i) => cells.reduce((w, row) => Math.max(w, row[i]!.length), c.header.length));
   const s = style(ctx);

@@ -43,6 +43,8 @@ export interface Delivery {
   format: 'account-activity' | 'x-activity' | 'unknown';
   /** The subscribed account the delivery is for, when the payload says. */
   forUserId: string | null;
+  /** Set when the payload names its account in a form that is no Twitter id (`"abc"`, `["222"]`, null): refused, never taken as absent. */
+  badForUserId?: string;
   items: DeliveryItem[];
   profiles: Map<string, Profile>;
 }
@@ -92,6 +94,7 @@ function parseAccountActivity(body: Json): Delivery {
     items: [],
     profiles: readProfiles(body.users),
   };
+  if (Object.hasOwn(body, 'for_user_id') && delivery.forUserId === null) delivery.badForUserId = `for_user_id ${describeValue(body.for_user_id)} is not a Twitter user id`;
   let recognised = false;
   for (const [key, value] of Object.entries(body)) {
     if (key === 'direct_message_events') {
@@ -132,6 +135,7 @@ function parseXActivity(data: Json): Delivery {
     items: [],
     profiles: readProfiles(payload.users),
   };
+  if (Object.hasOwn(filter, 'user_id') && delivery.forUserId === null) delivery.badForUserId = `filter.user_id ${describeValue(filter.user_id)} is not a Twitter user id`;
   if (eventType.startsWith('dm.') && Array.isArray(payload.direct_message_events)) {
     readDmEvents(payload.direct_message_events, delivery.items);
   } else {
@@ -207,12 +211,36 @@ function readUserEvent(value: unknown, items: DeliveryItem[]): void {
   items.push({ kind: 'ignored', event: 'user_event', reason: `user_event (${keys}) is not acted on` });
 }
 
+/** A short, printable rendering of a JSON value for an error message (never the whole of a large value). */
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
 /** created_timestamp is milliseconds since the epoch, as a string (or a number in hand-made payloads). */
 export function timestampIso(value: unknown): string | null {
   const digits = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : '';
   if (!/^\d{1,15}$/.test(digits)) return null;
   const d = new Date(Number(digits));
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/**
+ * The most characters a DM's text may reach by t.co expansion. Twitter caps a DM at 10,000
+ * characters and an expanded URL at a few thousand; a body whose entities would grow the text past
+ * this (a short "url" found thousands of times, each replaced by a long "expanded_url") is a poison
+ * delivery, not a DM: its links stay as t.co links once the bound is reached.
+ */
+export const MAX_EXPANDED_TEXT = 20_000;
+
+/** Replaces every `short` by `expanded` unless that would take the text past MAX_EXPANDED_TEXT; computed before building anything. */
+function expandLink(text: string, short: string, expanded: string): string {
+  if (expanded.length > short.length) {
+    let count = 0;
+    for (let i = text.indexOf(short); i !== -1; i = text.indexOf(short, i + short.length)) count++;
+    if (count === 0 || text.length + count * (expanded.length - short.length) > MAX_EXPANDED_TEXT) return text;
+  }
+  return text.split(short).join(expanded);
 }
 
 function readMessageData(data: Json): { text: string; attachments: Attachment[] } {
@@ -223,7 +251,7 @@ function readMessageData(data: Json): { text: string; attachments: Attachment[] 
     if (!isObject(u)) continue;
     const short = str(u.url);
     const expanded = str(u.expanded_url);
-    if (short && expanded) text = text.split(short).join(expanded);
+    if (short && expanded) text = expandLink(text, short, expanded);
   }
   const attachments: Attachment[] = [];
   const attachment = isObject(data.attachment) ? data.attachment : undefined;

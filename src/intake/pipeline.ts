@@ -73,6 +73,11 @@ export interface Messaging {
   chatbot: Interceptor;
 }
 
+/** Why a delivery must be refused (400) before anything is stored: it names its account in a form that is no id. */
+export function malformedAccount(delivery: Delivery): string | undefined {
+  return delivery.badForUserId;
+}
+
 /**
  * Why a delivery must be refused (403) before anything is stored: it says it is for another account.
  * Undefined when acceptable. When the interaction's account is not known yet (webhook not

@@ -55,10 +55,41 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
       const batchStore: IntakeStore = { ...store, intakeParameters: () => (params ??= store.intakeParameters()) };
-      return commit(jobs.map((j) => () => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.at, messaging)));
+      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.at, messaging))));
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * A delivery that cannot be processed whatever the database does: its own content makes the intake
+ * throw (or, on the writer thread, run out of memory). Answered 422 and not retried by omni; every
+ * other delivery of its batch is unaffected. Known across the thread boundary by its code.
+ */
+export const POISON_CODE = 'ERR_POISON_DELIVERY';
+
+export class PoisonDelivery extends Error {
+  readonly code = POISON_CODE;
+  constructor(cause: unknown) {
+    super(`the delivery cannot be processed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'PoisonDelivery';
+  }
+}
+
+/** True for a PoisonDelivery, on either side of the thread boundary. */
+export function isPoison(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === POISON_CODE;
+}
+
+/** Runs one delivery's intake; anything it throws that is not SQLite's is that delivery's fault. */
+function poisonUnlessDatabase<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ERR_DB_CLOSED')) throw err;
+    throw new PoisonDelivery(err);
+  }
 }
 
 // Errors cross the thread boundary as plain data; `code` (SQLITE_BUSY, ...) decides 503 vs 500.
@@ -102,6 +133,8 @@ export interface WorkerWriterOptions {
   settings: WriterSettings;
   /** Told when the thread dies unexpectedly; it is started again for the next batch. */
   onExit?: (err: Error) => void;
+  /** The thread's heap (old generation) in MB; past it the thread dies and its batch is retried delivery by delivery (default 128). */
+  maxHeapMb?: number;
 }
 
 type FromWorker = { type: 'ready' } | { type: 'failed'; error: WireError } | { type: 'results'; seq: number; results: WireResult[] };
@@ -119,7 +152,7 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
     // its memory (and the listener's peak RSS) low.
     const worker = new Worker(opts.workerUrl, {
       workerData: { dbPath: opts.dbPath, busyTimeoutMs: opts.busyTimeoutMs, settings: opts.settings },
-      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 },
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: opts.maxHeapMb ?? 128 },
     });
     const started = new Promise<Worker>((resolve, reject) => {
       let ready = false;
@@ -154,18 +187,40 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
   current = spawn();
   await current;
 
+  const writeOnce = async (jobs: WriteJob[]): Promise<Array<JobResult<EventResult[]>>> => {
+    current ??= spawn();
+    const worker = await current;
+    const id = ++seq;
+    return new Promise((resolve, reject) => {
+      inFlight.set(id, { resolve, reject });
+      worker.postMessage({ type: 'write', seq: id, jobs });
+    });
+  };
+
   return {
     // A second batch waits in the thread's queue while the first commits, so the thread never idles
     // waiting for the main thread to form and send the next one.
     maxInFlight: 2,
     async write(jobs) {
-      current ??= spawn();
-      const worker = await current;
-      const id = ++seq;
-      return new Promise((resolve, reject) => {
-        inFlight.set(id, { resolve, reject });
-        worker.postMessage({ type: 'write', seq: id, jobs });
-      });
+      try {
+        return await writeOnce(jobs);
+      } catch (err) {
+        if (!(err instanceof WriterExited) || closing) throw err;
+        // The thread died in the middle of this batch (out of memory, most likely on one delivery):
+        // each delivery is tried again alone on a fresh thread, so that the one that kills it is
+        // refused (PoisonDelivery) and the others are written as if nothing had happened.
+        if (jobs.length === 1) throw new PoisonDelivery(err);
+        const results: Array<JobResult<EventResult[]>> = [];
+        for (const job of jobs) {
+          try {
+            results.push(...(await writeOnce([job])));
+          } catch (error) {
+            if (!(error instanceof WriterExited) || closing) throw error;
+            results.push({ ok: false, error: new PoisonDelivery(error) });
+          }
+        }
+        return results;
+      }
     },
     async close() {
       closing = true;

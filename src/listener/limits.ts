@@ -4,12 +4,19 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { BODY_TIMEOUT_MS } from './body.js';
+import { normalizeIp } from './client-address.js';
 import type { ListenerMetrics } from './metrics.js';
 
 /** Limits against slow and abusive clients. Internal knobs: tests shrink them to stay fast. */
 export interface ListenerLimits {
-  /** Open connections answered normally; the ones past it get 503 and are closed. */
+  /** Open connections answered normally; past it only /healthz and CRCs are answered, the rest get 503 and are closed. */
   maxConnections: number;
+  /** Open connections from one client address (a trusted proxy is exempt); past it, 503 and closed. */
+  maxConnectionsPerIp: number;
+  /** Bytes of bodies read before their signature is checked, in total. */
+  maxUnverifiedBytes: number;
+  /** The same, per client address; a body declaring more than this is refused 413 unread. */
+  maxUnverifiedBytesPerIp: number;
   /** The request line and headers must arrive within this (slowloris). */
   headersTimeoutMs: number;
   /** A delivery body must be complete this long after its headers. */
@@ -22,6 +29,13 @@ export const DEFAULT_LIMITS: ListenerLimits = {
   // Twitter opens a handful of connections, a reverse proxy a pool; 512 stays clear of the usual
   // 1024 open-file limit with room for the database and the Twitter client.
   maxConnections: 512,
+  // Twitter delivers from a handful of connections per address: one address holding more than a
+  // few dozen is a flood, and may never take the whole listener (global cap) away from the others.
+  maxConnectionsPerIp: 64,
+  // Twitter's deliveries are a few KB; a body of the maximum size (1 MiB) fits twice per address,
+  // and 32 of them at once bound what unauthenticated clients can make the listener hold.
+  maxUnverifiedBytes: 32 * 1024 * 1024,
+  maxUnverifiedBytesPerIp: 2 * 1024 * 1024,
   headersTimeoutMs: 5_000,
   bodyTimeoutMs: BODY_TIMEOUT_MS,
   keepAliveTimeoutMs: 5_000,
@@ -34,14 +48,23 @@ export interface LimitedServer {
 }
 
 const TOO_MANY = JSON.stringify({ error: 'too many connections, retry later' });
+const TOO_MANY_FROM_YOU = JSON.stringify({ error: 'too many connections from your address, retry later' });
+
+export interface ServerPolicy {
+  /** Peers whose connections count only toward the global cap (a reverse proxy carries many clients). */
+  exempt(address: string): boolean;
+  /** Requests still answered past the global cap: cheap, bodiless, and what keeps the webhook valid (/healthz, CRC). */
+  priority(req: IncomingMessage): boolean;
+}
 
 /** An HTTP server with these limits; `handler` sees only the requests within them. */
 export function createLimitedServer(
   limits: ListenerLimits,
   metrics: ListenerMetrics,
+  policy: ServerPolicy,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): LimitedServer {
-  const overLimit = new WeakSet<Socket>();
+  const overLimit = new WeakMap<Socket, 'global' | 'address'>();
   const server = http.createServer(
     {
       keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -53,23 +76,47 @@ export function createLimitedServer(
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
     },
     (req, res) => {
-      if (!overLimit.has(req.socket)) return handler(req, res);
-      metrics.httpRejected('too_many_connections');
+      const over = overLimit.get(req.socket);
+      if (over === undefined) return handler(req, res);
       res.on('finish', () => req.destroy());
-      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(TOO_MANY), 'retry-after': '1', connection: 'close' });
-      res.end(TOO_MANY);
+      // Headroom: past the global cap, /healthz and CRCs are still answered (then the connection is
+      // closed), so a flood does not trip supervisors nor get the webhook marked invalid.
+      if (over === 'global' && policy.priority(req)) {
+        res.setHeader('connection', 'close');
+        return handler(req, res);
+      }
+      metrics.httpRejected(over === 'global' ? 'too_many_connections' : 'too_many_connections_per_ip');
+      const body = over === 'global' ? TOO_MANY : TOO_MANY_FROM_YOU;
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'retry-after': '1', connection: 'close' });
+      res.end(body);
     },
   );
   let open = 0;
+  const perAddress = new Map<string, number>();
   // Past the cap, a connection is still accepted so that its client gets a clear 503 instead of a
   // reset, but it may not linger: it must send its request within a second. Past twice the cap Node
-  // closes new connections at once ('drop'), so a flood cannot exhaust file descriptors.
+  // closes new connections at once ('drop'), so a flood cannot exhaust file descriptors; past twice
+  // its own cap, an address's new connections are closed at once too.
   server.maxConnections = limits.maxConnections * 2;
   server.on('connection', (socket: Socket) => {
+    const address = normalizeIp(socket.remoteAddress ?? '') ?? 'unknown';
+    const mine = (perAddress.get(address) ?? 0) + 1;
+    const limited = !policy.exempt(address);
+    if (limited && mine > limits.maxConnectionsPerIp * 2) {
+      metrics.httpRejected('too_many_connections_per_ip');
+      return void socket.destroy();
+    }
     open++;
-    socket.once('close', () => open--);
-    if (open > limits.maxConnections) {
-      overLimit.add(socket);
+    perAddress.set(address, mine);
+    socket.once('close', () => {
+      open--;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+    const over = limited && mine > limits.maxConnectionsPerIp ? 'address' : open > limits.maxConnections ? 'global' : undefined;
+    if (over) {
+      overLimit.set(socket, over);
       socket.setTimeout(1_000, () => socket.destroy());
     }
   });

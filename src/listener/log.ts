@@ -4,6 +4,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { pino, type Logger } from 'pino';
 import type { EventResult, Outcome } from '../intake/pipeline.js';
+import { terminalSafe as safe } from '../terminal-text.js';
 
 export interface InteractionRef {
   id: number;
@@ -18,8 +19,15 @@ export interface DeliveryEntry {
   /** Why a delivery was refused (status ≠ 200). */
   reason?: string;
   results?: EventResult[];
+  /** The results not listed (a delivery carrying more than a few events), counted by outcome. */
+  more?: ResultsOmitted;
   ms: number;
   remote: string | undefined;
+}
+
+export interface ResultsOmitted {
+  count: number;
+  outcomes: Partial<Record<Outcome, number>>;
 }
 
 export interface CrcEntry {
@@ -96,7 +104,8 @@ const hhmmss = (d: Date) => d.toTimeString().slice(0, 8);
 
 export function createPrettyLog(out: (line: string) => void, color: boolean, clock: () => Date = () => new Date()): ListenerLog {
   const c = new Chalk({ level: color ? 1 : 0 });
-  const who = (i: InteractionRef | null, fallback?: string) => (i ? `#${i.id} ${i.name}` : `#${fallback ?? '?'}`);
+  // Screen names, reasons and paths come from outside: their control characters are shown, not obeyed.
+  const who = (i: InteractionRef | null, fallback?: string) => safe(i ? `#${i.id} ${i.name}` : `#${fallback ?? '?'}`);
   const line = (cols: string[]) => out([c.dim(hhmmss(clock())), ...cols].join('  '));
   return {
     listening(info) {
@@ -107,7 +116,7 @@ export function createPrettyLog(out: (line: string) => void, color: boolean, clo
       } else {
         for (const i of info.interactions) {
           const account = i.account_user_id ? '' : c.yellow('  (account unknown: run omni webhook register)');
-          out(`  ${c.dim('→')} #${i.id} ${i.name}: ${info.url}/webhooks/twitter/${i.id}${account}`);
+          out(`  ${c.dim('→')} #${i.id} ${safe(i.name)}: ${info.url}/webhooks/twitter/${i.id}${account}`);
         }
       }
       out(c.dim('Press Ctrl-C to stop.'));
@@ -115,33 +124,37 @@ export function createPrettyLog(out: (line: string) => void, color: boolean, clo
     delivery(e) {
       const name = who(e.interaction, e.interactionId).padEnd(16);
       if (e.status !== 200 || !e.results) {
-        line([name, 'POST'.padEnd(14), '-'.padEnd(14), '-'.padEnd(6), c.red(`rejected ${e.status}: ${e.reason ?? 'error'}`) + c.dim(e.remote ? ` from ${e.remote}` : '')]);
+        line([name, 'POST'.padEnd(14), '-'.padEnd(14), '-'.padEnd(6), c.red(`rejected ${e.status}: ${safe(e.reason ?? 'error')}`) + c.dim(e.remote ? ` from ${safe(e.remote)}` : '')]);
         return;
       }
       for (const r of e.results) {
-        const sender = r.screenName ? `@${r.screenName}` : r.sender ?? '-';
+        const sender = safe(r.screenName ? `@${r.screenName}` : r.sender ?? '-');
         const ticket = r.ticket !== undefined ? `#${r.ticket}` : '-';
-        const label = OUTCOME_LABEL[r.outcome] + (r.detail && r.outcome !== 'new_ticket' && r.outcome !== 'appended' ? `: ${r.detail}` : '');
-        line([name, r.event.padEnd(14), sender.padEnd(14), ticket.padEnd(6), outcomeColor(c, r.outcome)(label)]);
+        const label = OUTCOME_LABEL[r.outcome] + (r.detail && r.outcome !== 'new_ticket' && r.outcome !== 'appended' ? `: ${safe(r.detail)}` : '');
+        line([name, safe(r.event).padEnd(14), sender.padEnd(14), ticket.padEnd(6), outcomeColor(c, r.outcome)(label)]);
         if (r.outcome === 'revoked') {
           out(c.red.bold(`!!! interaction ${who(e.interaction)} was revoked by its Twitter account: no more DMs will arrive until it authorises the app again (then: omni webhook register)`));
         }
+      }
+      if (e.more) {
+        const counts = Object.entries(e.more.outcomes).map(([o, n]) => `${OUTCOME_LABEL[o as Outcome]} ${n}`).join(', ');
+        line([name, c.dim(`… ${e.more.count} more events (${counts})`)]);
       }
     },
     crc(e) {
       const name = who(e.interaction, e.interactionId).padEnd(16);
       // The remote address of a refusal matters: it is who probed the CRC endpoint.
-      const result = e.status === 200 ? c.dim('answered') : c.red(`refused ${e.status}: ${e.reason ?? ''}`) + c.dim(e.remote ? ` from ${e.remote}` : '');
+      const result = e.status === 200 ? c.dim('answered') : c.red(`refused ${e.status}: ${safe(e.reason ?? '')}`) + c.dim(e.remote ? ` from ${safe(e.remote)}` : '');
       line([name, 'crc'.padEnd(14), '-'.padEnd(14), '-'.padEnd(6), result]);
     },
     info(message) {
-      line([message]);
+      line([safe(message)]);
     },
     warn(message, fields) {
-      line([c.yellow(`warning: ${message}`) + (fields?.hint ? c.dim(` (${String(fields.hint)})`) : '')]);
+      line([c.yellow(`warning: ${safe(message)}`) + (fields?.hint ? c.dim(` (${safe(String(fields.hint))})`) : '')]);
     },
     error(message, err) {
-      line([c.red(`error: ${message}`) + (err ? c.dim(` (${(err as Error).message ?? String(err)})`) : '')]);
+      line([c.red(`error: ${safe(message)}`) + (err ? c.dim(` (${safe((err as Error).message ?? String(err))})`) : '')]);
     },
   };
 }
@@ -168,7 +181,7 @@ export function createJsonLog(sink: LogSink): ListenerLog {
         logger.warn({ ...fields, reason: e.reason }, 'delivery rejected');
         return;
       }
-      logger.info({ ...fields, results: e.results }, 'delivery');
+      logger.info({ ...fields, results: e.results, ...(e.more ? { more: e.more } : {}) }, 'delivery');
       for (const r of e.results) {
         if (r.outcome === 'revoked') logger.error({ ...fields, sender: r.sender }, 'interaction revoked by its Twitter account: no more DMs until it authorises the app again');
       }

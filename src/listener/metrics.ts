@@ -13,10 +13,13 @@ export const DELIVERY_REJECTIONS = [
   'missing_signature',
   'bad_signature',
   'too_large',
+  'unverified_budget',
   'body_timeout',
   'client_aborted',
   'bad_json',
   'account_mismatch',
+  'bad_for_user_id',
+  'poison',
   'db_unavailable',
   'secret_unreadable',
   'internal_error',
@@ -36,7 +39,7 @@ export const CRC_REFUSALS = [
 export type CrcRefusal = (typeof CRC_REFUSALS)[number];
 
 /** Refusals before any route: too many connections, slow or malformed HTTP, unknown paths. */
-export const HTTP_REJECTIONS = ['too_many_connections', 'connection_dropped', 'request_timeout', 'malformed', 'not_found', 'method_not_allowed'] as const;
+export const HTTP_REJECTIONS = ['too_many_connections', 'too_many_connections_per_ip', 'connection_dropped', 'request_timeout', 'malformed', 'not_found', 'method_not_allowed'] as const;
 export type HttpRejection = (typeof HTTP_REJECTIONS)[number];
 
 

@@ -3,8 +3,8 @@
 // throws goes through refusalOf, so no route repeats try/catch blocks.
 import { isDatabaseUnavailable } from '../db/batch.js';
 import { DeliveryParseError } from '../intake/parse.js';
-import { BodyTimeout, BodyTooLarge, ClientAborted } from './body.js';
-import { WriterExited } from './intake-writer.js';
+import { BodyTimeout, BodyTooLarge, ClientAborted, UnverifiedBudgetSpent } from './body.js';
+import { isPoison, WriterExited } from './intake-writer.js';
 import type { CrcRefusal, DeliveryRejection } from './metrics.js';
 
 export type RefusalCode = DeliveryRejection | CrcRefusal;
@@ -43,9 +43,13 @@ export function refusalOf(err: unknown, interactionId?: number): Refusal {
   if (err instanceof InteractionUnreadable) return new Refusal(503, 'db_unavailable', 'database unavailable', err.message, err.cause);
   if (err instanceof SecretUnreadable) return new Refusal(503, 'secret_unreadable', 'the interaction secret cannot be read', err.message, err.cause);
   if (err instanceof BodyTooLarge) return new Refusal(413, 'too_large', `body over ${err.limit} bytes`);
+  if (err instanceof UnverifiedBudgetSpent) return new Refusal(503, 'unverified_budget', 'too many unverified bodies in flight, retry later');
   if (err instanceof BodyTimeout) return new Refusal(408, 'body_timeout', `body not complete within ${err.ms / 1000} s`);
   if (err instanceof ClientAborted) return new Refusal(400, 'client_aborted', err.message);
   if (err instanceof DeliveryParseError) return new Refusal(400, 'bad_json', err.message);
+  // 422, not 5xx: the same bytes fail the same way every time, so a retry (Twitter retries any
+  // non-2xx a few times, then drops the delivery) gains nothing and must not cost the writer again.
+  if (isPoison(err)) return new Refusal(422, 'poison', 'this delivery cannot be processed and will be refused again', 'refused a poison delivery', err);
   if (err instanceof WriterExited || isDatabaseUnavailable(err)) {
     return new Refusal(503, 'db_unavailable', 'database unavailable, retry later', 'the database refused the write; answering 503 so that Twitter retries', err);
   }

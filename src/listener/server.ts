@@ -3,6 +3,7 @@
 // writer (group-commit.ts, intake-writer.ts), and a graceful close (shutdown.ts). Twitter retries
 // anything not answered 200 within 3 s, so every refusal is cheap, and 200 means "committed with
 // synchronous=FULL".
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type BetterSqlite3 from 'better-sqlite3';
 import { createIntakeStore } from '../db/intake.js';
@@ -12,7 +13,8 @@ import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import type { SecretBox } from '../secrets.js';
 import type { EventResult } from '../intake/pipeline.js';
 import { DEFAULT_IDLE_MS } from '../chatbot/conversation.js';
-import { MAX_BODY_BYTES } from './body.js';
+import { createUnverifiedBudget, MAX_BODY_BYTES, type UnverifiedBudget } from './body.js';
+import { defaultTrustedProxies, type TrustedProxies } from './client-address.js';
 import { createEventJournal, type EventJournal } from './event-journal.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { inlineWriter, type IntakeWriter, type WriteJob } from './intake-writer.js';
@@ -20,8 +22,8 @@ import { createLimitedServer, DEFAULT_LIMITS, type ListenerLimits } from './limi
 import type { ListenerLog } from './log.js';
 import { createListenerMetrics, type ListenerMetrics } from './metrics.js';
 import { InteractionUnreadable, rethrowAs, SecretUnreadable } from './refusal.js';
-import type { RouteDeps } from './routes/deps.js';
-import { createRouter } from './routes/router.js';
+import { BoundedSet, type RouteDeps } from './routes/deps.js';
+import { createRouter, WEBHOOK_PATH } from './routes/router.js';
 import { createSecretCache } from './secrets-cache.js';
 import { closeServer } from './shutdown.js';
 
@@ -41,6 +43,8 @@ export interface ListenerOptions {
   metrics?: ListenerMetrics;
   /** A Helper chatbot conversation idle this long starts over (default 30 min). */
   helperIdleMs?: number;
+  /** Proxies whose X-Forwarded-For is believed; default: loopback when `host` is a loopback address, else none. */
+  trustedProxies?: TrustedProxies;
   /** Where write transactions run; default: inline on `sqlite`. `omni listen` passes a worker thread. */
   writer?: IntakeWriter;
 }
@@ -66,6 +70,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const events = eventJournal(opts, metrics);
   const secrets = createSecretCache(opts.box);
   let closing = false;
+  const trustedProxies = opts.trustedProxies ?? defaultTrustedProxies(opts.host);
 
   const deps: RouteDeps = {
     store,
@@ -73,16 +78,23 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     metrics,
     log: opts.log,
     events,
+    trustedProxies,
     clock: opts.clock ?? (() => new Date()),
     maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
+    unverified: createUnverifiedBudget(limits.maxUnverifiedBytes, limits.maxUnverifiedBytesPerIp),
     bodyTimeoutMs: limits.bodyTimeoutMs,
     interaction: (rawId) => (/^\d{1,15}$/.test(rawId) ? rethrowAs(() => store.interaction(Number(rawId)), (e) => new InteractionUnreadable(e)) : undefined),
     apiSecret: (row) => rethrowAs(() => secrets.apiSecret(row.id, row.api_secret_key_enc), (e) => new SecretUnreadable(row.id, e)),
     closing: () => closing,
     warnedUnknownAccount: new Set(),
+    poisoned: new BoundedSet(1_000),
   };
-  const { server, openConnections } = createLimitedServer(limits, metrics, createRouter(deps));
-  gauges(metrics, opts.sqlite, openConnections);
+  const policy = {
+    exempt: (address: string) => trustedProxies.has(address),
+    priority: (req: IncomingMessage) => (req.method === 'GET' || req.method === 'HEAD') && isPriorityPath(req.url ?? '/'),
+  };
+  const { server, openConnections } = createLimitedServer(limits, metrics, policy, createRouter(deps));
+  gauges(metrics, opts.sqlite, openConnections, deps.unverified);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -114,6 +126,13 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   };
 }
 
+/** /healthz and a webhook URL (a GET there is a CRC). */
+function isPriorityPath(url: string): boolean {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  return path === '/healthz' || WEBHOOK_PATH.test(path);
+}
+
 /** The writer, timed: the size and duration of each transaction (fsync included), inline or on the writer thread. */
 function timed(writer: IntakeWriter, metrics: ListenerMetrics) {
   return (jobs: WriteJob[]) => {
@@ -138,11 +157,12 @@ function eventJournal(opts: ListenerOptions, metrics: ListenerMetrics): EventJou
 }
 
 /** Gauges read at scrape time: the outbox by status, and the open connections. */
-function gauges(metrics: ListenerMetrics, sqlite: BetterSqlite3.Database, openConnections: () => number): void {
+function gauges(metrics: ListenerMetrics, sqlite: BetterSqlite3.Database, openConnections: () => number, unverified: UnverifiedBudget): void {
   const outbox = createOutboxStore(sqlite);
   metrics.gauge('omni_outbox_messages', 'Outbound DMs in the outbox by status (pending, sending, failed).', () => {
     const c = outbox.counts();
     return (['pending', 'sending', 'failed'] as const).map((status) => ({ labels: { status }, value: c[status] }));
   });
   metrics.gauge('omni_http_open_connections', 'Connections open right now.', () => [{ value: openConnections() }]);
+  metrics.gauge('omni_http_unverified_bytes', 'Bytes of request bodies held before their signature is checked.', () => [{ value: unverified.held() }]);
 }

@@ -41,7 +41,7 @@ export function postDelivery(
   baseUrl: string,
   interactionId: number | string,
   body: string | Buffer,
-  opts: { secret?: string; signature?: string | null; headers?: Record<string, string> } = {},
+  opts: { secret?: string; signature?: string | null; headers?: Record<string, string>; localAddress?: string } = {},
 ): Promise<PostResult> {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
   const signature = opts.signature === undefined ? signBody(opts.secret ?? FIXTURE_SECRET, bytes) : opts.signature;
@@ -51,7 +51,8 @@ export function postDelivery(
       url,
       {
         method: 'POST',
-        agent,
+        // From another local address (127.0.0.2, …): a fresh connection bound there.
+        ...(opts.localAddress ? { agent: false, localAddress: opts.localAddress } : { agent }),
         headers: {
           'content-type': 'application/json',
           'content-length': bytes.length,
@@ -79,7 +80,8 @@ export function postDelivery(
   });
 }
 
-export async function getJson(url: string): Promise<{ status: number; body: any }> {
+export async function getJson(url: string, localAddress?: string): Promise<{ status: number; body: any }> {
+  if (localAddress) return getFrom(url, localAddress);
   const res = await fetch(url);
   const text = await res.text();
   let body: unknown;
@@ -89,6 +91,28 @@ export async function getJson(url: string): Promise<{ status: number; body: any 
     body = text;
   }
   return { status: res.status, body };
+}
+
+/** A GET on a fresh connection from `localAddress` (another loopback address, as another client). */
+function getFrom(url: string, localAddress: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false, localAddress }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = text;
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
 }
 
 /** Runs `fn` over items with at most `concurrency` in flight; results in input order. */

@@ -6,6 +6,8 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
 import { startListener, type Listener } from '../../src/listener/server.js';
 import type { ListenerLimits } from '../../src/listener/limits.js';
+import type { TrustedProxies } from '../../src/listener/client-address.js';
+import type { IntakeWriter } from '../../src/listener/intake-writer.js';
 import { createJsonLog } from '../../src/listener/log.js';
 import { seedInteraction, type SeedOptions } from './seed.js';
 import { tempDir } from './tmp.js';
@@ -31,7 +33,9 @@ afterEach(async () => {
 });
 
 /** Started once per test; closed after it. */
-export async function startInProcessListener(opts: { seed?: SeedOptions; limits?: Partial<ListenerLimits> } = {}): Promise<InProcessListener> {
+export async function startInProcessListener(
+  opts: { seed?: SeedOptions; limits?: Partial<ListenerLimits>; trustedProxies?: TrustedProxies; writer?: (dbPath: string) => Promise<IntakeWriter> } = {},
+): Promise<InProcessListener> {
   const dbPath = path.join(tempDir(), 'omni.db');
   const { id } = await seedInteraction(dbPath, opts.seed);
   const db = await openDatabase(dbPath);
@@ -45,6 +49,8 @@ export async function startInProcessListener(opts: { seed?: SeedOptions; limits?
     port: 0,
     dbPath,
     ...(opts.limits ? { limits: opts.limits } : {}),
+    ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}),
+    ...(opts.writer ? { writer: await opts.writer(dbPath) } : {}),
   });
   running = {
     listener,

@@ -16,6 +16,10 @@ The watchdog asks Twitter every --watchdog-interval whether each registered webh
 and, when it is not, has Twitter re-check it at once (DMs stop while a webhook is invalid). Each
 check and each CRC received is kept for 'omni webhook status'.
 
+Limits against floods (docs/listener.md#slow-and-abusive-clients): connections per client address,
+bytes of bodies not yet verified (in all and per address), and X-Forwarded-For believed only from
+--trust-proxy. A delivery whose content makes the intake fail is refused 422 and never retried by omni.
+
 Twitter needs an https URL without a port: put a reverse proxy in front (docs/reverse-proxy.md).
 A delivery is answered 200 only once its events are committed to disk; 503 means "retry later".
 The listener also delivers queued DMs (omni outbox list) and calls the external Helper (parameter 441).
@@ -38,6 +42,15 @@ export function registerListenCommands(program: Command, run: Runner): void {
       .addOption(new Option('--no-watchdog', 'do not check the registered webhooks with Twitter'))
       .addOption(new Option('--watchdog-interval <duration>', 'how often the watchdog checks, 1s to 24h: 30s, 10m, 1h (default 10m)'))
       .addOption(new Option('--helper-idle <duration>', 'a Helper conversation idle this long starts over: 30m, 1h, 90s (env OMNI_HELPER_IDLE; default 30m)'))
+      .addOption(new Option('--max-connections <n>', 'open connections served; past it only /healthz and CRCs are answered (env OMNI_MAX_CONNECTIONS; default 512)'))
+      .addOption(new Option('--max-connections-per-ip <n>', 'open connections from one client address; past it 503 (env OMNI_MAX_CONNECTIONS_PER_IP; default 64; trusted proxies exempt)'))
+      .addOption(new Option('--max-unverified-bytes <size>', 'bytes of bodies held before their signature is checked, in all (env OMNI_MAX_UNVERIFIED_BYTES; default 32MiB)'))
+      .addOption(
+        new Option('--max-unverified-bytes-per-ip <size>', 'the same per client address; a larger Content-Length is refused 413 unread (env OMNI_MAX_UNVERIFIED_BYTES_PER_IP; default 2MiB)'),
+      )
+      .addOption(
+        new Option('--trust-proxy <addresses>', 'proxies whose X-Forwarded-For names the client: IPs, CIDRs, loopback or none (env OMNI_TRUST_PROXY; default loopback when --host is loopback, else none)'),
+      )
       .addHelpText(
         'after',
         ENDPOINTS +
@@ -48,7 +61,9 @@ export function registerListenCommands(program: Command, run: Runner): void {
             'omni listen --watchdog-interval 2m          # re-validate an invalid webhook within 2 minutes',
             'omni listen --no-watchdog                   # another process watches the webhooks',
             'curl -s http://127.0.0.1:8080/metrics       # counters for Prometheus',
-            'omni listen --helper-idle 1h                 # Helper conversations start over after an idle hour',
+            'omni listen --helper-idle 1h                # Helper conversations start over after an idle hour',
+            'omni listen --host 0.0.0.0 --trust-proxy 10.0.0.5   # behind a proxy on another host',
+            'omni listen --max-connections-per-ip 16 --max-unverified-bytes 8MiB',
             '# in another terminal:',
             'omni simulate dm 1 --text "hello"',
           ]),

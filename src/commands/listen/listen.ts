@@ -3,7 +3,10 @@ import { serviceDeps, type Context } from '../../cli/context.js';
 import type { Listener } from '../../listener/server.js';
 import type { ListenerLog, LogFormat } from '../../listener/log.js';
 import { OmniError } from '../../errors.js';
-import { parseDuration, parsePort, parseSeconds } from '../../cli/flags.js';
+import { parseByteSize, parseDuration, parsePort, parsePositiveInt, parseSeconds } from '../../cli/flags.js';
+import { UsageError } from '../../errors.js';
+import type { ListenerLimits } from '../../listener/limits.js';
+import type { TrustedProxies } from '../../listener/client-address.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { OutboxSettings } from '../../outbox/settings.js';
 
@@ -16,6 +19,11 @@ interface ListenOptions {
   watchdog?: boolean;
   watchdogInterval?: string;
   helperIdle?: string;
+  maxConnections?: string;
+  maxConnectionsPerIp?: string;
+  maxUnverifiedBytes?: string;
+  maxUnverifiedBytesPerIp?: string;
+  trustProxy?: string;
 }
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
@@ -39,6 +47,16 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const { DEFAULT_IDLE_MS } = await import('../../chatbot/conversation.js');
   const helperIdle = opts.helperIdle ?? ctx.env.OMNI_HELPER_IDLE;
   const helperIdleMs = helperIdle ? parseDuration(helperIdle, opts.helperIdle ? '--helper-idle' : 'OMNI_HELPER_IDLE', HELPER_IDLE_BOUNDS) : undefined;
+  const limits = floodLimits(ctx, opts);
+  const { parseTrustedProxies, TrustProxyError } = await import('../../listener/client-address.js');
+  const trustSpec = opts.trustProxy ?? (ctx.env.OMNI_TRUST_PROXY || undefined);
+  let trustedProxies: TrustedProxies | undefined;
+  try {
+    trustedProxies = trustSpec === undefined ? undefined : parseTrustedProxies(trustSpec);
+  } catch (err) {
+    if (!(err instanceof TrustProxyError)) throw err;
+    throw new UsageError(`${opts.trustProxy !== undefined ? '--trust-proxy' : 'OMNI_TRUST_PROXY'}: ${err.message}`, 'example: --trust-proxy 10.0.0.5,192.168.1.0/24 (or loopback, or none)');
+  }
   const outbox = outboxSettings(ctx.env);
   const helperTimeout = helperTimeoutMs(ctx.env);
 
@@ -70,7 +88,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     });
     let listener;
     try {
-      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer });
+      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer, limits, ...(trustedProxies ? { trustedProxies } : {}) });
     } catch (err) {
       await writer.close(); // a live thread would keep the process from exiting
       throw listenError(err, host, port);
@@ -92,6 +110,22 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     signals.release();
   }
   return 0;
+}
+
+/** The flood limits from flags, else the environment; what neither sets keeps its default. */
+function floodLimits(ctx: Context, opts: ListenOptions): Partial<ListenerLimits> {
+  const limits: Partial<ListenerLimits> = {};
+  const pick = (flag: string, value: string | undefined, env: string): [string, string] | undefined =>
+    value !== undefined ? [flag, value] : ctx.env[env] ? [env, ctx.env[env]!] : undefined;
+  const count = pick('--max-connections', opts.maxConnections, 'OMNI_MAX_CONNECTIONS');
+  if (count) limits.maxConnections = parsePositiveInt(count[1], count[0], `${count[0]} 512`);
+  const perIp = pick('--max-connections-per-ip', opts.maxConnectionsPerIp, 'OMNI_MAX_CONNECTIONS_PER_IP');
+  if (perIp) limits.maxConnectionsPerIp = parsePositiveInt(perIp[1], perIp[0], `${perIp[0]} 64`);
+  const bytes = pick('--max-unverified-bytes', opts.maxUnverifiedBytes, 'OMNI_MAX_UNVERIFIED_BYTES');
+  if (bytes) limits.maxUnverifiedBytes = parseByteSize(bytes[1], bytes[0], 1024);
+  const bytesPerIp = pick('--max-unverified-bytes-per-ip', opts.maxUnverifiedBytesPerIp, 'OMNI_MAX_UNVERIFIED_BYTES_PER_IP');
+  if (bytesPerIp) limits.maxUnverifiedBytesPerIp = parseByteSize(bytesPerIp[1], bytesPerIp[0], 1024);
+  return limits;
 }
 
 async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string) {

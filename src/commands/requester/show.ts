@@ -5,6 +5,7 @@ import { findRequester } from '../../db/requesters.js';
 import { listTickets } from '../../db/tickets.js';
 import { requesterJson, ticketJson } from '../../tickets/model.js';
 import { printJson, printTable, style } from '../../cli/output.js';
+import { terminalSafe as safe } from '../../terminal-text.js';
 
 export async function showRequesterAction(ctx: Context, [ref]: [string], opts: { json?: boolean }): Promise<void> {
   const db = (await ctx.db()).kysely;
@@ -13,8 +14,8 @@ export async function showRequesterAction(ctx: Context, [ref]: [string], opts: {
   const tickets = await listTickets(db, { requesterId: r.id, limit: 50 });
   if (opts.json) return printJson(ctx, { ...requesterJson(r), tickets: tickets.map(ticketJson) });
   const s = style(ctx);
-  ctx.out(`${s.bold(`Requester ${r.id}`)}  ${r.screen_name ? `@${r.screen_name}` : '-'}  ${r.name ?? ''}`);
-  ctx.out(`Twitter id ${r.twitter_user_id} · Unit ${r.unit_name ?? '-'} · Group ${r.group_name ?? '-'}`);
+  ctx.out(`${s.bold(`Requester ${r.id}`)}  ${safe(r.screen_name ? `@${r.screen_name}` : '-')}  ${safe(r.name ?? '')}`);
+  ctx.out(`Twitter id ${r.twitter_user_id} · Unit ${safe(r.unit_name ?? '-')} · Group ${safe(r.group_name ?? '-')}`);
   ctx.out(`First seen ${r.created_at}  Updated ${r.updated_at}`);
   ctx.out('');
   printTable(

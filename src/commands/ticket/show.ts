@@ -5,6 +5,7 @@ import { deliveryJson, requesterLabel, ticketJson, ticketWithMessagesJson } from
 import { printJson, style } from '../../cli/output.js';
 import { parseId } from '../../cli/flags.js';
 import { ticketOrFail } from './shared.js';
+import { terminalSafe as safe, terminalSafeLines } from '../../terminal-text.js';
 
 export async function showTicketAction(ctx: Context, [rawId]: [string], opts: { json?: boolean }): Promise<void> {
   const t = await ticketOrFail(ctx, parseId(rawId, 'the ticket id'));
@@ -12,11 +13,12 @@ export async function showTicketAction(ctx: Context, [rawId]: [string], opts: { 
   if (opts.json) return printJson(ctx, ticketWithMessagesJson(t, messages));
   const j = ticketJson(t);
   const s = style(ctx);
-  const name = (r: { name: string | null } | null) => r?.name ?? '-';
-  const who = requesterLabel(j.requester);
-  ctx.out(`${s.bold(`Ticket #${t.id}`)}  ${t.status === 'open' ? s.green('open') : s.dim('closed')}  ${t.subject}`);
+  // Names, subjects and DM text come from Twitter users: shown, never obeyed (control characters).
+  const name = (r: { name: string | null } | null) => safe(r?.name ?? '-');
+  const who = safe(requesterLabel(j.requester));
+  ctx.out(`${s.bold(`Ticket #${t.id}`)}  ${t.status === 'open' ? s.green('open') : s.dim('closed')}  ${safe(t.subject)}`);
   ctx.out(`Requester    ${who}  ${s.dim(`(requester ${j.requester.id}, twitter id ${j.requester.twitterUserId})`)}`);
-  ctx.out(`Interaction  #${t.interaction_id} ${t.interaction_name}`);
+  ctx.out(`Interaction  #${t.interaction_id} ${safe(t.interaction_name)}`);
   ctx.out(`Unit ${name(j.unit)} · Group ${name(j.group)} · Activity ${name(j.activity)} · Origin ${name(j.contactOrigin)} · Contract ${name(j.contract)}`);
   ctx.out(`Created ${t.created_at}  Updated ${t.updated_at}${t.closed_at ? `  Closed ${t.closed_at}` : ''}`);
   ctx.out('');
@@ -25,8 +27,8 @@ export async function showTicketAction(ctx: Context, [rawId]: [string], opts: { 
     const delivery = m.direction === 'outbound' ? deliveryJson(m) : null;
     const arrow = m.direction === 'inbound' ? s.cyan(`← ${who}`) : s.magenta(delivery?.by === 'helper' ? '→ Helper' : '→ agent');
     ctx.out(`${s.dim(when)}  ${arrow}${delivery ? `  ${deliveryLabel(ctx, delivery)}` : ''}`);
-    for (const line of m.text.split('\n')) ctx.out(`    ${line}`);
-    for (const a of ticketWithMessagesJson(t, [m]).messages[0]!.attachments) ctx.out(s.dim(`    [${a.type}] ${a.mediaUrl ?? a.idStr ?? ''}`));
+    for (const line of terminalSafeLines(m.text)) ctx.out(`    ${line}`);
+    for (const a of ticketWithMessagesJson(t, [m]).messages[0]!.attachments) ctx.out(s.dim(safe(`    [${a.type}] ${a.mediaUrl ?? a.idStr ?? ''}`)));
   }
   if (messages.length === 0) ctx.err('no messages');
 }
@@ -37,10 +39,10 @@ function deliveryLabel(ctx: Context, d: NonNullable<ReturnType<typeof deliveryJs
     case 'sent':
       return s.green('[sent]');
     case 'pending':
-      return s.yellow(`[pending: outbox #${d.outboxId}, next try ${d.nextAttemptAt ?? 'now'}${d.error ? `; last error: ${d.error}` : ''}]`);
+      return s.yellow(`[pending: outbox #${d.outboxId}, next try ${d.nextAttemptAt ?? 'now'}${d.error ? `; last error: ${safe(d.error)}` : ''}]`);
     case 'sending':
       return s.yellow(`[sending: outbox #${d.outboxId}]`);
     case 'failed':
-      return s.red(`[failed: ${d.error ?? 'unknown reason'}; after fixing it: omni outbox retry ${d.outboxId}]`);
+      return s.red(`[failed: ${safe(d.error ?? 'unknown reason')}; after fixing it: omni outbox retry ${d.outboxId}]`);
   }
 }

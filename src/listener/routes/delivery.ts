@@ -3,13 +3,36 @@
 // refusal is cheap: an unsigned request is refused before its body is read, a forged one after one
 // HMAC, never the JSON parser.
 import { parseDelivery } from '../../intake/parse.js';
-import { accountMismatch } from '../../intake/pipeline.js';
+import { accountMismatch, malformedAccount, type EventResult, type Outcome } from '../../intake/pipeline.js';
+import type { ResultsOmitted } from '../log.js';
 import { intakeInteractionOf } from '../../db/intake.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../twitter/signature.js';
-import { BodyTooLarge, declaredTooLarge, readBody } from '../body.js';
+import { BodyTooLarge, declaredLength, declaredTooLarge, readBody, UnverifiedBudgetSpent } from '../body.js';
 import type { DeliveryRejection } from '../metrics.js';
+import { isPoison, PoisonDelivery } from '../intake-writer.js';
 import { Refusal } from '../refusal.js';
 import { send, sendAndClose, type WebhookRoute } from './deps.js';
+
+/** Results of one delivery shown in its answer and its log line; past it, counts by outcome. */
+export const MAX_RESULTS_SHOWN = 20;
+
+export function capResults(results: EventResult[]): { results: EventResult[]; more?: ResultsOmitted } {
+  if (results.length <= MAX_RESULTS_SHOWN) return { results };
+  const shown = results.slice(0, MAX_RESULTS_SHOWN);
+  const outcomes: Partial<Record<Outcome, number>> = {};
+  let count = 0;
+  for (let i = MAX_RESULTS_SHOWN; i < results.length; i++) {
+    const r = results[i]!;
+    // A revocation is always shown (the log shouts about it); a delivery carries at most one.
+    if (r.outcome === 'revoked') {
+      shown.push(r);
+      continue;
+    }
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    count++;
+  }
+  return { results: shown, more: { count, outcomes } };
+}
 
 export const deliveryRoute: WebhookRoute = {
   async handle(d, r) {
@@ -21,13 +44,27 @@ export const deliveryRoute: WebhookRoute = {
     // Refused before reading the body: an unsigned request costs nothing.
     if (typeof signature !== 'string' || signature === '') return new Refusal(401, 'missing_signature', `missing ${SIGNATURE_HEADER}`);
 
-    const raw = await readBody(r.req, d.maxBodyBytes, d.bodyTimeoutMs);
-    r.bodyRead = true;
-    // Checked before any JSON parsing: a forged body costs one HMAC, never the parser.
-    if (!verifySignature(d.apiSecret(row), raw, signature)) return new Refusal(401, 'bad_signature', 'bad signature');
+    // Until its signature is checked a body is anyone's: its bytes come out of a bounded budget
+    // (total and per client address), taken whole from Content-Length before reading, else chunk by chunk.
+    const declared = declaredLength(r.req);
+    if (declared !== undefined && declared > d.unverified.perAddress) throw new BodyTooLarge(d.unverified.perAddress);
+    const share = d.unverified.open(r.remote ?? 'unknown');
+    let raw: Buffer;
+    try {
+      if (declared !== undefined && !share.take(declared)) throw new UnverifiedBudgetSpent();
+      raw = await readBody(r.req, d.maxBodyBytes, d.bodyTimeoutMs, declared === undefined ? share : undefined);
+      r.bodyRead = true;
+      // Checked before any JSON parsing: a forged body costs one HMAC, never the parser.
+      if (!verifySignature(d.apiSecret(row), raw, signature)) return new Refusal(401, 'bad_signature', 'bad signature');
+    } finally {
+      share.release();
+    }
 
     const body = raw.toString('utf8');
     const parsed = parseDelivery(body);
+    // A for_user_id that is no id is not "absent": taking it so would skip the account check.
+    const malformed = malformedAccount(parsed);
+    if (malformed) return new Refusal(400, 'bad_for_user_id', malformed);
     const mismatch = accountMismatch(row, parsed);
     if (mismatch) return new Refusal(403, 'account_mismatch', mismatch);
     if (row.account_user_id === null && !d.warnedUnknownAccount.has(row.id)) {
@@ -38,10 +75,19 @@ export const deliveryRoute: WebhookRoute = {
       });
     }
 
-    const results = await d.committer.submit({ interaction: intakeInteractionOf(row), body, at: d.clock().toISOString() });
-    send(d, r.res, 200, { results });
+    // A retry of a delivery already found poisonous is refused again without costing the writer.
+    const key = `${row.id}:${signature}`;
+    if (d.poisoned.has(key)) throw new PoisonDelivery('refused before (a retry of the same bytes)');
+    const results = await d.committer.submit({ interaction: intakeInteractionOf(row), body, at: d.clock().toISOString() }).catch((err: unknown) => {
+      if (isPoison(err)) d.poisoned.add(key);
+      throw err;
+    });
+    // A delivery of 200,000 non-events must not become a 17 MB answer and log line: the first
+    // few results, and counts by outcome for the rest.
+    const shown = capResults(results);
+    send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
     d.metrics.deliveryAccepted(results.map((e) => e.outcome));
-    d.log.delivery({ interaction: { id: row.id, name: row.name }, status: 200, results, ms: performance.now() - r.started, remote: r.remote });
+    d.log.delivery({ interaction: { id: row.id, name: row.name }, status: 200, results: shown.results, ...(shown.more ? { more: shown.more } : {}), ms: performance.now() - r.started, remote: r.remote });
     return undefined;
   },
 

@@ -2,6 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IntakeInteractionRow, IntakeStore } from '../../db/intake.js';
 import type { EventResult } from '../../intake/pipeline.js';
+import type { UnverifiedBudget } from '../body.js';
+import { clientAddress, type TrustedProxies } from '../client-address.js';
 import type { EventJournal } from '../event-journal.js';
 import type { GroupCommitter } from '../group-commit.js';
 import type { WriteJob } from '../intake-writer.js';
@@ -16,17 +18,23 @@ export interface RouteDeps {
   committer: GroupCommitter<WriteJob, EventResult[]>;
   metrics: ListenerMetrics;
   log: ListenerLog;
+  /** Proxies whose X-Forwarded-For is believed. */
+  trustedProxies: TrustedProxies;
   /** Where CRCs are recorded. */
   events: EventJournal;
   clock: () => Date;
   maxBodyBytes: number;
   bodyTimeoutMs: number;
+  /** The bytes of bodies not yet verified, bounded in total and per client address. */
+  unverified: UnverifiedBudget;
   /** The live interaction a path names, or undefined; throws InteractionUnreadable. */
   interaction(rawId: string): IntakeInteractionRow | undefined;
   /** The interaction's API secret (cached); throws SecretUnreadable. */
   apiSecret(row: IntakeInteractionRow): string;
   /** True once the listener is closing (answers then ask to close the connection). */
   closing(): boolean;
+  /** Deliveries (interaction:signature) refused as poison, so that their retries are refused at once; bounded. */
+  poisoned: BoundedSet;
   /** Interactions already warned about for having no known account. */
   warnedUnknownAccount: Set<number>;
 }
@@ -53,6 +61,19 @@ export interface WebhookRoute {
   refuse(d: RouteDeps, r: RouteRequest, refusal: Refusal): void;
 }
 
+/** A set that forgets its oldest entries past `max`. */
+export class BoundedSet {
+  private readonly items = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+  add(key: string): void {
+    this.items.add(key);
+    if (this.items.size > this.max) this.items.delete(this.items.values().next().value!);
+  }
+}
+
 export function send(d: RouteDeps, res: ServerResponse, status: number, body: Json, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   const h: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers };
@@ -67,6 +88,7 @@ export function sendAndClose(d: RouteDeps, req: IncomingMessage, res: ServerResp
   send(d, res, status, body, { connection: 'close' });
 }
 
-export function remoteOf(req: IncomingMessage): string | undefined {
-  return (req.headers['x-forwarded-for'] as string | undefined)?.split(',')[0]?.trim() ?? req.socket.remoteAddress;
+/** The client's address: the peer, or what a trusted proxy says in X-Forwarded-For (client-address.ts). */
+export function remoteOf(req: IncomingMessage, trusted: TrustedProxies): string | undefined {
+  return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted);
 }

@@ -29,7 +29,7 @@ export function createRouter(d: RouteDeps): (req: IncomingMessage, res: ServerRe
       return send(d, res, 405, { error: 'use GET (CRC) or POST (deliveries)' }, { allow: 'GET, POST' });
     }
     // ids are digits; anything else is simply not found
-    const r: RouteRequest = { req, res, rawId: m[1]!, query: q === -1 ? '' : url.slice(q + 1), started: performance.now(), remote: remoteOf(req), bodyRead: false };
+    const r: RouteRequest = { req, res, rawId: m[1]!, query: q === -1 ? '' : url.slice(q + 1), started: performance.now(), remote: remoteOf(req, d.trustedProxies), bodyRead: false };
     run(d, route, r).catch((err) => d.log.error('unexpected error while refusing a request', err));
   };
 }
