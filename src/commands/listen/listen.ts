@@ -45,6 +45,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const db = await ctx.db();
   db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
   const box = await ctx.secrets();
+  const { tombstoneKey } = await import('../../privacy/tombstone.js');
   const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter }] = await Promise.all([
     import('../../listener/server.js'),
     import('../../listener/shutdown.js'),
@@ -65,7 +66,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       workerUrl: new URL('../intake-worker.js', import.meta.url),
       dbPath: db.path,
       busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
-      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS },
+      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(box) },
       onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
     });
     let listener;

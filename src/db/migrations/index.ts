@@ -6,12 +6,15 @@ import * as m0002 from './0002_intake.js';
 import * as m0004 from './0004_webhook_events.js';
 // 0003 is unused: the outbox was numbered 0003 on its branch and landed after 0004.
 import * as m0005 from './0005_outbox.js';
+// 0006 and 0007 are numbered by work on other branches.
+import * as m0008 from './0008_privacy.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_intake': m0002,
   '0004_webhook_events': m0004,
   '0005_outbox': m0005,
+  '0008_privacy': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {
