@@ -122,7 +122,11 @@ async function startWorkers(
   const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }] = await Promise.all([import('../../outbox/worker.js'), import('../../chatbot/worker.js')]);
   const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
   const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
+  // Hourly, off unless messages.retention is set (omni retention set 90d).
+  const [{ startRetentionSchedule }, { openDatabase }] = await Promise.all([import('../../privacy/schedule.js'), import('../../db/connection.js')]);
+  const retention = startRetentionSchedule({ open: () => openDatabase(ctx.dbPath, { migrate: false }), log, actor: `${ctx.actor} (omni listen retention)` });
   return async () => {
+    await retention.stop();
     await helper.stop(); // it queues DMs: stop it first
     await sender.stop();
   };
