@@ -11,6 +11,7 @@ const postgresSuites = [
   'tests/commands/catalog.test.ts',
   'tests/commands/param.test.ts',
   'tests/commands/audit.test.ts',
+  'tests/privacy/privacy-db.test.ts',
 ];
 
 export default defineConfig({

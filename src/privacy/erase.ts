@@ -21,6 +21,11 @@ export interface EraseInput {
   now: string;
   actor: string;
   reason: string | null;
+  /**
+   * SQLite: rebuild the file afterwards (VACUUM), for databases written before omni turned
+   * secure_delete on, whose free space may still hold old copies. Locks the file while it runs.
+   */
+  vacuum?: boolean;
 }
 
 export interface EraseResult {
@@ -35,6 +40,8 @@ export interface EraseResult {
   tombstones: number;
   /** SQLite: whether the WAL was checkpointed and truncated (false: a reader kept it; see the warning). */
   walTruncated: boolean | null;
+  /** SQLite: whether the file was rebuilt (--vacuum). */
+  vacuumed: boolean;
 }
 
 export class AlreadyErased extends Error {
@@ -133,7 +140,9 @@ export async function eraseRequester(db: Kysely<Database>, input: EraseInput): P
     await recordAudit(trx, { at: now, actor: input.actor, entity: 'requester', entityId: r.id, action: 'erase', changes: { reason: input.reason, ...counts } });
     return { requesterId: r.id, ...counts };
   });
-  return { ...result, walTruncated: sqlite ? await truncateWal(db) : null };
+  const vacuumed = sqlite && input.vacuum === true;
+  if (vacuumed) await sql`vacuum`.execute(db);
+  return { ...result, walTruncated: sqlite ? await truncateWal(db) : null, vacuumed };
 }
 
 /**

@@ -10,6 +10,7 @@ import { printJson, success, warn } from '../../cli/output.js';
 interface EraseOptions {
   yes?: boolean;
   reason?: string;
+  vacuum?: boolean;
   json?: boolean;
 }
 
@@ -31,7 +32,7 @@ export async function eraseRequesterAction(ctx: Context, [ref]: [string], opts: 
   }
   const hash = tombstoneHasher(await ctx.secrets());
   const reason = opts.reason?.trim() ? opts.reason.trim() : null;
-  const result = await eraseRequester(db.kysely, { requesterId: r.id, hash, now: ctx.clock().toISOString(), actor: ctx.actor, reason });
+  const result = await eraseRequester(db.kysely, { requesterId: r.id, hash, now: ctx.clock().toISOString(), actor: ctx.actor, reason, vacuum: Boolean(opts.vacuum) });
   success(
     ctx,
     `erased requester ${r.id}: ${result.tickets} tickets (numbers kept), ${result.messages} messages, ${result.helperMessages} Helper messages, ${result.outbox} outbox rows` +
@@ -40,6 +41,7 @@ export async function eraseRequesterAction(ctx: Context, [ref]: [string], opts: 
   if (result.walTruncated === false) {
     warn(ctx, `the WAL of ${db.path} could not be truncated (another process is reading): erased bytes stay in it until its next checkpoint (omni listen makes one within seconds of its next write; stopping it makes one at once)`);
   }
+  if (opts.vacuum && db.engine !== 'sqlite') warn(ctx, '--vacuum is for SQLite files; on PostgreSQL see docs/privacy.md (VACUUM and dead tuples)');
   if (!reason) warn(ctx, 'no --reason given: the audit entry says only that it was erased');
   if (opts.json) printJson(ctx, result);
   return 0;

@@ -53,6 +53,7 @@ export function registerRequesterCommands(program: Command, run: Runner): void {
       .argument('<ref>', 'omni id, @screen_name, or tw:<twitter user id>')
       .option('--yes', 'do not ask for confirmation (required when not interactive)')
       .option('--reason <text>', 'why, for the audit trail (e.g. "erasure request #2026-114"); put no personal data in it')
+      .option('--vacuum', 'SQLite: also rebuild the database file (VACUUM), for files written before omni turned secure_delete on (before 0.2); locks the file while it runs')
       .option('--json', 'print what was erased as JSON')
       .addHelpText(
         'after',
