@@ -34,11 +34,11 @@ export interface IntakeHarness {
   close(): Promise<void>;
 }
 
-export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: number } = {}): Promise<IntakeHarness> {
+export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: number; eventHash?: (eventId: string) => string } = {}): Promise<IntakeHarness> {
   const dbPath = path.join(tempDir(), 'omni.db');
   const { id } = await seedInteraction(dbPath, seed);
   const db = await openDatabase(dbPath);
-  const store = createIntakeStore(db.sqlite);
+  const store = createIntakeStore(db.sqlite, opts.eventHash ? { eventHash: opts.eventHash } : {});
   const outbox = createOutboxStore(db.sqlite);
   const chatbot = createChatbotStore(db.sqlite);
   const commit = createBatchCommitter(db.sqlite);
