@@ -11,6 +11,7 @@ const postgresSuites = [
   'tests/commands/catalog/catalog.test.ts',
   'tests/commands/param/param.test.ts',
   'tests/commands/audit/audit.test.ts',
+  'tests/privacy/privacy-db.test.ts',
 ];
 
 export default defineConfig({

@@ -20,6 +20,7 @@ import { registerRequesterCommands } from './commands/requester/index.js';
 import { registerDoctorCommand } from './commands/doctor/index.js';
 import { registerOutboxCommands } from './commands/outbox/index.js';
 import { registerCompletionCommands } from './commands/completion/index.js';
+import { registerRetentionCommands } from './commands/retention/index.js';
 
 const EXIT_CODES_HELP = `
 Getting started:
@@ -78,6 +79,7 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerTicketCommands(program, run);
   registerRequesterCommands(program, run);
   registerOutboxCommands(program, run);
+  registerRetentionCommands(program, run);
   registerDoctorCommand(program, run);
   registerCatalogCommands(program, run);
   registerParamCommands(program, run);

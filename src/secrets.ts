@@ -17,6 +17,11 @@ export interface SecretBox {
   decrypt(envelope: string, field: string): string;
   /** Where the key came from, for `omni doctor` and error messages. */
   readonly source: string;
+  /**
+   * A 32-byte key for another purpose, derived from the installation's key and `label`
+   * (HMAC-SHA256(key, "omni subkey:" + label)); the AES key itself never leaves this module.
+   */
+  subkey(label: string): Buffer;
 }
 
 /**
@@ -83,6 +88,7 @@ function loadSharedKeyFile(file: string, database: string): Buffer {
 export function createSecretBox(key: Buffer, source: string): SecretBox {
   return {
     source,
+    subkey: (label) => crypto.createHmac('sha256', key).update(`omni subkey:${label}`).digest(),
     encrypt(plain, field) {
       const iv = crypto.randomBytes(12);
       const cipher = crypto.createCipheriv('aes-256-gcm', key, iv);

@@ -67,11 +67,22 @@ export interface IntakeStore extends TicketWrites {
   requesterIdByTwitterId(twitterUserId: string): number | undefined;
   /** Sets revoked_at unless already set; true when it changed. */
   markRevoked(interactionId: number, at: string): boolean;
+  /**
+   * The tombstone hash of this DM event id when its requester was erased (the DM must be dropped),
+   * else undefined. One HMAC and one lookup on a unique index. Without `eventHash` (readers that
+   * never store a DM) it always says undefined.
+   */
+  erasedEvent(twitterEventId: string): string | undefined;
   /** A cheap read that proves the database answers. */
   ping(): void;
 }
 
-export function createIntakeStore(sqlite: BetterSqlite3.Database): IntakeStore {
+export interface IntakeStoreOptions {
+  /** The keyed hash of a DM event id, as `omni requester erase` stores it in erased_events. */
+  eventHash?: (twitterEventId: string) => string;
+}
+
+export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeStoreOptions = {}): IntakeStore {
   const interaction = sqlite.prepare<[number], IntakeInteractionRow>(
     `SELECT id, name, api_secret_key_enc, account_user_id, unit_id, group_id, activity_id, contact_origin_id,
             helper_interception, revoked_at
@@ -102,6 +113,8 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database): IntakeStore {
     'UPDATE interactions SET revoked_at = ?, updated_at = ? WHERE id = ? AND revoked_at IS NULL',
   );
   const ping = sqlite.prepare('SELECT 1');
+  const erased = sqlite.prepare<[string], { n: number }>('SELECT 1 AS n FROM erased_events WHERE event_hash = ?');
+  const eventHash = opts.eventHash;
 
   return {
     ...createTicketWrites(sqlite),
@@ -115,6 +128,11 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database): IntakeStore {
       upsertRequester.get(r.twitterUserId, r.screenName, r.name, r.unitId, r.groupId, r.at, r.at)?.id ?? requesterByTwitterId.get(r.twitterUserId)!.id,
     requesterIdByTwitterId: (twitterUserId) => requesterByTwitterId.get(twitterUserId)?.id,
     markRevoked: (interactionId, at) => markRevoked.run(at, at, interactionId).changes > 0,
+    erasedEvent: (eventId) => {
+      if (!eventHash) return undefined;
+      const hash = eventHash(eventId);
+      return erased.get(hash) ? hash : undefined;
+    },
     ping: () => {
       ping.get();
     },

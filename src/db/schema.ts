@@ -71,6 +71,8 @@ export interface RequesterTable {
   group_id: number | null;
   created_at: string;
   updated_at: string;
+  /** Set by `omni requester erase`: names gone, twitter_user_id replaced by "erased:<id>". */
+  erased_at: string | null;
 }
 
 export interface TicketTable {
@@ -102,6 +104,8 @@ export interface MessageTable {
   /** JSON array of { type, mediaUrl, idStr, ... }. */
   attachments: Generated<string>;
   created_at: string;
+  /** Set when erase or retention removed the text and attachments. */
+  redacted_at: string | null;
 }
 
 export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog';
@@ -201,6 +205,21 @@ export interface OAuthTokenTable {
   updated_at: string;
 }
 
+/** The tombstone of erased DMs: a keyed hash of each DM event id, nothing else (src/privacy/tombstone.ts). */
+export interface ErasedEventTable {
+  id: Id;
+  interaction_id: number | null;
+  event_hash: string;
+  erased_at: string;
+}
+
+/** omni's own named settings (not 4biz's numbered parameters), e.g. messages.retention. */
+export interface SettingTable {
+  name: string;
+  value: string;
+  updated_at: string;
+}
+
 export interface Database {
   units: CatalogTable;
   groups: CatalogTable;
@@ -220,6 +239,8 @@ export interface Database {
   helper_messages: HelperMessageTable;
   helper_jobs: HelperJobTable;
   oauth_tokens: OAuthTokenTable;
+  erased_events: ErasedEventTable;
+  settings: SettingTable;
 }
 
 export type Interaction = Selectable<InteractionTable>;

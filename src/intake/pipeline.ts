@@ -10,7 +10,8 @@ import { parseDelivery, type Delivery, type DmEvent, type Profile } from './pars
 export type { IntakeInteraction };
 
 /** helper: the DM went to the Helper chatbot (answered, or queued for the external one); no ticket yet. */
-export type Outcome = 'new_ticket' | 'appended' | 'helper' | 'duplicate' | 'echo' | 'ignored' | 'revoked' | 'rejected';
+/** erased: the DM belongs to an erased requester (its event id is in the tombstone): dropped, never stored again. */
+export type Outcome = 'new_ticket' | 'appended' | 'helper' | 'duplicate' | 'echo' | 'ignored' | 'revoked' | 'rejected' | 'erased';
 
 /** What happened to one event of a delivery: logged, and returned in the response body. */
 export interface EventResult {
@@ -134,6 +135,10 @@ function inbound(
   messaging: Messaging | undefined,
   intercept: () => ((dm: InterceptedDm) => Interception) | undefined,
 ): EventResult {
+  // First of all: a replay, late retry or reconciliation of an erased DM is dropped, and what is
+  // returned (and logged) names neither the sender nor the event, only the tombstone's prefix.
+  const tombstone = store.erasedEvent(event.id);
+  if (tombstone !== undefined) return erasedResult(tombstone);
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
   const existing = store.messageByEvent(interaction.id, event.id);
   if (existing) return { ...base, outcome: 'duplicate', ticket: existing.ticket_id, message: existing.id, detail: 'already stored' };
@@ -184,6 +189,8 @@ function inbound(
  * outbound message, or is ignored when there is none.
  */
 function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, profile: Profile | undefined, at: string, messaging: Messaging | undefined): EventResult {
+  const tombstone = store.erasedEvent(event.id);
+  if (tombstone !== undefined) return erasedResult(tombstone);
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
   const sent = store.messageByEvent(interaction.id, event.id);
   if (sent) return { ...base, outcome: 'echo', ticket: sent.ticket_id, message: sent.id, detail: `matches message ${sent.id}` };
@@ -209,6 +216,13 @@ function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent
   }
   const message = storeDm(store, interaction, ticket, event, 'outbound', at);
   return { ...base, outcome: 'echo', requester, ticket, ...(message !== undefined ? { message } : {}), detail: 'sent from outside omni; stored as an outbound message' };
+}
+
+/** How many hex characters of a tombstone hash a result (and so the log) shows. */
+export const TOMBSTONE_PREFIX_LENGTH = 12;
+
+function erasedResult(hash: string): EventResult {
+  return { event: 'message_create', outcome: 'erased', detail: `DM of an erased requester dropped (tombstone ${hash.slice(0, TOMBSTONE_PREFIX_LENGTH)})` };
 }
 
 function revoke(store: IntakeStore, interaction: IntakeInteraction, userId: string | null, at: string): EventResult {

@@ -12,6 +12,7 @@ import { createOutboxStore } from '../db/outbox.js';
 import { createChatbotStore } from '../db/chatbot.js';
 import { createChatbot } from '../chatbot/conversation.js';
 import { parseDelivery } from '../intake/parse.js';
+import { eventHasher } from '../privacy/tombstone.js';
 import { processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
 
 /**
@@ -42,10 +43,12 @@ export interface SyncIntakeWriter extends IntakeWriter {
 export interface WriterSettings {
   /** A Helper chatbot conversation idle this long starts over. */
   idleMs: number;
+  /** Base64 of the tombstone subkey (src/privacy/tombstone.ts): DMs of erased requesters are dropped. */
+  tombstoneKey: string;
 }
 
 export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSettings): SyncIntakeWriter {
-  const store = createIntakeStore(sqlite);
+  const store = createIntakeStore(sqlite, { eventHash: eventHasher(Buffer.from(settings.tombstoneKey, 'base64')) });
   const commit = createBatchCommitter(sqlite);
   // The chatbot and the outbox write in the same transaction as the DM that caused them.
   const outbox = createOutboxStore(sqlite);

@@ -77,6 +77,7 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
   ignored: 'ignored',
   revoked: 'REVOKED',
   rejected: 'rejected',
+  erased: 'erased, dropped',
 };
 
 function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string {
@@ -97,6 +98,8 @@ function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string
       return c.red.bold;
     case 'rejected':
       return c.red;
+    case 'erased':
+      return c.magenta;
   }
 }
 

@@ -5,7 +5,7 @@ import type { Outcome } from '../intake/pipeline.js';
 import { WATCHDOG_RESULTS, type WatchdogResult } from '../webhooks/watchdog.js';
 import { Counter, Gauge, Histogram, Registry, type Labels } from './prometheus.js';
 
-export const EVENT_OUTCOMES: Outcome[] = ['new_ticket', 'appended', 'duplicate', 'echo', 'ignored', 'revoked', 'rejected'];
+export const EVENT_OUTCOMES: Outcome[] = ['new_ticket', 'appended', 'duplicate', 'echo', 'ignored', 'revoked', 'rejected', 'erased'];
 
 /** Why a POST to a webhook URL was not answered 200. */
 export const DELIVERY_REJECTIONS = [
@@ -47,6 +47,7 @@ const each = (name: string, values: readonly string[]): Labels[] => values.map((
 
 export interface ListenerMetrics {
   readonly registry: Registry;
+  /** Counts the events; `erased` ones also in omni_erased_redeliveries_total. */
   deliveryAccepted(outcomes: Outcome[]): void;
   deliveryRejected(reason: DeliveryRejection): void;
   crcAnswered(): void;
@@ -87,6 +88,9 @@ export function createListenerMetrics(): ListenerMetrics {
   const dropped = registry.add(
     new Counter('omni_webhook_events_dropped_total', 'CRC records not written to the database because the write buffer was full (a flood).'),
   );
+  const erased = registry.add(
+    new Counter('omni_erased_redeliveries_total', 'DM events of erased requesters dropped by the tombstone (replays, retries, reconciliation), never stored again.'),
+  );
   registry.add(new Gauge('omni_process_start_time_seconds', 'Start time of this omni listen process, Unix seconds.', () => [{ value: started }]));
 
   return {
@@ -94,7 +98,10 @@ export function createListenerMetrics(): ListenerMetrics {
     counters: { deliveries, events, rejected, crcAnswered, crcRefused, http, watchdog },
     deliveryAccepted(outcomes) {
       deliveries.inc();
-      for (const outcome of outcomes) events.inc({ outcome });
+      for (const outcome of outcomes) {
+        events.inc({ outcome });
+        if (outcome === 'erased') erased.inc();
+      }
     },
     deliveryRejected: (reason) => rejected.inc({ reason }),
     crcAnswered: () => crcAnswered.inc(),

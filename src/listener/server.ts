@@ -26,6 +26,7 @@ import { BoundedSet, type RouteDeps } from './routes/deps.js';
 import { createRouter, WEBHOOK_PATH } from './routes/router.js';
 import { createSecretCache } from './secrets-cache.js';
 import { closeServer } from './shutdown.js';
+import { tombstoneKey } from '../privacy/tombstone.js';
 
 
 export interface ListenerOptions {
@@ -65,7 +66,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const store = createIntakeStore(opts.sqlite);
   const metrics = opts.metrics ?? createListenerMetrics();
   const limits: ListenerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const writer = opts.writer ?? inlineWriter(opts.sqlite, { idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS });
+  const writer = opts.writer ?? inlineWriter(opts.sqlite, { idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(opts.box) });
   const committer = createGroupCommitter(timed(writer, metrics), { maxInFlight: writer.maxInFlight ?? 1 });
   const events = eventJournal(opts, metrics);
   const secrets = createSecretCache(opts.box);

@@ -10,7 +10,7 @@ import type { ListenerLimits } from '../../src/listener/limits.js';
 import { errorFromWire, errorToWire, inlineWriter, isPoison, startWorkerWriter } from '../../src/listener/intake-writer.js';
 import { refusalOf } from '../../src/listener/refusal.js';
 import { MAX_EXPANDED_TEXT, parseDelivery } from '../../src/intake/parse.js';
-import { intakeHarness, sampleInteraction } from '../support/intake.js';
+import { intakeHarness, sampleInteraction, TEST_TOMBSTONE_KEY } from '../support/intake.js';
 import { clientAddress, defaultTrustedProxies, normalizeIp, parseTrustedProxies } from '../../src/listener/client-address.js';
 import { crcResponseToken, SIGNATURE_HEADER } from '../../src/twitter/signature.js';
 import { startInProcessListener, type InProcessListener } from '../support/in-process-listener.js';
@@ -232,7 +232,7 @@ describe('poison deliveries (issue 14, item 12)', () => {
   it('an exception before any SQL (a body the writer cannot parse) fails its own job as poison, not its batch', async () => {
     const h = await intakeHarness();
     try {
-      const writer = inlineWriter(h.db.sqlite, { idleMs: 60_000 });
+      const writer = inlineWriter(h.db.sqlite, { idleMs: 60_000, tombstoneKey: TEST_TOMBSTONE_KEY });
       const at = new Date().toISOString();
       const [bad, good] = writer.write([
         { interaction: sampleInteraction(h.interactionId), body: '{"direct_message_events": [', at },
@@ -251,7 +251,7 @@ describe('poison deliveries (issue 14, item 12)', () => {
   });
 
   it('a t.co expansion bomb is stored bounded (links kept), beside an innocent delivery of the same batch, on the writer thread', async () => {
-    const r = await startInProcessListener({ writer: (dbPath) => startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 60_000 } }) });
+    const r = await startInProcessListener({ writer: (dbPath) => startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 60_000, tombstoneKey: TEST_TOMBSTONE_KEY } }) });
     const [a, b] = await Promise.all([postDelivery(r.listener.url, r.id, bomb(3_500)), postDelivery(r.listener.url, r.id, innocent())]);
     expect([a.status, b.status]).toEqual([200, 200]);
     const texts = r.rows('SELECT text FROM messages ORDER BY id').map((m) => m.text as string);
@@ -263,7 +263,7 @@ describe('poison deliveries (issue 14, item 12)', () => {
 
   it('a delivery that kills the writer thread is refused 422 alone (and at once when retried); the others of its batch are stored', async () => {
     // A small heap for the thread: a legitimate-looking 1 MB delivery of thousands of DMs exhausts it.
-    const r = await startInProcessListener({ writer: (dbPath) => startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 60_000 }, maxHeapMb: 8 }) });
+    const r = await startInProcessListener({ writer: (dbPath) => startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 60_000, tombstoneKey: TEST_TOMBSTONE_KEY }, maxHeapMb: 8 }) });
     const heavy = dmDeliveryBody({
       forUserId: ACCOUNT_ID,
       events: Array.from({ length: 3_700 }, () => ({ senderId: '42', recipientId: ACCOUNT_ID, text: 'x'.repeat(20), eventId: newEventId() })),

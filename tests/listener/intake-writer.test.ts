@@ -11,6 +11,7 @@ import { seedInteraction } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
 import { inboundDm, newEventId } from '../support/deliveries.js';
 
+import { TEST_TOMBSTONE_KEY as TOMBSTONE_KEY } from '../support/intake.js';
 const workerUrl = pathToFileURL(path.join(ROOT, 'dist', 'intake-worker.js'));
 let writer: IntakeWriter | undefined;
 afterEach(async () => {
@@ -24,7 +25,7 @@ describe('the intake writer thread', () => {
   it('stores a batch on its own connection, one result per job, a bad job alone refused', async () => {
     const dbPath = path.join(tempDir(), 'omni.db');
     const { id } = await seedInteraction(dbPath);
-    writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 30 * 60_000 } });
+    writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 30 * 60_000, tombstoneKey: TOMBSTONE_KEY } });
     const at = new Date().toISOString();
     const e1 = newEventId();
     const results = await writer.write([
@@ -43,7 +44,7 @@ describe('the intake writer thread', () => {
   it('reports a locked database with its SQLite code, so the listener answers 503', async () => {
     const dbPath = path.join(tempDir(), 'omni.db');
     const { id } = await seedInteraction(dbPath);
-    writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 50, settings: { idleMs: 30 * 60_000 } });
+    writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 50, settings: { idleMs: 30 * 60_000, tombstoneKey: TOMBSTONE_KEY } });
     const holder = await openDatabase(dbPath);
     holder.sqlite.exec('BEGIN IMMEDIATE');
     const [r] = await writer.write([{ interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'x' }), at: new Date().toISOString() }]);
@@ -54,6 +55,6 @@ describe('the intake writer thread', () => {
   });
 
   it('fails to start, with the reason, when the database file does not exist', async () => {
-    await expect(startWorkerWriter({ workerUrl, dbPath: path.join(tempDir(), 'missing.db'), busyTimeoutMs: 50, settings: { idleMs: 30 * 60_000 } })).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' });
+    await expect(startWorkerWriter({ workerUrl, dbPath: path.join(tempDir(), 'missing.db'), busyTimeoutMs: 50, settings: { idleMs: 30 * 60_000, tombstoneKey: TOMBSTONE_KEY } })).rejects.toMatchObject({ code: 'SQLITE_CANTOPEN' });
   });
 });

@@ -34,11 +34,11 @@ export interface IntakeHarness {
   close(): Promise<void>;
 }
 
-export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: number } = {}): Promise<IntakeHarness> {
+export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: number; eventHash?: (eventId: string) => string } = {}): Promise<IntakeHarness> {
   const dbPath = path.join(tempDir(), 'omni.db');
   const { id } = await seedInteraction(dbPath, seed);
   const db = await openDatabase(dbPath);
-  const store = createIntakeStore(db.sqlite);
+  const store = createIntakeStore(db.sqlite, opts.eventHash ? { eventHash: opts.eventHash } : {});
   const outbox = createOutboxStore(db.sqlite);
   const chatbot = createChatbotStore(db.sqlite);
   const commit = createBatchCommitter(db.sqlite);
@@ -68,3 +68,6 @@ export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: num
     close: () => db.close(),
   };
 }
+
+/** The writer thread's tombstone key in tests (any 32 bytes, base64): settings of `inlineWriter`/`startWorkerWriter`. */
+export const TEST_TOMBSTONE_KEY = Buffer.alloc(32, 1).toString('base64');

@@ -2,7 +2,7 @@
 import { Option, type Command } from '@commander-js/extra-typings';
 import { examples, type Runner } from '../../cli/runner.js';
 
-export const AUDIT_ENTITIES = ['interaction', 'unit', 'group', 'portfolio', 'activity', 'origin', 'contract', 'parameter'] as const;
+export const AUDIT_ENTITIES = ['interaction', 'unit', 'group', 'portfolio', 'activity', 'origin', 'contract', 'parameter', 'ticket', 'requester', 'setting'] as const;
 
 export function registerAuditCommand(program: Command, run: Runner): void {
   run(

@@ -63,6 +63,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const db = await ctx.db();
   db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
   const box = await ctx.secrets();
+  const { tombstoneKey } = await import('../../privacy/tombstone.js');
   const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter }] = await Promise.all([
     import('../../listener/server.js'),
     import('../../listener/shutdown.js'),
@@ -83,7 +84,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       workerUrl: new URL('../intake-worker.js', import.meta.url),
       dbPath: db.path,
       busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
-      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS },
+      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(box) },
       onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
     });
     let listener;
@@ -155,7 +156,11 @@ async function startWorkers(
   const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }] = await Promise.all([import('../../outbox/worker.js'), import('../../chatbot/worker.js')]);
   const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
   const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
+  // Hourly, off unless messages.retention is set (omni retention set 90d).
+  const [{ startRetentionSchedule }, { openDatabase }] = await Promise.all([import('../../privacy/schedule.js'), import('../../db/connection.js')]);
+  const retention = startRetentionSchedule({ open: () => openDatabase(ctx.dbPath, { migrate: false }), log, actor: `${ctx.actor} (omni listen retention)` });
   return async () => {
+    await retention.stop();
     await helper.stop(); // it queues DMs: stop it first
     await sender.stop();
   };

@@ -46,8 +46,8 @@ describe('omni audit (spawned CLI, no TTY)', () => {
     const limit = await run(['audit', '--limit', '0']);
     expect(limit.code).toBe(2);
     expect(limit.stderr).toContain('--limit must be a positive integer');
-    const entity = await run(['audit', '--entity', 'ticket']);
+    const entity = await run(['audit', '--entity', 'tweet']);
     expect(entity.code).toBe(2);
-    expect(entity.stderr).toContain('Allowed choices are interaction, unit, group, portfolio, activity, origin, contract, parameter');
+    expect(entity.stderr).toContain('Allowed choices are interaction, unit, group, portfolio, activity, origin, contract, parameter, ticket, requester, setting');
   });
 });
