@@ -2,8 +2,12 @@
 // the one list of what is missing when nothing may be asked.
 import { UsageError } from '../errors.js';
 import {
+  API_GENERATIONS,
   CHANNELS,
+  DEFAULT_API,
   FORM_ORDER,
+  isApiGeneration,
+  type ApiGeneration,
   SECRET_ENV,
   SECRET_FIELDS,
   isChannel,
@@ -18,6 +22,7 @@ import { problemFix, problemSentence, type Problem } from './problems.js';
 export const FIELD_SOURCES: Record<FieldName, string> = {
   name: '--name',
   channel: '--channel',
+  api: '--api',
   unit: '--unit',
   group: '--group',
   activity: '--activity',
@@ -48,6 +53,19 @@ export function nameRule(value: string): Problem | undefined {
 
 export function channelRule(value: string): Problem | undefined {
   return isChannel(value) ? undefined : { field: 'channel', code: 'unknown-channel', value, known: Object.keys(CHANNELS) };
+}
+
+export function apiRule(value: string): Problem | undefined {
+  return isApiGeneration(value) ? undefined : { field: 'api', code: 'unknown-api', value, known: Object.keys(API_GENERATIONS) };
+}
+
+/**
+ * The dev environment label as the generation wants it: required (and a valid label) for v1.1;
+ * for v2 and activity it may be empty (it is not used), and a label given anyway must still be valid.
+ */
+export function devEnvironmentRule(api: string, value: string): Problem | undefined {
+  if (value.trim() === '') return api === 'v1.1' ? { field: 'devEnvironment', code: 'env-label-needs-v1.1' } : undefined;
+  return envLabelRule(value);
 }
 
 /** The Twitter dev environment label ends up in API paths (/account_activity/all/<label>/...). */
@@ -85,7 +103,7 @@ export function callbackUrlRule(value: string, allowHttp: boolean): Problem | un
 }
 
 /** The plain values the rules look at (catalog references are checked by looking them up). */
-export type RuledValues = Record<'name' | 'channel' | 'devEnvironment' | 'callbackUrl', string>;
+export type RuledValues = Record<'name' | 'channel' | 'api' | 'devEnvironment' | 'callbackUrl', string>;
 
 /**
  * Every rule over the given values and secrets, in the form's order. Only the keys present are
@@ -99,7 +117,9 @@ export function interactionProblems(values: Partial<RuledValues>, secrets: Parti
   };
   if (values.name !== undefined) add(nameRule(values.name));
   if (values.channel !== undefined) add(channelRule(values.channel));
-  if (values.devEnvironment !== undefined) add(envLabelRule(values.devEnvironment));
+  if (values.api !== undefined) add(apiRule(values.api));
+  // Without the generation, a label is held to v1.1's rule (the strictest).
+  if (values.devEnvironment !== undefined) add(devEnvironmentRule(values.api ?? 'v1.1', values.devEnvironment));
   for (const f of SECRET_FIELDS) {
     const v = secrets[f];
     if (v !== undefined) add(secretRule(f, v));
@@ -126,6 +146,8 @@ export function flagFix(p: Problem): string | undefined {
       return `choose another --name, or edit the existing one: omni interaction edit "${p.holder ?? p.value ?? ''}"`;
     case 'missing':
       return `give ${FIELD_SOURCES[p.field]}`;
+    case 'env-label-needs-v1.1':
+      return 'give --env-label <label> (the "Dev environment label" in Twitter Developer), or use X\'s current API: --api activity';
     default:
       return problemFix(p);
   }
@@ -195,6 +217,7 @@ export interface ScriptedInput {
   activity?: string | undefined;
   origin?: string | undefined;
   helper?: boolean | undefined;
+  api?: string | undefined;
   envLabel?: string | undefined;
   callbackUrl?: string | undefined;
 }
@@ -208,6 +231,7 @@ export interface CheckedInput {
   activity?: string;
   origin?: string;
   helper?: boolean;
+  api?: ApiGeneration;
   devEnvironment?: string;
   callbackUrl?: string;
 }
@@ -243,8 +267,14 @@ export function resolveInteractionInput(
     values[key] = v.trim();
   }
   if (input.helper !== undefined) values.helper = input.helper;
+  if (input.api !== undefined) {
+    const a = input.api.trim();
+    check(apiRule(a));
+    values.api = a as ApiGeneration;
+  }
   if (input.envLabel !== undefined) {
-    check(envLabelRule(input.envLabel));
+    // An empty --env-label clears it, which only a generation other than v1.1 allows (the write path checks the pair).
+    if (input.envLabel.trim() !== '' || (values.api ?? DEFAULT_API) === 'v1.1') check(devEnvironmentRule(values.api ?? 'v1.1', input.envLabel));
     values.devEnvironment = input.envLabel.trim();
   }
   if (input.callbackUrl !== undefined) {
@@ -261,12 +291,14 @@ export function resolveInteractionInput(
     const given: Record<FieldName, boolean> = {
       name: values.name !== undefined,
       channel: true, // defaults to twitter-dm
+      api: true, // defaults to activity
       unit: values.unit !== undefined,
       group: values.group !== undefined,
       activity: values.activity !== undefined,
       contactOrigin: values.origin !== undefined || opts.hasDefaultOrigin === true,
       helperInterception: true, // defaults to off, as in 4biz
-      devEnvironment: values.devEnvironment !== undefined,
+      // Only the premium v1.1 API has dev environments.
+      devEnvironment: values.devEnvironment !== undefined || (values.api ?? DEFAULT_API) !== 'v1.1',
       apiKey: secrets.apiKey !== undefined,
       apiSecretKey: secrets.apiSecretKey !== undefined,
       accessToken: secrets.accessToken !== undefined,

@@ -75,7 +75,7 @@ export function draftProblems(draft: InteractionDraft, opts: { allowHttp: boolea
 }
 
 function ruled(v: InteractionValues): RuledValues {
-  return { name: v.name, channel: v.channel, devEnvironment: v.devEnvironment, callbackUrl: v.callbackUrl };
+  return { name: v.name, channel: v.channel, api: v.api, devEnvironment: v.devEnvironment, callbackUrl: v.callbackUrl };
 }
 
 /** The values to store: trimmed, the callback URL without trailing slashes (when it is a URL at all). */
@@ -146,7 +146,12 @@ async function diff(db: Kysely<Database>, row: NonNullable<Awaited<ReturnType<ty
   const changes = interactionChanges(before, after, draft.secrets, current);
   const changed = new Set<FieldName>(changes.map((c) => c.field));
   const check: Partial<RuledValues> = {};
-  for (const f of ['name', 'channel', 'devEnvironment', 'callbackUrl'] as const) if (changed.has(f)) (check as Record<string, string>)[f] = draft.values[f];
+  for (const f of ['name', 'channel', 'api', 'devEnvironment', 'callbackUrl'] as const) if (changed.has(f)) (check as Record<string, string>)[f] = draft.values[f];
+  // The label's rule depends on the generation: a change to either checks the pair.
+  if (changed.has('api') || changed.has('devEnvironment')) {
+    check.api = draft.values.api;
+    check.devEnvironment = draft.values.devEnvironment;
+  }
   const secrets: Partial<Secrets> = {};
   for (const f of SECRET_FIELDS) if (changed.has(f)) secrets[f] = draft.secrets[f]!;
   const problems = interactionProblems(check, secrets, opts);

@@ -108,6 +108,7 @@ export function applyInput(base: InteractionValues, checked: CheckedInput, refs:
   return {
     name: checked.name ?? base.name,
     channel: checked.channel ?? base.channel,
+    api: checked.api ?? base.api,
     unit: refs.unit ?? base.unit,
     group: refs.group ?? base.group,
     activity: refs.activity ?? base.activity,

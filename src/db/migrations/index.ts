@@ -7,6 +7,7 @@ import * as m0004 from './0004_webhook_events.js';
 // 0003 is unused: the outbox was numbered 0003 on its branch and landed after 0004.
 import * as m0005 from './0005_outbox.js';
 import * as m0006 from './0006_oauth_tokens.js';
+import * as m0007 from './0007_interaction_api.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   '0004_webhook_events': m0004,
   '0005_outbox': m0005,
   '0006_oauth_tokens': m0006,
+  '0007_interaction_api': m0007,
 };
 
 export const migrationProvider: MigrationProvider = {
