@@ -50,6 +50,22 @@ export const SECRET_ENV = {
   accessTokenSecret: 'OMNI_TWITTER_ACCESS_TOKEN_SECRET',
 } as const satisfies Record<SecretField, string>;
 
+/**
+ * The app's OAuth 2.0 client (developer console › the app › "OAuth 2.0 Client ID and Client Secret")
+ * and, for machines without a browser, a refresh token from an earlier authorization. Secret like
+ * the four above: environment or --secrets-file, encrypted at rest, masked, never audited by value.
+ */
+export const OAUTH_FIELDS = ['clientId', 'clientSecret', 'refreshToken'] as const;
+export type OAuthField = (typeof OAUTH_FIELDS)[number];
+export type OAuthSecrets = Record<OAuthField, string>;
+export const OAUTH_ENV = {
+  clientId: 'OMNI_TWITTER_CLIENT_ID',
+  clientSecret: 'OMNI_TWITTER_CLIENT_SECRET',
+  refreshToken: 'OMNI_TWITTER_REFRESH_TOKEN',
+} as const satisfies Record<OAuthField, string>;
+/** Columns of the stored client credentials (migration 0007); the refresh token lives in oauth_tokens. */
+export const OAUTH_CLIENT_COLUMNS = { clientId: 'client_id_enc', clientSecret: 'client_secret_enc' } as const;
+
 export function isChannel(value: string): value is Channel {
   return Object.hasOwn(CHANNELS, value);
 }

@@ -7,7 +7,11 @@ import {
   DEFAULT_API,
   FORM_ORDER,
   isApiGeneration,
+  OAUTH_ENV,
+  OAUTH_FIELDS,
   type ApiGeneration,
+  type OAuthField,
+  type OAuthSecrets,
   SECRET_ENV,
   SECRET_FIELDS,
   isChannel,
@@ -196,8 +200,10 @@ export function parseSecretsJson(text: string, source: string): Partial<Secrets>
   }
   const out: Partial<Secrets> = {};
   for (const [key, value] of Object.entries(parsed)) {
+    // One file may hold the OAuth 2.0 keys too: `interaction authorize --secrets-file` reads those.
+    if ((OAUTH_FIELDS as readonly string[]).includes(key)) continue;
     if (!(SECRET_FIELDS as readonly string[]).includes(key)) {
-      throw new UsageError(`${source} has an unknown key '${key}'`, `allowed keys: ${SECRET_FIELDS.join(', ')}`);
+      throw new UsageError(`${source} has an unknown key '${key}'`, `allowed keys: ${[...SECRET_FIELDS, ...OAUTH_FIELDS].join(', ')}`);
     }
     const field = key as SecretField;
     if (typeof value !== 'string') throw new UsageError(`${source}: ${key} must be a string`);
@@ -308,4 +314,45 @@ export function resolveInteractionInput(
     for (const f of FORM_ORDER) if (!given[f]) missing.push(FIELD_SOURCES[f]);
   }
   return { values, missing };
+}
+
+/** The OAuth 2.0 client credentials and refresh token given through the environment (empty ones count as not given). */
+export function oauthSecretsFromEnv(env: NodeJS.ProcessEnv): Partial<OAuthSecrets> {
+  const out: Partial<OAuthSecrets> = {};
+  for (const f of OAUTH_FIELDS) {
+    const v = env[OAUTH_ENV[f]];
+    if (v !== undefined && v.trim() !== '') out[f] = v.trim();
+  }
+  return out;
+}
+
+/**
+ * The OAuth 2.0 keys of a --secrets-file (clientId, clientSecret, refreshToken); the four OAuth 1.0a
+ * keys may be in the same file and are left to `interaction new/edit`. Never echoes a value.
+ */
+export function parseOAuthSecretsJson(text: string, source: string): Partial<OAuthSecrets> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${source} is not valid JSON`, 'expected {"clientId": "...", "clientSecret": "...", "refreshToken": "..."} (each optional)');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`${source} must hold a JSON object`, 'expected {"clientId": "...", "clientSecret": "...", "refreshToken": "..."} (each optional)');
+  }
+  const out: Partial<OAuthSecrets> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if ((SECRET_FIELDS as readonly string[]).includes(key)) continue;
+    if (!(OAUTH_FIELDS as readonly string[]).includes(key)) {
+      throw new UsageError(`${source} has an unknown key '${key}'`, `allowed keys: ${[...OAUTH_FIELDS, ...SECRET_FIELDS].join(', ')}`);
+    }
+    if (typeof value !== 'string') throw new UsageError(`${source}: ${key} must be a string`);
+    const v = value.trim();
+    const what = key === 'clientId' ? 'the OAuth 2.0 client id' : key === 'clientSecret' ? 'the OAuth 2.0 client secret' : 'the refresh token';
+    if (v === '') throw new UsageError(`${source}: ${what} must not be empty`, 'leave the key out instead');
+    if (/\s/.test(v)) throw new UsageError(`${source}: ${what} contains whitespace`, 'paste it again from the developer console');
+    if (v.length > 512) throw new UsageError(`${source}: ${what} is ${v.length} characters long; that is not an X credential`);
+    out[key as OAuthField] = v;
+  }
+  return out;
 }
