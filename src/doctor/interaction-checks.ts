@@ -52,7 +52,9 @@ const apiGeneration: InteractionCheck = {
     const who = a.account?.username ? ` @${a.account.username} (${a.account.userId})` : '';
     switch (a.status) {
       case 'missing':
-        return fail(`${label}: the support account is not authorized with OAuth 2.0 (it needs ${API_GENERATIONS[row.api].needs})`, a.fix!);
+        // A warning while webhook registration and the listener still run the v1.1 flow for every
+        // generation (the /2/webhooks registration is the next step); lost stays a failure.
+        return warn(`${label}: the support account is not authorized with OAuth 2.0 (it needs ${API_GENERATIONS[row.api].needs})`, a.fix!);
       case 'lost':
         return fail(`${label}: the OAuth 2.0 authorization of${who} is lost since ${a.lostAt}: ${a.lostReason ?? 'refused by X'}`, a.fix!);
       case 'expires':
