@@ -101,7 +101,7 @@ export async function listInteractions(db: Kysely<Database>, f: InteractionFilte
 /** What a table of interactions shows. */
 export type InteractionSummary = Pick<
   InteractionView,
-  'id' | 'name' | 'channel' | 'unit_name' | 'group_name' | 'dev_environment' | 'webhook_id' | 'webhook_valid' | 'revoked_at' | 'deleted_at'
+  'id' | 'name' | 'channel' | 'api' | 'unit_name' | 'group_name' | 'dev_environment' | 'webhook_id' | 'webhook_valid' | 'revoked_at' | 'deleted_at'
 >;
 
 /**
@@ -113,7 +113,7 @@ export async function listInteractionSummaries(db: Kysely<Database>, f: Interact
     .selectFrom('interactions as i')
     .leftJoin('units as u', 'u.id', 'i.unit_id')
     .leftJoin('groups as g', 'g.id', 'i.group_id')
-    .select(['i.id', 'i.name', 'i.channel', 'i.dev_environment', 'i.webhook_id', 'i.webhook_valid', 'i.revoked_at', 'i.deleted_at', 'u.name as unit_name', 'g.name as group_name'])
+    .select(['i.id', 'i.name', 'i.channel', 'i.api', 'i.dev_environment', 'i.webhook_id', 'i.webhook_valid', 'i.revoked_at', 'i.deleted_at', 'u.name as unit_name', 'g.name as group_name'])
     .orderBy('i.id');
   return byName(await filtered(q, f).execute(), f);
 }

@@ -109,3 +109,16 @@ export async function markAuthorizationLost(db: Kysely<Database>, interactionId:
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+
+/** What `interaction list/show` and `doctor` say about authorizations: no tokens, only the state. */
+export type OAuthTokenState = Pick<OAuthTokenRow, 'interaction_id' | 'expires_at' | 'scopes' | 'account_user_id' | 'account_username' | 'refreshed_at' | 'lost_at' | 'lost_reason' | 'updated_at'> & { has_refresh_token: boolean };
+
+export async function listOAuthTokenStates(db: Kysely<Database>, interactionIds?: number[]): Promise<OAuthTokenState[]> {
+  if (interactionIds !== undefined && interactionIds.length === 0) return [];
+  let q = db
+    .selectFrom('oauth_tokens')
+    .select(['interaction_id', 'expires_at', 'scopes', 'account_user_id', 'account_username', 'refreshed_at', 'lost_at', 'lost_reason', 'updated_at', 'refresh_token_enc']);
+  if (interactionIds !== undefined) q = q.where('interaction_id', 'in', interactionIds);
+  const rows = await q.execute();
+  return rows.map(({ refresh_token_enc, ...r }) => ({ ...r, has_refresh_token: refresh_token_enc !== null }));
+}

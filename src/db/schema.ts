@@ -29,12 +29,18 @@ export interface InteractionTable {
   activity_id: number | null;
   contact_origin_id: number | null;
   helper_interception: Generated<number>;
+  /** The X API generation: 'v1.1' | 'v2' | 'activity' (migration 0007; rows from before are 'v1.1'). */
+  api: Generated<string>;
+  /** The premium v1.1 dev environment label; '' for the other generations. */
   dev_environment: string;
   /** AES-256-GCM envelopes (see src/secrets.ts); never plain text. */
   api_key_enc: string;
   api_secret_key_enc: string;
   access_token_enc: string;
   access_token_secret_enc: string;
+  /** The app's OAuth 2.0 client id and secret (envelopes like the others); null when not given. */
+  client_id_enc: Generated<string | null>;
+  client_secret_enc: Generated<string | null>;
   callback_url: string;
   /** The Twitter account the credentials belong to (set by `webhook register`). */
   account_user_id: string | null;

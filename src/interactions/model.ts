@@ -9,6 +9,28 @@ export const CHANNELS = {
 } as const;
 export type Channel = keyof typeof CHANNELS;
 
+/**
+ * The generations of X's API an interaction can use. 'activity' (the X Activity API, XAA) is X's
+ * current path and the default for new interactions; 'v2' (Account Activity API v2) is deprecated
+ * since 2026-07 but still served; 'v1.1' (premium Account Activity, dev environment labels) is the
+ * retired flow of the 4biz document, kept for installations that still run it.
+ */
+export const API_GENERATIONS = {
+  activity: { label: 'X Activity API (current)', needs: 'an app bearer token (API key and secret), the account authorized with OAuth 2.0 (omni interaction authorize), a webhook on /2/webhooks and Activity API subscriptions' },
+  v2: { label: 'Account Activity API v2 (deprecated by X)', needs: 'an app bearer token (API key and secret), the account authorized with OAuth 2.0 (omni interaction authorize) or OAuth 1.0a, a webhook on /2/webhooks and an Account Activity subscription' },
+  'v1.1': { label: 'premium Account Activity v1.1 (legacy)', needs: 'a dev environment label and the four OAuth 1.0a credentials' },
+} as const;
+export type ApiGeneration = keyof typeof API_GENERATIONS;
+export const DEFAULT_API: ApiGeneration = 'activity';
+
+export function isApiGeneration(value: string): value is ApiGeneration {
+  return Object.hasOwn(API_GENERATIONS, value);
+}
+
+export function apiLabel(api: string): string {
+  return isApiGeneration(api) ? `${API_GENERATIONS[api].label} (${api})` : api;
+}
+
 export const SECRET_FIELDS = ['apiKey', 'apiSecretKey', 'accessToken', 'accessTokenSecret'] as const;
 export type SecretField = (typeof SECRET_FIELDS)[number];
 export type Secrets = Record<SecretField, string>;
@@ -27,6 +49,22 @@ export const SECRET_ENV = {
   accessToken: 'OMNI_TWITTER_ACCESS_TOKEN',
   accessTokenSecret: 'OMNI_TWITTER_ACCESS_TOKEN_SECRET',
 } as const satisfies Record<SecretField, string>;
+
+/**
+ * The app's OAuth 2.0 client (developer console › the app › "OAuth 2.0 Client ID and Client Secret")
+ * and, for machines without a browser, a refresh token from an earlier authorization. Secret like
+ * the four above: environment or --secrets-file, encrypted at rest, masked, never audited by value.
+ */
+export const OAUTH_FIELDS = ['clientId', 'clientSecret', 'refreshToken'] as const;
+export type OAuthField = (typeof OAUTH_FIELDS)[number];
+export type OAuthSecrets = Record<OAuthField, string>;
+export const OAUTH_ENV = {
+  clientId: 'OMNI_TWITTER_CLIENT_ID',
+  clientSecret: 'OMNI_TWITTER_CLIENT_SECRET',
+  refreshToken: 'OMNI_TWITTER_REFRESH_TOKEN',
+} as const satisfies Record<OAuthField, string>;
+/** Columns of the stored client credentials (migration 0007); the refresh token lives in oauth_tokens. */
+export const OAUTH_CLIENT_COLUMNS = { clientId: 'client_id_enc', clientSecret: 'client_secret_enc' } as const;
 
 export function isChannel(value: string): value is Channel {
   return Object.hasOwn(CHANNELS, value);
@@ -62,6 +100,7 @@ export function interactionJson(row: InteractionView, box: SecretBox, showSecret
     id: row.id,
     name: row.name,
     channel: row.channel,
+    api: row.api,
     unit: ref(row.unit_id, row.unit_name),
     group: ref(row.group_id, row.group_name),
     activity: row.activity_id === null ? null : { id: row.activity_id, name: row.activity_name, portfolio: ref(row.portfolio_id, row.portfolio_name) },
@@ -101,11 +140,13 @@ export interface CatalogRef {
 export interface InteractionValues {
   name: string;
   channel: Channel;
+  api: ApiGeneration;
   unit: CatalogRef | null;
   group: CatalogRef | null;
   activity: (CatalogRef & { portfolio: string | null }) | null;
   contactOrigin: CatalogRef | null;
   helperInterception: boolean;
+  /** The v1.1 dev environment label; '' when the generation needs none. */
   devEnvironment: string;
   callbackUrl: string;
 }
@@ -114,6 +155,7 @@ export interface InteractionValues {
 export const FIELD_LABELS = {
   name: 'Name',
   channel: 'Interaction channel',
+  api: 'X API generation',
   unit: 'Default unit',
   group: 'Default group',
   activity: 'Default activity',
@@ -138,6 +180,8 @@ export function valuesFromRow(row: InteractionView): InteractionValues {
     name: row.name,
     // A channel this omni does not know (written by a newer one) is carried through unchanged.
     channel: row.channel as Channel,
+    // Likewise an API generation this omni does not know.
+    api: row.api as ApiGeneration,
     unit,
     group: ref(row.group_id, row.group_name),
     activity: activity ? { ...activity, portfolio: row.portfolio_name } : null,
@@ -153,6 +197,7 @@ export function valuesToColumns(v: InteractionValues) {
   return {
     name: v.name,
     channel: v.channel,
+    api: v.api,
     unit_id: v.unit?.id ?? null,
     group_id: v.group?.id ?? null,
     activity_id: v.activity?.id ?? null,

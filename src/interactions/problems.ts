@@ -11,6 +11,8 @@ export type ProblemCode =
   | 'control-characters'
   | 'name-taken'
   | 'unknown-channel'
+  | 'unknown-api'
+  | 'env-label-needs-v1.1'
   | 'bad-env-label'
   | 'whitespace'
   | 'not-a-url'
@@ -30,7 +32,7 @@ export interface Problem {
   limit?: number;
   /** name-taken: the name of the live interaction that holds it (differs from `value` in case only, or not at all). */
   holder?: string;
-  /** unknown-channel: the channels omni knows. */
+  /** unknown-channel / unknown-api: the values omni knows. */
   known?: readonly string[];
 }
 
@@ -64,6 +66,10 @@ export function problemSentence(p: Problem): string {
         : `an interaction named '${v}' already exists`;
     case 'unknown-channel':
       return `unknown channel '${v}'; known channels: ${(p.known ?? []).join(', ')}`;
+    case 'unknown-api':
+      return `unknown X API generation '${v}'; known: ${(p.known ?? []).join(', ')}`;
+    case 'env-label-needs-v1.1':
+      return 'the premium Account Activity API (v1.1) needs a development environment label';
     case 'bad-env-label':
       return `'${v}' is not a Twitter dev environment label`;
     case 'whitespace':
@@ -93,6 +99,8 @@ export function problemFix(p: Problem): string | undefined {
       return 'give the interaction a name with letters (ids are assigned by omni)';
     case 'empty':
       return p.field === 'devEnvironment' ? 'it is the "Dev environment label" in Twitter Developer' : undefined;
+    case 'unknown-api':
+      return 'activity is X\'s current API; v2 and v1.1 are for accounts already set up on them';
     case 'bad-env-label':
       return "use at most 64 letters, digits, '-' or '_' (the \"Dev environment label\" in Twitter Developer)";
     case 'whitespace':

@@ -2,8 +2,16 @@
 // the one list of what is missing when nothing may be asked.
 import { UsageError } from '../errors.js';
 import {
+  API_GENERATIONS,
   CHANNELS,
+  DEFAULT_API,
   FORM_ORDER,
+  isApiGeneration,
+  OAUTH_ENV,
+  OAUTH_FIELDS,
+  type ApiGeneration,
+  type OAuthField,
+  type OAuthSecrets,
   SECRET_ENV,
   SECRET_FIELDS,
   isChannel,
@@ -18,6 +26,7 @@ import { problemFix, problemSentence, type Problem } from './problems.js';
 export const FIELD_SOURCES: Record<FieldName, string> = {
   name: '--name',
   channel: '--channel',
+  api: '--api',
   unit: '--unit',
   group: '--group',
   activity: '--activity',
@@ -48,6 +57,19 @@ export function nameRule(value: string): Problem | undefined {
 
 export function channelRule(value: string): Problem | undefined {
   return isChannel(value) ? undefined : { field: 'channel', code: 'unknown-channel', value, known: Object.keys(CHANNELS) };
+}
+
+export function apiRule(value: string): Problem | undefined {
+  return isApiGeneration(value) ? undefined : { field: 'api', code: 'unknown-api', value, known: Object.keys(API_GENERATIONS) };
+}
+
+/**
+ * The dev environment label as the generation wants it: required (and a valid label) for v1.1;
+ * for v2 and activity it may be empty (it is not used), and a label given anyway must still be valid.
+ */
+export function devEnvironmentRule(api: string, value: string): Problem | undefined {
+  if (value.trim() === '') return api === 'v1.1' ? { field: 'devEnvironment', code: 'env-label-needs-v1.1' } : undefined;
+  return envLabelRule(value);
 }
 
 /** The Twitter dev environment label ends up in API paths (/account_activity/all/<label>/...). */
@@ -99,7 +121,7 @@ export function isLoopbackUrl(value: string): boolean {
 }
 
 /** The plain values the rules look at (catalog references are checked by looking them up). */
-export type RuledValues = Record<'name' | 'channel' | 'devEnvironment' | 'callbackUrl', string>;
+export type RuledValues = Record<'name' | 'channel' | 'api' | 'devEnvironment' | 'callbackUrl', string>;
 
 /**
  * Every rule over the given values and secrets, in the form's order. Only the keys present are
@@ -113,7 +135,9 @@ export function interactionProblems(values: Partial<RuledValues>, secrets: Parti
   };
   if (values.name !== undefined) add(nameRule(values.name));
   if (values.channel !== undefined) add(channelRule(values.channel));
-  if (values.devEnvironment !== undefined) add(envLabelRule(values.devEnvironment));
+  if (values.api !== undefined) add(apiRule(values.api));
+  // Without the generation, a label is held to v1.1's rule (the strictest).
+  if (values.devEnvironment !== undefined) add(devEnvironmentRule(values.api ?? 'v1.1', values.devEnvironment));
   for (const f of SECRET_FIELDS) {
     const v = secrets[f];
     if (v !== undefined) add(secretRule(f, v));
@@ -140,6 +164,8 @@ export function flagFix(p: Problem): string | undefined {
       return `choose another --name, or edit the existing one: omni interaction edit "${p.holder ?? p.value ?? ''}"`;
     case 'missing':
       return `give ${FIELD_SOURCES[p.field]}`;
+    case 'env-label-needs-v1.1':
+      return 'give --env-label <label> (the "Dev environment label" in Twitter Developer), or use X\'s current API: --api activity';
     default:
       return problemFix(p);
   }
@@ -188,8 +214,10 @@ export function parseSecretsJson(text: string, source: string): Partial<Secrets>
   }
   const out: Partial<Secrets> = {};
   for (const [key, value] of Object.entries(parsed)) {
+    // One file may hold the OAuth 2.0 keys too: `interaction authorize --secrets-file` reads those.
+    if ((OAUTH_FIELDS as readonly string[]).includes(key)) continue;
     if (!(SECRET_FIELDS as readonly string[]).includes(key)) {
-      throw new UsageError(`${source} has an unknown key '${key}'`, `allowed keys: ${SECRET_FIELDS.join(', ')}`);
+      throw new UsageError(`${source} has an unknown key '${key}'`, `allowed keys: ${[...SECRET_FIELDS, ...OAUTH_FIELDS].join(', ')}`);
     }
     const field = key as SecretField;
     if (typeof value !== 'string') throw new UsageError(`${source}: ${key} must be a string`);
@@ -209,6 +237,7 @@ export interface ScriptedInput {
   activity?: string | undefined;
   origin?: string | undefined;
   helper?: boolean | undefined;
+  api?: string | undefined;
   envLabel?: string | undefined;
   callbackUrl?: string | undefined;
 }
@@ -222,6 +251,7 @@ export interface CheckedInput {
   activity?: string;
   origin?: string;
   helper?: boolean;
+  api?: ApiGeneration;
   devEnvironment?: string;
   callbackUrl?: string;
 }
@@ -257,8 +287,14 @@ export function resolveInteractionInput(
     values[key] = v.trim();
   }
   if (input.helper !== undefined) values.helper = input.helper;
+  if (input.api !== undefined) {
+    const a = input.api.trim();
+    check(apiRule(a));
+    values.api = a as ApiGeneration;
+  }
   if (input.envLabel !== undefined) {
-    check(envLabelRule(input.envLabel));
+    // An empty --env-label clears it, which only a generation other than v1.1 allows (the write path checks the pair).
+    if (input.envLabel.trim() !== '' || (values.api ?? DEFAULT_API) === 'v1.1') check(devEnvironmentRule(values.api ?? 'v1.1', input.envLabel));
     values.devEnvironment = input.envLabel.trim();
   }
   if (input.callbackUrl !== undefined) {
@@ -275,12 +311,14 @@ export function resolveInteractionInput(
     const given: Record<FieldName, boolean> = {
       name: values.name !== undefined,
       channel: true, // defaults to twitter-dm
+      api: true, // defaults to activity
       unit: values.unit !== undefined,
       group: values.group !== undefined,
       activity: values.activity !== undefined,
       contactOrigin: values.origin !== undefined || opts.hasDefaultOrigin === true,
       helperInterception: true, // defaults to off, as in 4biz
-      devEnvironment: values.devEnvironment !== undefined,
+      // Only the premium v1.1 API has dev environments.
+      devEnvironment: values.devEnvironment !== undefined || (values.api ?? DEFAULT_API) !== 'v1.1',
       apiKey: secrets.apiKey !== undefined,
       apiSecretKey: secrets.apiSecretKey !== undefined,
       accessToken: secrets.accessToken !== undefined,
@@ -290,4 +328,45 @@ export function resolveInteractionInput(
     for (const f of FORM_ORDER) if (!given[f]) missing.push(FIELD_SOURCES[f]);
   }
   return { values, missing };
+}
+
+/** The OAuth 2.0 client credentials and refresh token given through the environment (empty ones count as not given). */
+export function oauthSecretsFromEnv(env: NodeJS.ProcessEnv): Partial<OAuthSecrets> {
+  const out: Partial<OAuthSecrets> = {};
+  for (const f of OAUTH_FIELDS) {
+    const v = env[OAUTH_ENV[f]];
+    if (v !== undefined && v.trim() !== '') out[f] = v.trim();
+  }
+  return out;
+}
+
+/**
+ * The OAuth 2.0 keys of a --secrets-file (clientId, clientSecret, refreshToken); the four OAuth 1.0a
+ * keys may be in the same file and are left to `interaction new/edit`. Never echoes a value.
+ */
+export function parseOAuthSecretsJson(text: string, source: string): Partial<OAuthSecrets> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${source} is not valid JSON`, 'expected {"clientId": "...", "clientSecret": "...", "refreshToken": "..."} (each optional)');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`${source} must hold a JSON object`, 'expected {"clientId": "...", "clientSecret": "...", "refreshToken": "..."} (each optional)');
+  }
+  const out: Partial<OAuthSecrets> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if ((SECRET_FIELDS as readonly string[]).includes(key)) continue;
+    if (!(OAUTH_FIELDS as readonly string[]).includes(key)) {
+      throw new UsageError(`${source} has an unknown key '${key}'`, `allowed keys: ${[...OAUTH_FIELDS, ...SECRET_FIELDS].join(', ')}`);
+    }
+    if (typeof value !== 'string') throw new UsageError(`${source}: ${key} must be a string`);
+    const v = value.trim();
+    const what = key === 'clientId' ? 'the OAuth 2.0 client id' : key === 'clientSecret' ? 'the OAuth 2.0 client secret' : 'the refresh token';
+    if (v === '') throw new UsageError(`${source}: ${what} must not be empty`, 'leave the key out instead');
+    if (/\s/.test(v)) throw new UsageError(`${source}: ${what} contains whitespace`, 'paste it again from the developer console');
+    if (v.length > 512) throw new UsageError(`${source}: ${what} is ${v.length} characters long; that is not an X credential`);
+    out[key as OAuthField] = v;
+  }
+  return out;
 }

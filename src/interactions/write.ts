@@ -24,6 +24,9 @@ import {
   type InteractionValues,
   type Secrets,
 } from './model.js';
+import { storeAuthorization } from '../twitter/user-token.js';
+import type { TokenSet, XAccount } from '../twitter/oauth2.js';
+import { OAUTH_CLIENT_COLUMNS } from './model.js';
 import { interactionProblems, normalizeValues, type RuledValues } from './rules.js';
 import { auditChanges, interactionChanges, type FieldChange } from './changes.js';
 import { InteractionRefused, type Problem } from './problems.js';
@@ -75,7 +78,7 @@ export function draftProblems(draft: InteractionDraft, opts: { allowHttp: boolea
 }
 
 function ruled(v: InteractionValues): RuledValues {
-  return { name: v.name, channel: v.channel, devEnvironment: v.devEnvironment, callbackUrl: v.callbackUrl };
+  return { name: v.name, channel: v.channel, api: v.api, devEnvironment: v.devEnvironment, callbackUrl: v.callbackUrl };
 }
 
 /** The values to store: trimmed, the callback URL without trailing slashes (when it is a URL at all). */
@@ -146,7 +149,12 @@ async function diff(db: Kysely<Database>, row: NonNullable<Awaited<ReturnType<ty
   const changes = interactionChanges(before, after, draft.secrets, current);
   const changed = new Set<FieldName>(changes.map((c) => c.field));
   const check: Partial<RuledValues> = {};
-  for (const f of ['name', 'channel', 'devEnvironment', 'callbackUrl'] as const) if (changed.has(f)) (check as Record<string, string>)[f] = draft.values[f];
+  for (const f of ['name', 'channel', 'api', 'devEnvironment', 'callbackUrl'] as const) if (changed.has(f)) (check as Record<string, string>)[f] = draft.values[f];
+  // The label's rule depends on the generation: a change to either checks the pair.
+  if (changed.has('api') || changed.has('devEnvironment')) {
+    check.api = draft.values.api;
+    check.devEnvironment = draft.values.devEnvironment;
+  }
   const secrets: Partial<Secrets> = {};
   for (const f of SECRET_FIELDS) if (changed.has(f)) secrets[f] = draft.secrets[f]!;
   const problems = interactionProblems(check, secrets, opts);
@@ -200,5 +208,41 @@ export async function deleteInteraction(db: Kysely<Database>, id: number, w: Omi
     if (!row) throw new InteractionGone(id);
     await softDeleteInteraction(trx, id, w.now);
     await recordAudit(trx, { at: w.now, actor: w.actor, entity: 'interaction', entityId: id, action: 'delete', changes: { name: row.name, ...w.auditExtra } });
+  });
+}
+
+/** What `interaction authorize` obtained, to be stored with the client credentials it used. */
+export interface AuthorizationWrite {
+  tokens: TokenSet;
+  account: XAccount;
+  /** The client credentials given this time (absent: the stored ones were used and stay). */
+  client: { clientId?: string; clientSecret?: string };
+  /** 'browser' (Authorization Code + PKCE) or 'refresh-token' (the CI path). */
+  via: 'browser' | 'refresh-token';
+}
+
+/**
+ * Stores an OAuth 2.0 authorization: the client id/secret given (encrypted, like the other
+ * credentials), the token pair (encrypted, replacing any earlier or lost one) and an audit record
+ * naming the account and scopes, never a value, in one transaction.
+ */
+export async function recordAuthorization(db: Kysely<Database>, id: number, a: AuthorizationWrite, w: Omit<WriteContext, 'allowHttp'>): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    const row = await getInteraction(trx, id);
+    if (!row) throw new InteractionGone(id);
+    const patch: Record<string, string> = {};
+    const audit: Record<string, unknown> = { account: { userId: a.account.userId, username: a.account.username }, scopes: a.tokens.scopes, via: a.via };
+    for (const f of ['clientId', 'clientSecret'] as const) {
+      const v = a.client[f];
+      if (v === undefined) continue;
+      const col = OAUTH_CLIENT_COLUMNS[f];
+      const stored = row[col];
+      if (stored !== null && w.box.decrypt(stored, col) === v) continue;
+      patch[col] = w.box.encrypt(v, col);
+      audit[f] = stored === null ? 'set' : 'changed';
+    }
+    if (Object.keys(patch).length > 0) await updateInteractionRow(trx, id, { ...patch, updated_at: w.now });
+    await storeAuthorization(trx, w.box, id, a.tokens, a.account, new Date(w.now));
+    await recordAudit(trx, { at: w.now, actor: w.actor, entity: 'interaction', entityId: id, action: 'authorize', changes: { ...audit, ...w.auditExtra } });
   });
 }

@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SECRET_FIELDS, type Secrets } from '../interactions/model.js';
-import { channelRule } from '../interactions/rules.js';
+import { SECRET_FIELDS, type ApiGeneration, type Secrets } from '../interactions/model.js';
+import { apiRule, channelRule } from '../interactions/rules.js';
 import { problemLine } from '../interactions/problems.js';
 import { catalogNameRule, catalogProblemFix, catalogProblemSentence, type CatalogProblem } from '../catalogs/write.js';
 import type { CatalogKind } from '../db/catalogs.js';
@@ -25,7 +25,10 @@ export interface DesiredInteraction {
   activity: ActivityRef;
   contactOrigin: string;
   helperInterception: boolean;
-  devEnvironment: string;
+  /** Absent: an existing interaction keeps its generation, a new one gets activity. */
+  api?: ApiGeneration;
+  /** Required only for api v1.1; absent: an existing interaction keeps its label. */
+  devEnvironment?: string;
   callbackUrl: string;
   allowHttp: boolean;
   /** Only the fields the file gives; absent ones keep their stored value (required to create). */
@@ -64,7 +67,7 @@ export class DocumentErrors extends Error {
 
 const TOP_KEYS = new Set(['version', 'units', 'groups', 'portfolios', 'contactOrigins', 'contracts', 'parameters', 'interactions']);
 const INTERACTION_KEYS = new Set([
-  'name', 'channel', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception',
+  'name', 'channel', 'api', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception',
   'devEnvironment', 'callbackUrl', 'allowHttp', 'credentials',
 ]);
 
@@ -189,11 +192,15 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
   // The interaction rules (src/interactions/rules.ts) check the other values when the plan is made.
   const channelProblem = channelRule(channel);
   if (channelProblem) errors.push({ path: `${p}.channel`, message: problemLine(channelProblem) });
+  const api = str(raw, 'api', p, errors, false);
+  const apiProblem = api === undefined ? undefined : apiRule(api);
+  if (apiProblem) errors.push({ path: `${p}.api`, message: problemLine(apiProblem) });
   const unit = str(raw, 'unit', p, errors);
   const group = str(raw, 'group', p, errors);
   const activity = parseActivity(raw.activity, `${p}.activity`, errors);
   const contactOrigin = str(raw, 'contactOrigin', p, errors, false) ?? 'Twitter';
-  const devEnvironment = str(raw, 'devEnvironment', p, errors);
+  // Whether it is required depends on the generation (and, for an existing interaction, the stored one): the plan checks it.
+  const devEnvironment = str(raw, 'devEnvironment', p, errors, false);
   const callbackUrl = str(raw, 'callbackUrl', p, errors);
   const helperInterception = bool(raw, 'helperInterception', p, errors);
   const allowHttp = bool(raw, 'allowHttp', p, errors);
@@ -233,7 +240,8 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
     activity: activity!,
     contactOrigin,
     helperInterception,
-    devEnvironment: devEnvironment!,
+    ...(api !== undefined ? { api: api as ApiGeneration } : {}),
+    ...(devEnvironment !== undefined ? { devEnvironment } : {}),
     callbackUrl: callbackUrl!,
     allowHttp,
     credentials,

@@ -36,7 +36,8 @@ async function draftValues(trx: Kysely<Database>, it: DesiredInteraction, r: Res
     activity: { ...ref(activity), portfolio: portfolio.name },
     contactOrigin: ref(await findCatalogEntry(trx, 'origin', r.contactOrigin)),
     helperInterception: it.helperInterception,
-    devEnvironment: it.devEnvironment,
+    api: r.api,
+    devEnvironment: r.devEnvironment,
     callbackUrl: r.callbackUrl,
   };
 }

@@ -39,14 +39,16 @@ export async function exportState(db: Kysely<Database>, opts: { includeSecrets: 
     const out: Record<string, unknown> = {
       name: i.name,
       channel: i.channel,
+      api: i.api,
       unit: i.unit_name,
       group: i.group_name,
       activity,
       contactOrigin: i.contact_origin_name,
       helperInterception: i.helper_interception === 1,
-      devEnvironment: i.dev_environment,
       callbackUrl: i.callback_url,
     };
+    // Only v1.1 uses a label; one kept from before a switch is exported too, so apply changes nothing.
+    if (i.dev_environment !== '') out.devEnvironment = i.dev_environment;
     if (i.callback_url.startsWith('http:')) out.allowHttp = true;
     if (opts.includeSecrets) out.credentials = decryptSecrets(i, opts.box());
     return out;

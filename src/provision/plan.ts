@@ -7,7 +7,7 @@ import { listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions, type InteractionView } from '../db/interactions.js';
 import { PARAMS, checkParamValue, paramDef } from '../parameters.js';
-import { SECRET_FIELDS, decryptSecrets, valuesFromRow, type FieldName, type SecretField, type Secrets } from '../interactions/model.js';
+import { DEFAULT_API, SECRET_FIELDS, decryptSecrets, valuesFromRow, type ApiGeneration, type FieldName, type SecretField, type Secrets } from '../interactions/model.js';
 import { interactionProblems, normalizeCallbackUrl, type RuledValues } from '../interactions/rules.js';
 import { problemFix, problemLine, type Problem } from '../interactions/problems.js';
 import type { SecretBox } from '../secrets.js';
@@ -168,6 +168,8 @@ export function fileFix(p: Problem): string | undefined {
       return p.holder !== undefined && p.holder !== p.value
         ? `write the name as '${p.holder}' to update that interaction, or choose another name`
         : 'choose another name';
+    case 'env-label-needs-v1.1':
+      return 'set devEnvironment to the "Dev environment label" of Twitter Developer, or use X\'s current API: api: activity';
     default:
       return problemFix(p);
   }
@@ -186,6 +188,9 @@ export interface ResolvedInteraction {
   contactOrigin: string;
   /** The stored form of the callback URL (no trailing slash). */
   callbackUrl: string;
+  /** The generation and label to store: the file's, else the stored ones, else activity and none. */
+  api: ApiGeneration;
+  devEnvironment: string;
 }
 
 function planInteraction(
@@ -209,10 +214,16 @@ function planInteraction(
   // The rules of the write path (src/interactions/write.ts): all values of a new interaction; of an
   // existing one, what changes (compared in stored form below, so checked here as written).
   const stored = existing ? valuesFromRow(existing) : undefined;
+  const api = it.api ?? stored?.api ?? DEFAULT_API;
+  const devEnvironment = it.devEnvironment ?? stored?.devEnvironment ?? '';
   const ruledValues: Partial<RuledValues> = {};
   if (!stored || it.channel !== stored.channel) ruledValues.channel = it.channel;
   if (!stored) ruledValues.name = it.name;
-  if (!stored || it.devEnvironment !== stored.devEnvironment) ruledValues.devEnvironment = it.devEnvironment;
+  // The label's rule depends on the generation: a change to either checks the pair.
+  if (!stored || api !== stored.api || devEnvironment !== stored.devEnvironment) {
+    ruledValues.api = api;
+    ruledValues.devEnvironment = devEnvironment;
+  }
   if (!stored || !sameUrl(it.callbackUrl, stored.callbackUrl)) ruledValues.callbackUrl = it.callbackUrl;
   for (const p of interactionProblems(ruledValues, it.credentials, { allowHttp: it.allowHttp })) errors.push(fileError(it.path, p));
   if (!existing) {
@@ -229,16 +240,17 @@ function planInteraction(
   }
   if (errors.length > before) return undefined;
   const callbackUrl = normalizeCallbackUrl(it.callbackUrl);
-  resolved.set(it.path, { unit: unit!, group: group!, activity: act.match!, contactOrigin: origin!, callbackUrl });
+  resolved.set(it.path, { unit: unit!, group: group!, activity: act.match!, contactOrigin: origin!, callbackUrl, api, devEnvironment });
 
   const want: Record<string, string | boolean> = {
     channel: it.channel,
+    api,
     unit: unit!,
     group: group!,
     activity: activityLabel(act.match!),
     contactOrigin: origin!,
     helperInterception: it.helperInterception,
-    devEnvironment: it.devEnvironment,
+    devEnvironment,
     callbackUrl,
   };
   if (!existing) {
@@ -253,6 +265,7 @@ function planInteraction(
   }
   const have: Record<string, string | boolean> = {
     channel: existing.channel,
+    api: existing.api,
     unit: existing.unit_name ?? '',
     group: existing.group_name ?? '',
     activity: activityLabel({ name: existing.activity_name ?? '', portfolio: existing.portfolio_name }),

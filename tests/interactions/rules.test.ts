@@ -6,6 +6,7 @@ import {
 } from '../../src/interactions/model.js';
 import {
   callbackUrlRule,
+  devEnvironmentRule,
   envLabelRule,
   flagError,
   interactionProblems,
@@ -24,6 +25,7 @@ const secrets: Secrets = { apiKey: 'k1', apiSecretKey: 's1', accessToken: 't1', 
 const values: InteractionValues = {
   name: 'Support',
   channel: 'twitter-dm',
+  api: 'v1.1',
   unit: { id: 1, name: 'HQ' },
   group: { id: 1, name: 'Social' },
   activity: { id: 1, name: 'DM', portfolio: 'CS' },
@@ -127,13 +129,36 @@ describe('parseSecretsJson', () => {
 
 describe('resolveInteractionInput', () => {
   it('lists every missing value of a creation in the form order, as flags and variables', () => {
-    const { missing } = resolveInteractionInput({}, {}, { mode: 'create', allowHttp: false, hasDefaultOrigin: false });
+    const { missing } = resolveInteractionInput({ api: 'v1.1' }, {}, { mode: 'create', allowHttp: false, hasDefaultOrigin: false });
     expect(missing).toEqual([
       '--name', '--unit', '--group', '--activity', '--origin', '--env-label',
       'OMNI_TWITTER_API_KEY (or --secrets-file)', 'OMNI_TWITTER_API_SECRET (or --secrets-file)',
       'OMNI_TWITTER_ACCESS_TOKEN (or --secrets-file)', 'OMNI_TWITTER_ACCESS_TOKEN_SECRET (or --secrets-file)',
       '--callback-url',
     ]);
+  });
+
+  it('asks --env-label only for v1.1: the default generation (activity) and v2 need none', () => {
+    for (const api of [undefined, 'activity', 'v2']) {
+      const { missing, values: v } = resolveInteractionInput(api === undefined ? {} : { api }, {}, { mode: 'create', allowHttp: false, hasDefaultOrigin: true });
+      expect(missing).not.toContain('--env-label');
+      expect(v.api).toBe(api);
+    }
+    expect(() => resolveInteractionInput({ api: 'v3' }, {}, { mode: 'create', allowHttp: false })).toThrow("--api: unknown X API generation 'v3'; known: activity, v2, v1.1");
+    expect(() => resolveInteractionInput({ api: 'v1.1', envLabel: ' ' }, {}, { mode: 'create', allowHttp: false })).toThrow('--env-label: the premium Account Activity API (v1.1) needs a development environment label');
+    expect(resolveInteractionInput({ api: 'activity', envLabel: '' }, {}, { mode: 'update', allowHttp: false }).values.devEnvironment).toBe('');
+  });
+
+  it('holds the label to the generation: devEnvironmentRule and the pair in interactionProblems', () => {
+    expect(devEnvironmentRule('v1.1', '')).toEqual({ field: 'devEnvironment', code: 'env-label-needs-v1.1' });
+    expect(devEnvironmentRule('activity', '')).toBeUndefined();
+    expect(devEnvironmentRule('v2', 'a/b')).toMatchObject({ code: 'bad-env-label' });
+    expect(interactionProblems({ api: 'v1.1', devEnvironment: '' }, {}, { allowHttp: false }).map((p) => p.code)).toEqual(['env-label-needs-v1.1']);
+    expect(interactionProblems({ api: 'activity', devEnvironment: '' }, {}, { allowHttp: false })).toEqual([]);
+    expect(interactionProblems({ api: 'v4' }, {}, { allowHttp: false }).map((p) => p.code)).toEqual(['unknown-api']);
+    const p = { field: 'devEnvironment', code: 'env-label-needs-v1.1' } as const;
+    expect(flagError(p).message).toBe('--env-label: the premium Account Activity API (v1.1) needs a development environment label');
+    expect(flagError(p).hint).toMatch(/--api activity/);
   });
 
   it('needs nothing more when everything is given, and normalizes what it checked', () => {
@@ -179,11 +204,11 @@ describe('interactionChanges and auditChanges', () => {
   it('records every field of a creation, secrets as "set"', () => {
     const audit = auditChanges(interactionChanges(undefined, values, secrets), 'create');
     expect(audit).toEqual({
-      name: 'Support', channel: 'twitter-dm', unit: 'HQ', group: 'Social', activity: 'DM', contactOrigin: 'Twitter',
+      name: 'Support', channel: 'twitter-dm', api: 'v1.1', unit: 'HQ', group: 'Social', activity: 'DM', contactOrigin: 'Twitter',
       helperInterception: false, devEnvironment: 'prod', apiKey: 'set', apiSecretKey: 'set', accessToken: 'set',
       accessTokenSecret: 'set', callbackUrl: 'https://h.example.com',
     });
-    expect(Object.keys(audit)).toEqual(['name', 'channel', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception', 'devEnvironment', 'apiKey', 'apiSecretKey', 'accessToken', 'accessTokenSecret', 'callbackUrl']);
+    expect(Object.keys(audit)).toEqual(['name', 'channel', 'api', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception', 'devEnvironment', 'apiKey', 'apiSecretKey', 'accessToken', 'accessTokenSecret', 'callbackUrl']);
   });
 });
 

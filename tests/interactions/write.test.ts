@@ -48,6 +48,7 @@ async function fresh(): Promise<{ k: Kysely<Database>; values: InteractionValues
     values: {
       name: 'Support',
       channel: 'twitter-dm',
+      api: 'v1.1',
       unit: { id: unit.id, name: unit.name },
       group: { id: group.id, name: group.name },
       activity: { id: dm.id, name: dm.name, portfolio: 'CS' },
@@ -192,5 +193,22 @@ describe('the catalog and parameter write paths', () => {
     expect((digits as CatalogRefused).problem).toMatchObject({ code: 'digits-only', value: '12' });
     await expect(setParameterValue(k, paramDef(450)!, 'maybe', w)).rejects.toBeInstanceOf(ParameterRefused);
     expect(await counts(k)).toMatchObject({ units: 1, parameters: 0, audit: 0 });
+  });
+
+  it('stores the API generation; only v1.1 needs a dev environment label, on create and when switching', async () => {
+    const { k, values } = await fresh();
+    const id = await createInteraction(k, draft({ ...values, api: 'activity', devEnvironment: '' }), w);
+    const row = await k.selectFrom('interactions').select(['api', 'dev_environment']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ api: 'activity', dev_environment: '' });
+    const refused = await createInteraction(k, draft({ ...values, name: 'Legacy', api: 'v1.1', devEnvironment: '' }), w).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InteractionRefused);
+    expect((refused as InteractionRefused).problems).toEqual([{ field: 'devEnvironment', code: 'env-label-needs-v1.1' }]);
+    // Switching the stored activity interaction to v1.1 without a label is refused; with one it is written and audited.
+    const stored = { ...values, api: 'activity' as const, devEnvironment: '', callbackUrl: 'https://helpdesk.example.com' };
+    await expect(updateInteraction(k, id, draft({ ...stored, api: 'v1.1' }, {}), w)).rejects.toThrow('the premium Account Activity API (v1.1) needs a development environment label');
+    const changes = await updateInteraction(k, id, draft({ ...stored, api: 'v1.1', devEnvironment: 'prod' }, {}), w);
+    expect(changes.map((c) => c.field)).toEqual(['api', 'devEnvironment']);
+    const audit = await k.selectFrom('audit_log').select('changes').where('action', '=', 'update').executeTakeFirstOrThrow();
+    expect(JSON.parse(audit.changes)).toEqual({ api: { from: 'activity', to: 'v1.1' }, devEnvironment: { from: '', to: 'prod' } });
   });
 });

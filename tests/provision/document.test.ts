@@ -62,6 +62,7 @@ interactions:
   - name: A
     unit: HQ
     channel: fax
+    api: v9
     helperInterception: "yes"
     credentials: { apiKey: "\${env:MISSING}", password: x }
   - name: A
@@ -81,7 +82,7 @@ interactions:
         'interactions[0].channel',
         'interactions[0].group',
         'interactions[0].activity',
-        'interactions[0].devEnvironment',
+        'interactions[0].api',
         'interactions[0].callbackUrl',
         'interactions[0].helperInterception',
         'interactions[0].credentials.password',
@@ -89,6 +90,9 @@ interactions:
     );
     // An unset ${env:…} is no shape error: the plan decides (kept on an existing interaction, refused on a new one).
     expect(paths).not.toContain('interactions[0].credentials.apiKey');
+    expect(errors.find((e) => e.path === 'interactions[0].api')?.message).toBe("unknown X API generation 'v9'; known: activity, v2, v1.1; activity is X's current API; v2 and v1.1 are for accounts already set up on them");
+    // Whether devEnvironment is required depends on the generation: the plan decides, not the parser.
+    expect(errors.map((e) => e.path)).not.toContain('interactions[0].devEnvironment');
   });
 
   it('reports YAML syntax errors with a line', () => {

@@ -3,6 +3,7 @@
 import { maskSecret } from '../../secrets.js';
 import {
   FIELD_LABELS,
+  apiLabel,
   channelLabel,
   webhookUrl,
   type InteractionValues,
@@ -24,12 +25,13 @@ export function formRows(id: number, values: InteractionValues, secrets: Partial
     ['Identifier', `${id}${idNote}`],
     [FIELD_LABELS.name, values.name],
     [FIELD_LABELS.channel, channelLabel(values.channel)],
+    [FIELD_LABELS.api, apiLabel(values.api)],
     [FIELD_LABELS.unit, refText(values.unit)],
     [FIELD_LABELS.group, refText(values.group)],
     [FIELD_LABELS.activity, values.activity ? `${refText(values.activity)}${values.activity.portfolio ? `, portfolio ${values.activity.portfolio}` : ''}` : '-'],
     [FIELD_LABELS.contactOrigin, refText(values.contactOrigin)],
     [FIELD_LABELS.helperInterception, values.helperInterception ? 'yes' : 'no'],
-    [FIELD_LABELS.devEnvironment, values.devEnvironment],
+    [FIELD_LABELS.devEnvironment, values.devEnvironment || (values.api === 'v1.1' ? '-' : '- (only v1.1 uses one)')],
     [FIELD_LABELS.apiKey, secret('apiKey')],
     [FIELD_LABELS.apiSecretKey, secret('apiSecretKey')],
     [FIELD_LABELS.accessToken, secret('accessToken')],

@@ -24,7 +24,8 @@ function formFlags<Args extends unknown[], Opts extends OptionValues, Globals ex
     .option('--origin <id|name>', 'Contact origin (default for twitter-dm: Twitter)')
     .option('--helper', 'Enable interception with Helper (the chatbot answers first)')
     .option('--no-helper', 'disable interception with Helper')
-    .option('--env-label <label>', 'Development environment: the "Dev environment label" in Twitter Developer')
+    .option('--api <generation>', "X API generation: activity (X Activity API, X's current one; the default for new interactions), v2 (Account Activity API v2, deprecated by X) or v1.1 (premium Account Activity, legacy)")
+    .option('--env-label <label>', 'Development environment: the "Dev environment label" in Twitter Developer (only --api v1.1 uses and requires it)')
     .option('--callback-url <url>', 'Callback URL: public https base URL of the listener')
     .option('--allow-http', 'accept an http:// callback URL (local set-ups only; Twitter requires https)')
     .option('--secrets-file <path|->', 'read the four credentials from this JSON file ("-": stdin)')
@@ -132,5 +133,46 @@ export function registerInteractionCommands(program: Command, run: Runner): void
     async () => (await import('./delete.js')).deleteAction,
   );
 
-  cmd.addHelpText('after', examples(['omni interaction new', 'omni interaction list', 'omni interaction show 3 --json', 'omni interaction edit 3', 'omni interaction delete 3 --yes']));
+  run(
+    cmd
+      .command('authorize')
+      .description("grant omni OAuth 2.0 access to the support account (X's current API: --api activity or v2), in a browser or from a refresh token")
+      .argument('<id|name>', "the interaction's identifier or name")
+      .option('--no-browser', 'only print the authorize URL; do not try to open a browser')
+      .option('--redirect-port <port>', 'port of the loopback redirect http://127.0.0.1:<port>/callback (register that URI with the app)', String(8765))
+      .option('--timeout <duration>', 'how long to wait for the browser to come back (30s, 5m, 1h)', '5m')
+      .option('--secrets-file <path|->', 'read clientId, clientSecret and/or refreshToken from this JSON file ("-": stdin)')
+      .option('--json', 'print the authorized account and scopes as JSON')
+      .addHelpText(
+        'after',
+        `
+Credentials (never as flag values):
+  OMNI_TWITTER_CLIENT_ID       OAuth 2.0 Client ID (developer console › the app › Keys and tokens)
+  OMNI_TWITTER_CLIENT_SECRET   OAuth 2.0 Client Secret (confidential apps only; public apps have none)
+  OMNI_TWITTER_REFRESH_TOKEN   a refresh token from an earlier authorization: no browser (CI). X rotates
+                               it on use, so it is spent here and omni keeps its successor
+  or --secrets-file <path|->: JSON {"clientId", "clientSecret", "refreshToken"} (each optional; the file wins).
+The client id and secret given are stored encrypted with the interaction; later runs reuse them.
+The app needs OAuth 2.0 turned on with the callback URI http://127.0.0.1:8765/callback (exactly; X wants
+127.0.0.1, not localhost) and the scopes dm.read dm.write tweet.read users.read offline.access.
+OMNI_TWITTER_AUTHORIZE_URL overrides https://x.com/i/oauth2/authorize; the API base stays OMNI_TWITTER_API_URL.
+`,
+      )
+      .addHelpText(
+        'after',
+        examples([
+          '# on a workstation (OMNI_TWITTER_CLIENT_ID set): prints the URL and opens the browser',
+          'omni interaction authorize "Support DMs"',
+          '# on a server over SSH: open the printed URL on your machine with the port forwarded (ssh -L 8765:127.0.0.1:8765)',
+          'omni interaction authorize 3 --no-browser',
+          '# another registered callback port, a shorter wait:',
+          'omni interaction authorize 3 --redirect-port 9876 --timeout 2m',
+          '# CI, no browser: a refresh token from an earlier authorization',
+          'printf %s "$X_OAUTH2_JSON" | omni --no-input interaction authorize 3 --secrets-file -',
+        ]),
+      ),
+    async () => (await import('./authorize.js')).authorizeAction,
+  );
+
+  cmd.addHelpText('after', examples(['omni interaction new', 'omni interaction authorize 3', 'omni interaction list', 'omni interaction show 3 --json', 'omni interaction edit 3', 'omni interaction delete 3 --yes']));
 }

@@ -46,6 +46,25 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The text of a --secrets-file: a path, or "-" for stdin (never a terminal). */
+export async function readSecretsText(ctx: Context, secretsFile: string, command = 'omni interaction new'): Promise<string> {
+  if (secretsFile === '-') {
+    if (ctx.io.stdin.isTTY) {
+      throw new UsageError('--secrets-file - reads the secrets from stdin, but stdin is a terminal', `pipe the JSON in (… | ${command} --secrets-file -) or give a file path`);
+    }
+    return readAll(ctx.io.stdin);
+  }
+  try {
+    return await fs.readFile(secretsFile, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --secrets-file ${secretsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of a JSON file of credentials (see --help)');
+  }
+}
+
+export function secretsSource(secretsFile: string): string {
+  return secretsFile === '-' ? 'the JSON on stdin (--secrets-file -)' : `the file ${secretsFile} (--secrets-file)`;
+}
+
 /** Secrets from the environment, overridden field by field by --secrets-file (the explicit source wins). */
 export async function gatherSecrets(ctx: Context, secretsFile: string | undefined): Promise<GivenSecrets> {
   const values = secretsFromEnv(ctx.env);
@@ -53,20 +72,7 @@ export async function gatherSecrets(ctx: Context, secretsFile: string | undefine
   for (const f of SECRET_FIELDS) if (values[f] !== undefined) sources[f] = SECRET_ENV[f];
   if (secretsFile === undefined) return { values, sources };
 
-  let text: string;
-  if (secretsFile === '-') {
-    if (ctx.io.stdin.isTTY) {
-      throw new UsageError('--secrets-file - reads the secrets from stdin, but stdin is a terminal', 'pipe the JSON in (… | omni interaction new --secrets-file -) or give a file path');
-    }
-    text = await readAll(ctx.io.stdin);
-  } else {
-    try {
-      text = await fs.readFile(secretsFile, 'utf8');
-    } catch (err) {
-      throw new UsageError(`cannot read --secrets-file ${secretsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of a JSON file with apiKey, apiSecretKey, accessToken, accessTokenSecret');
-    }
-  }
-  const fromFile = parseSecretsJson(text, secretsFile === '-' ? 'the JSON on stdin (--secrets-file -)' : `the file ${secretsFile} (--secrets-file)`);
+  const fromFile = parseSecretsJson(await readSecretsText(ctx, secretsFile), secretsSource(secretsFile));
   for (const f of SECRET_FIELDS) {
     if (fromFile[f] !== undefined) {
       values[f] = fromFile[f];
@@ -108,6 +114,7 @@ export function applyInput(base: InteractionValues, checked: CheckedInput, refs:
   return {
     name: checked.name ?? base.name,
     channel: checked.channel ?? base.channel,
+    api: checked.api ?? base.api,
     unit: refs.unit ?? base.unit,
     group: refs.group ?? base.group,
     activity: refs.activity ?? base.activity,

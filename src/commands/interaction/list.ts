@@ -4,6 +4,8 @@ import { findCatalogEntry } from '../../db/catalogs.js';
 import { listInteractionSummaries, listInteractions, type InteractionSummary, type InteractionView } from '../../db/interactions.js';
 import { printJson, printTable } from '../../cli/output.js';
 import { interactionJson, webhookState } from '../../interactions/model.js';
+import { listOAuthTokenStates } from '../../db/oauth-tokens.js';
+import { authorizationJson, authorizationShort } from '../../interactions/authorization.js';
 import {
   channelRule,
   flagError,
@@ -42,10 +44,12 @@ export async function listAction(ctx: Context, _args: [], opts: ListOptions): Pr
     const rows = await listInteractions(db, filter);
     // Only the JSON carries (masked) secrets, so only it needs the key.
     const box = rows.length > 0 ? await ctx.secrets() : undefined;
-    printJson(ctx, rows.map((r) => interactionJson(r, box!)));
+    const states = new Map((await listOAuthTokenStates(db)).map((s) => [s.interaction_id, s]));
+    printJson(ctx, rows.map((r) => ({ ...interactionJson(r, box!), authorization: authorizationJson(r.api, r.id, states.get(r.id)) })));
     return 0;
   }
   const rows = await listInteractionSummaries(db, filter);
+  const states = new Map((await listOAuthTokenStates(db)).map((s) => [s.interaction_id, s]));
   const filtered = opts.name !== undefined || opts.channel !== undefined || unit !== undefined || group !== undefined;
   printTable(
     ctx,
@@ -55,7 +59,9 @@ export async function listAction(ctx: Context, _args: [], opts: ListOptions): Pr
       { header: 'channel', value: (r) => r.channel },
       { header: 'unit', value: (r) => r.unit_name },
       { header: 'group', value: (r) => r.group_name },
-      { header: 'dev env', value: (r) => r.dev_environment },
+      { header: 'api', value: (r) => r.api },
+      { header: 'dev env', value: (r) => r.dev_environment || '-' },
+      { header: 'authorization', value: (r) => authorizationShort(authorizationJson(r.api, r.id, states.get(r.id))) },
       { header: 'webhook', value: (r) => webhookState(r) },
       { header: 'status', value: (r) => status(r) },
     ],

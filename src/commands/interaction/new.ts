@@ -7,6 +7,7 @@ import { InputNeededError, OmniError } from '../../errors.js';
 import { printJson, success } from '../../cli/output.js';
 import type { SecretBox } from '../../secrets.js';
 import {
+  DEFAULT_API,
   SECRET_FIELDS,
   interactionJson,
   isChannel,
@@ -107,12 +108,13 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
     const values: InteractionValues = {
       name: checked.name!,
       channel: checked.channel ?? 'twitter-dm',
+      api: checked.api ?? DEFAULT_API,
       unit: refs.unit!,
       group: refs.group!,
       activity: refs.activity!,
       contactOrigin: refs.contactOrigin ?? usualOrigin!,
       helperInterception: checked.helper ?? false,
-      devEnvironment: checked.devEnvironment!,
+      devEnvironment: checked.devEnvironment ?? '',
       callbackUrl: checked.callbackUrl!,
     };
     expectedId = await save(ctx, db, box, allowHttp, values, complete(given.values));

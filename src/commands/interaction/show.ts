@@ -5,11 +5,15 @@ import { findInteraction, type InteractionView } from '../../db/interactions.js'
 import { printJson } from '../../cli/output.js';
 import { maskSecret } from '../../secrets.js';
 import {
+  API_GENERATIONS,
   decryptSecrets,
+  isApiGeneration,
   interactionJson,
   valuesFromRow,
   webhookState,
 } from '../../interactions/model.js';
+import { listOAuthTokenStates } from '../../db/oauth-tokens.js';
+import { authorizationJson, authorizationLine } from '../../interactions/authorization.js';
 import { alignRows, formRows, type Row } from './format.js';
 
 interface ShowOptions {
@@ -33,8 +37,10 @@ async function findForShow(ctx: Context, ref: string): Promise<InteractionView> 
 export async function showAction(ctx: Context, [ref]: [string], opts: ShowOptions): Promise<number> {
   const row = await findForShow(ctx, ref);
   const box = await ctx.secrets();
+  const db = (await ctx.db()).kysely;
+  const authorization = authorizationJson(row.api, row.id, (await listOAuthTokenStates(db, [row.id]))[0]);
   if (opts.json) {
-    printJson(ctx, interactionJson(row, box, Boolean(opts.showSecrets)));
+    printJson(ctx, { ...interactionJson(row, box, Boolean(opts.showSecrets)), authorization });
     return 0;
   }
   const secrets = decryptSecrets(row, box);
@@ -48,6 +54,8 @@ export async function showAction(ctx: Context, [ref]: [string], opts: ShowOption
     ...formRows(row.id, valuesFromRow(row), shown),
     ['Webhook', webhookState(row) + (row.webhook_id ? ` (id ${row.webhook_id}${row.webhook_checked_at ? `, checked ${row.webhook_checked_at}` : ''})` : '')],
   ];
+  rows.push(['X authorization (OAuth 2.0)', authorizationLine(authorization)]);
+  if (isApiGeneration(row.api)) rows.push(['What it needs', API_GENERATIONS[row.api].needs]);
   if (row.webhook_last_error) rows.push(['Webhook last error', row.webhook_last_error]);
   if (row.account_user_id) rows.push(['Twitter account', `${row.account_screen_name ? '@' + row.account_screen_name + ' ' : ''}(user id ${row.account_user_id})`]);
   rows.push(['Created', row.created_at], ['Updated', row.updated_at]);

@@ -6,8 +6,12 @@ import type { CatalogRow } from '../../db/catalogs.js';
 import { catalogNameRule, catalogProblemFix, catalogProblemSentence } from '../../catalogs/write.js';
 import type { CatalogPort, PickableKind as CatalogKind, ResolvedRefs } from './input.js';
 import {
+  API_GENERATIONS,
   CHANNELS,
+  DEFAULT_API,
   FIELD_LABELS,
+  isApiGeneration,
+  type ApiGeneration,
   SECRET_FIELDS,
   isChannel,
   type CatalogRef,
@@ -18,7 +22,7 @@ import {
 } from '../../interactions/model.js';
 import {
   callbackUrlRule,
-  envLabelRule,
+  devEnvironmentRule,
   isLoopbackUrl,
   nameRule,
   normalizeCallbackUrl,
@@ -68,6 +72,8 @@ export function promptFix(p: Problem): string | undefined {
       return `type an https URL; plain http is offered only for this machine, e.g. ${LOCAL_TRIAL_CALLBACK} for a local trial`;
     case 'name-taken':
       return 'choose another name';
+    case 'env-label-needs-v1.1':
+      return 'type the "Dev environment label" from Twitter Developer (or press Ctrl-C and choose X\'s current API, activity)';
     default:
       return problemFix(p);
   }
@@ -116,6 +122,19 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
     });
   }
 
+  let api: ApiGeneration;
+  if (checked.api !== undefined) {
+    api = checked.api;
+    given(FIELD_LABELS.api, API_GENERATIONS[api].label, '--api');
+  } else {
+    const choices: Choice<ApiGeneration>[] = (Object.keys(API_GENERATIONS) as ApiGeneration[]).map((a) => ({ name: API_GENERATIONS[a].label, value: a, description: `${a}: needs ${API_GENERATIONS[a].needs}` }));
+    api = await prompter.select<ApiGeneration>({
+      message: FIELD_LABELS.api,
+      choices,
+      default: cur && isApiGeneration(cur.api) ? cur.api : DEFAULT_API,
+    });
+  }
+
   const unit = refs.unit ?? (await pickCatalog(deps, 'unit', FIELD_LABELS.unit, cur?.unit ?? undefined));
   if (refs.unit) given(FIELD_LABELS.unit, refs.unit.name, '--unit');
   const group = refs.group ?? (await pickCatalog(deps, 'group', FIELD_LABELS.group, cur?.group ?? undefined));
@@ -153,13 +172,16 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
   let devEnvironment: string;
   if (checked.devEnvironment !== undefined) {
     devEnvironment = checked.devEnvironment;
-    given(FIELD_LABELS.devEnvironment, devEnvironment, '--env-label');
+    given(FIELD_LABELS.devEnvironment, devEnvironment || '(none)', '--env-label');
+  } else if (api !== 'v1.1') {
+    // Only the premium v1.1 API has dev environments: not asked; a label kept from before stays.
+    devEnvironment = cur?.devEnvironment ?? '';
   } else {
     devEnvironment = (
       await prompter.input({
         message: `${FIELD_LABELS.devEnvironment} (the "Dev environment label" in Twitter Developer)`,
-        ...(cur ? { default: cur.devEnvironment } : {}),
-        validate: asCheck(envLabelRule),
+        ...(cur?.devEnvironment ? { default: cur.devEnvironment } : {}),
+        validate: asCheck((v) => devEnvironmentRule('v1.1', v)),
       })
     ).trim();
   }
@@ -223,7 +245,7 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
   }
 
   return {
-    values: { name, channel, unit, group, activity, contactOrigin, helperInterception, devEnvironment, callbackUrl },
+    values: { name, channel, api, unit, group, activity, contactOrigin, helperInterception, devEnvironment, callbackUrl },
     secrets,
     allowHttp,
   };

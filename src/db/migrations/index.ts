@@ -7,7 +7,7 @@ import * as m0004 from './0004_webhook_events.js';
 // 0003 is unused: the outbox was numbered 0003 on its branch and landed after 0004.
 import * as m0005 from './0005_outbox.js';
 import * as m0006 from './0006_oauth_tokens.js';
-// 0007 is the API generation of interactions (X's API of 2026), on its branch.
+import * as m0007 from './0007_interaction_api.js';
 import * as m0008 from './0008_privacy.js';
 
 export const migrations: Record<string, Migration> = {
@@ -16,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0004_webhook_events': m0004,
   '0005_outbox': m0005,
   '0006_oauth_tokens': m0006,
+  '0007_interaction_api': m0007,
   '0008_privacy': m0008,
 };
 

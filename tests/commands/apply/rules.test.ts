@@ -13,7 +13,9 @@ const FILE_ENV = { TW_API_KEY: SECRETS.apiKey, TW_API_SECRET: SECRETS.apiSecretK
 
 interface Fields {
   name?: string;
-  devEnvironment?: string;
+  api?: string;
+  /** null: no devEnvironment key at all. */
+  devEnvironment?: string | null;
   callbackUrl?: string;
   allowHttp?: boolean;
   apiSecretKey?: string;
@@ -25,8 +27,7 @@ function interactionYaml(f: Fields = {}): string {
     unit: HQ
     group: Social
     activity: { name: DM, portfolio: CS }
-    devEnvironment: ${JSON.stringify(f.devEnvironment ?? 'prod')}
-    callbackUrl: ${JSON.stringify(f.callbackUrl ?? 'https://helpdesk.example.com')}
+${f.api !== undefined ? `    api: ${JSON.stringify(f.api)}\n` : ''}${f.devEnvironment === null ? '' : `    devEnvironment: ${JSON.stringify(f.devEnvironment ?? 'prod')}\n`}    callbackUrl: ${JSON.stringify(f.callbackUrl ?? 'https://helpdesk.example.com')}
 ${f.allowHttp ? '    allowHttp: true\n' : ''}    credentials:
       apiKey: \${env:TW_API_KEY}
       apiSecretKey: ${f.apiSecretKey !== undefined ? JSON.stringify(f.apiSecretKey) : '${env:TW_API_SECRET}'}
@@ -165,5 +166,41 @@ describe('interaction names differing only in case are one name', () => {
     expect(twice.stderr).toContain("interactions[1].name: 'TWIN' is already declared at interactions[0] as 'Twin'");
     expect(dbHash(db)).toBe(before);
     expect(await interactionNames(db)).toEqual(['Support']);
+  });
+
+  it('takes the API generation: activity without a label by default, v1.1 only with one, and keeps a stored generation the file does not name', async () => {
+    const { db, run, file } = await setup();
+    fs.writeFileSync(file, doc({ name: 'Legacy', api: 'v1.1', devEnvironment: null }));
+    const refused = await run(['apply', '-f', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      "interactions[0].devEnvironment: the premium Account Activity API (v1.1) needs a development environment label; set devEnvironment to the \"Dev environment label\" of Twitter Developer, or use X's current API: api: activity",
+    );
+    expect(await interactionNames(db)).toEqual([]);
+    const flags = await run(['--no-input', ...newFlags('Legacy', { '--api': 'v1.1', '--env-label': '' })]);
+    expect(flags.code).toBe(2);
+    expect(flags.stderr).toContain('the premium Account Activity API (v1.1) needs a development environment label');
+
+    fs.writeFileSync(file, doc({ name: 'Current', devEnvironment: null }, { name: 'Legacy', api: 'v1.1' }));
+    expect((await run(['apply', '-f', file])).code).toBe(0);
+    const listed = JSON.parse((await run(['interaction', 'list', '--json'])).stdout) as { name: string; api: string; devEnvironment: string }[];
+    expect(listed.map((i) => [i.name, i.api, i.devEnvironment])).toEqual([['Current', 'activity', ''], ['Legacy', 'v1.1', 'prod']]);
+
+    // Export names each generation and a label only where there is one; applying it back changes nothing.
+    const exported = await run(['export', '--include-secrets']);
+    expect(exported.code).toBe(0);
+    const text = exported.stdout;
+    fs.writeFileSync(path.join(path.dirname(file), 'out.yaml'), text);
+    expect(text).toMatch(/name: Current\n(?:.*\n)*?\s+api: activity\n/);
+    expect(text.split('name: Legacy')[1]).toMatch(/api: v1\.1\n(?:.*\n)*?\s+devEnvironment: prod\n/);
+    expect(text.split('name: Legacy')[0]).not.toContain('devEnvironment');
+    expect((await run(['apply', '-f', path.join(path.dirname(file), 'out.yaml'), '--dry-run'])).stdout).toContain('No changes.');
+
+    // A file without api leaves Legacy on v1.1; one that says activity switches it (and the plan says so).
+    fs.writeFileSync(file, doc({ name: 'Current', devEnvironment: null }, { name: 'Legacy' }));
+    expect((await run(['apply', '-f', file, '--dry-run'])).stdout).toContain('No changes.');
+    fs.writeFileSync(file, doc({ name: 'Current', devEnvironment: null }, { name: 'Legacy', api: 'activity' }));
+    const plan = await run(['apply', '-f', file, '--dry-run']);
+    expect(plan.stdout).toMatch(/api: v1\.1 → activity|api.*v1\.1.*activity/);
   });
 });

@@ -12,6 +12,8 @@ import { startCrcResponder, startFakeTwitter, type FakeTwitter } from '../../sup
 import { startListener } from '../../support/listener.js';
 import { seedInteraction, type SeedOptions } from '../../support/seed.js';
 import { ACCOUNT_ID, testApp, testUser } from '../../support/twitter-fixtures.js';
+import { loadSecretBox } from '../../../src/secrets.js';
+import { storeAuthorization } from '../../../src/twitter/user-token.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -20,6 +22,7 @@ afterEach(async () => {
 
 const INTERACTION_IDS = [
   'not-revoked',
+  'x-api',
   'unit',
   'group',
   'activity',
@@ -123,7 +126,7 @@ describe('omni doctor', () => {
     expect(human.stdout).toContain("Interaction 1 'Support'\n");
     expect(human.stdout).not.toContain('Sales');
     expect(human.stdout).toMatch(/^ {2}✓ the account is subscribed: subscribed on 'dev' {2}\[subscription\]$/m);
-    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✓ ready: 25 passed');
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✓ ready: 26 passed');
 
     const requestsBefore = tw.state.requests.length;
     const offline = await cli.run(['doctor', '--offline', '--json']);
@@ -311,8 +314,45 @@ describe('omni doctor', () => {
       ['listener-crc', expect.stringContaining(`start omni listen and route ${down}/webhooks/twitter/ to it`)],
     ]);
     expect(human.stdout).toContain("Interaction 1 'Support DMs'\n");
-    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✗ not ready: 6 failed, 1 warning, 16 passed, 2 skipped');
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✗ not ready: 6 failed, 1 warning, 17 passed, 2 skipped');
     // 447 (an e-mail template omni never uses) is the warning, not a failure.
     expect(check(report, 'param-447')).toMatchObject({ status: 'warn', detail: 'not set (stored; omni sends no e-mail)' });
+  });
+
+  it('says which X API generation each interaction uses and whether its OAuth 2.0 authorization is there, lost or refreshable (offline)', async () => {
+    const cli = cliWithDb();
+    const legacy = (await seedInteraction(cli.db, { name: 'Legacy', devEnvironment: 'prod' })).id;
+    const current = (await seedInteraction(cli.db, { name: 'Current', devEnvironment: 'prod' })).id;
+    const h = await openDatabase(cli.db);
+    const at = () => new Date().toISOString();
+    try {
+      await updateInteraction(h.kysely, current, { api: 'activity', dev_environment: '' });
+      const doctor = async () => parse((await cli.run(['doctor', '--offline', '--json'])).stdout);
+
+      let report = await doctor();
+      expect(check(report, 'x-api', legacy)).toMatchObject({ status: 'pass', detail: "premium Account Activity v1.1 (legacy) (v1.1), dev environment 'prod'" });
+      expect(check(report, 'x-api', current)).toMatchObject({ status: 'warn', fix: `omni interaction authorize ${current}` });
+      expect(check(report, 'x-api', current).detail).toMatch(/^X Activity API \(current\) \(activity\): the support account is not authorized with OAuth 2\.0/);
+
+      const box = loadSecretBox(cli.db, {});
+      const tokens = { accessToken: 'oa2-access-doctor', refreshToken: 'oa2-refresh-doctor', expiresAt: new Date(Date.now() + 7_200_000).toISOString(), scopes: 'dm.read dm.write tweet.read users.read offline.access' };
+      await storeAuthorization(h.kysely, box, current, tokens, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
+      report = await doctor();
+      expect(check(report, 'x-api', current)).toMatchObject({ status: 'pass', detail: `X Activity API (current) (activity): authorized @acme_support (${ACCOUNT_ID}), refreshed automatically` });
+
+      await storeAuthorization(h.kysely, box, current, { ...tokens, refreshToken: null, scopes: 'dm.read dm.write tweet.read users.read' }, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
+      report = await doctor();
+      expect(check(report, 'x-api', current)).toMatchObject({ status: 'warn', fix: `omni interaction authorize ${current}` });
+
+      await h.kysely.updateTable('oauth_tokens').set({ lost_at: at(), lost_reason: 'X refused the refresh token' }).execute();
+      report = await doctor();
+      expect(check(report, 'x-api', current)).toMatchObject({ status: 'fail', fix: `omni interaction authorize ${current}` });
+      expect(check(report, 'x-api', current).detail).toContain('is lost since');
+      expect(check(report, 'x-api', current).detail).toContain('X refused the refresh token');
+      const human = await cli.run(['doctor', 'Current', '--offline']);
+      expect(human.stdout).toMatch(/✗ the X API generation has what it needs: .*lost.*\[x-api\]/);
+    } finally {
+      await h.close();
+    }
   });
 });

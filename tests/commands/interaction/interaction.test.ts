@@ -107,7 +107,7 @@ describe('interaction new (scripted)', () => {
     expect(none.stdout).toBe('');
     const line = none.stderr.split('\n')[0];
     expect(line).toBe(
-      'error: missing --name, --unit, --group, --activity, --env-label, OMNI_TWITTER_API_KEY (or --secrets-file), ' +
+      'error: missing --name, --unit, --group, --activity, OMNI_TWITTER_API_KEY (or --secrets-file), ' +
         'OMNI_TWITTER_API_SECRET (or --secrets-file), OMNI_TWITTER_ACCESS_TOKEN (or --secrets-file), ' +
         'OMNI_TWITTER_ACCESS_TOKEN_SECRET (or --secrets-file), --callback-url (required when not interactive)',
     );
@@ -118,7 +118,7 @@ describe('interaction new (scripted)', () => {
     });
     expect(some.code).toBe(4);
     expect(some.stderr.split('\n')[0]).toBe(
-      'error: missing --group, --activity, --env-label, OMNI_TWITTER_API_SECRET (or --secrets-file), ' +
+      'error: missing --group, --activity, OMNI_TWITTER_API_SECRET (or --secrets-file), ' +
         'OMNI_TWITTER_ACCESS_TOKEN_SECRET (or --secrets-file) (required when not interactive)',
     );
 
@@ -189,11 +189,13 @@ describe('interaction list and show', () => {
 
     const table = await run(['interaction', 'list']);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID\s+NAME\s+CHANNEL\s+UNIT\s+GROUP\s+DEV ENV\s+WEBHOOK\s+STATUS$/);
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+CHANNEL\s+UNIT\s+GROUP\s+API\s+DEV ENV\s+AUTHORIZATION\s+WEBHOOK\s+STATUS$/);
+    // Rows from before the API generations (seeded straight into the table) are v1.1 and need no OAuth 2.0;
+    // a new one is on X's current API and says its authorization is missing.
     expect(lines.slice(1).map((l) => l.split(/\s{2,}/))).toEqual([
-      ['1', 'Support EU', 'twitter-dm', 'HQ', 'Social', 'dev', 'not registered', 'active'],
-      ['2', 'Support US', 'twitter-dm', 'HQ', 'Social', 'us', 'not registered', 'active'],
-      ['3', 'Sales', 'twitter-dm', 'Branch', 'Sales team', 'prod', 'not registered', 'active'],
+      ['1', 'Support EU', 'twitter-dm', 'HQ', 'Social', 'v1.1', 'dev', '-', 'not registered', 'active'],
+      ['2', 'Support US', 'twitter-dm', 'HQ', 'Social', 'v1.1', 'us', '-', 'not registered', 'active'],
+      ['3', 'Sales', 'twitter-dm', 'Branch', 'Sales team', 'activity', 'prod', 'missing', 'not registered', 'active'],
     ]);
 
     const names = async (...args: string[]) => {
@@ -212,7 +214,9 @@ describe('interaction list and show', () => {
     expect((await run(['interaction', 'list', '--unit', 'Nowhere'])).code).toBe(2);
 
     const listed = JSON.parse((await run(['interaction', 'list', '--json'])).stdout);
-    expect(listed[2]).toMatchObject({ id: 3, name: 'Sales', unit: { id: 2, name: 'Branch' }, apiKey: maskSecret(SECRETS.apiKey) });
+    expect(listed[2]).toMatchObject({ id: 3, name: 'Sales', api: 'activity', unit: { id: 2, name: 'Branch' }, apiKey: maskSecret(SECRETS.apiKey) });
+    expect(listed[2].authorization).toMatchObject({ status: 'missing', fix: 'omni interaction authorize 3' });
+    expect(listed[0]).toMatchObject({ api: 'v1.1', authorization: { status: 'not needed', fix: null } });
     expectNoSecretIn(JSON.stringify(listed));
   });
 
@@ -223,10 +227,12 @@ describe('interaction list and show', () => {
     expect(shown.code).toBe(0);
     const labels = shown.stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/)[0]);
     expect(labels).toEqual([
-      'Identifier', 'Name', 'Interaction channel', 'Default unit', 'Default group', 'Default activity', 'Contact origin',
+      'Identifier', 'Name', 'Interaction channel', 'X API generation', 'Default unit', 'Default group', 'Default activity', 'Contact origin',
       'Enable interception with Helper', 'Development environment', 'API key', 'API secret key', 'Access token',
-      'Access token secret', 'Callback URL', 'Webhook URL', 'Webhook', 'Twitter account', 'Created', 'Updated',
+      'Access token secret', 'Callback URL', 'Webhook URL', 'Webhook', 'X authorization (OAuth 2.0)', 'What it needs', 'Twitter account', 'Created', 'Updated',
     ]);
+    expect(shown.stdout).toMatch(/X API generation\s+premium Account Activity v1\.1 \(legacy\) \(v1\.1\)\n/);
+    expect(shown.stdout).toMatch(/X authorization \(OAuth 2\.0\)\s+not needed/);
     expect(shown.stdout).toMatch(/API key\s+\*+1111\n/);
     expect(shown.stdout).toMatch(/Webhook URL\s+https:\/\/helpdesk\.example\.com\/webhooks\/twitter\/1\n/);
     expect(shown.stdout).toMatch(/Webhook\s+not registered\n/);
@@ -343,5 +349,44 @@ describe('interaction delete', () => {
     await check.close();
     expect((await auditRows(db)).map((a) => [a.entity_id, a.action])).toEqual([[String(id), 'delete'], [String(id + 1), 'create']]);
     expect(JSON.parse((await auditRows(db))[0]!.changes)).toEqual({ name: 'Support' });
+  });
+});
+
+describe('interaction new/edit --api', () => {
+  it('defaults to activity without a label; v1.1 requires --env-label; a switch to v1.1 without one is refused with the fix', async () => {
+    const { db, run } = cliWithDb(secretEnv());
+    await seedCatalogs(db);
+    const flags = (name: string, over: Record<string, string> = {}) => newFlags(name, over).filter((_, i, a) => a[i] !== '--env-label' && a[i - 1] !== '--env-label');
+
+    const current = await run([...flags('Current'), '--json']);
+    expect(current.code).toBe(0);
+    expect(JSON.parse(current.stdout)).toMatchObject({ api: 'activity', devEnvironment: '' });
+
+    const legacyMissing = await run(['--no-input', ...flags('Legacy', { '--api': 'v1.1' })]);
+    expect(legacyMissing.code).toBe(4);
+    expect(legacyMissing.stderr).toContain('error: missing --env-label (required when not interactive)');
+
+    const unknown = await run(['--no-input', ...flags('Other', { '--api': 'v3' })]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("error: --api: unknown X API generation 'v3'; known: activity, v2, v1.1");
+
+    const legacy = await run([...flags('Legacy', { '--api': 'v1.1' }), '--env-label', 'prod', '--json']);
+    expect(legacy.code).toBe(0);
+    expect(JSON.parse(legacy.stdout)).toMatchObject({ api: 'v1.1', devEnvironment: 'prod' });
+
+    const switched = await run(['--no-input', 'interaction', 'edit', 'Current', '--api', 'v1.1']);
+    expect(switched.code).toBe(2);
+    expect(switched.stderr).toContain('error: --env-label: the premium Account Activity API (v1.1) needs a development environment label');
+    expect(switched.stderr).toContain('--api activity');
+
+    const ok = await run(['--no-input', 'interaction', 'edit', 'Current', '--api', 'v2', '--json']);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toContain("X API generation: 'activity' → 'v2'");
+    const shown = await run(['interaction', 'show', 'Current']);
+    expect(shown.stdout).toMatch(/X API generation\s+Account Activity API v2 \(deprecated by X\) \(v2\)\n/);
+    expect(shown.stdout).toMatch(/X authorization \(OAuth 2\.0\)\s+missing: the account is not authorized with OAuth 2\.0; run: omni interaction authorize 1\n/);
+    expect(shown.stdout).toMatch(/Development environment\s+- \(only v1\.1 uses one\)\n/);
+    const audit = await auditRows(db);
+    expect(JSON.parse(audit.at(-1)!.changes)).toEqual({ api: { from: 'activity', to: 'v2' } });
   });
 });

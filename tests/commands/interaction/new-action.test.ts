@@ -26,6 +26,7 @@ function ttyContext(dbPath: string, steps: Step[]) {
 const form = (name: string): Step[] => [
   { input: 'Name', answer: name },
   { select: 'Interaction channel', pick: '' },
+  { select: 'X API generation', pick: 'premium Account Activity v1.1 (legacy)' },
   { select: 'Default unit', pick: 'HQ' },
   { select: 'Default group', pick: 'Social' },
   { select: 'Default activity', pick: 'CS › DM' },

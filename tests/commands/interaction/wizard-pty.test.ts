@@ -19,6 +19,9 @@ describe('interaction wizard in a terminal', () => {
     await t.waitFor("an interaction named 'Existing' already exists; choose another name");
     await t.answer('? Name', 'Wizard DMs' + KEY.enter);
     await t.answer('? Interaction channel', KEY.enter);
+    // X Activity API (the default), v2, then the legacy v1.1: the one that asks for a dev environment.
+    await t.waitFor('? X API generation');
+    await t.answer('❯ X Activity API (current)', KEY.down + KEY.down + KEY.enter);
     // Units: HQ, then "Create new…".
     await t.waitFor('? Default unit');
     await t.answer('Create new…', KEY.down + KEY.enter);
@@ -71,6 +74,7 @@ describe('interaction wizard in a terminal', () => {
       activity: { id: 1, name: 'DM', portfolio: { name: 'CS' } },
       contactOrigin: { name: 'Twitter' },
       helperInterception: true,
+      api: 'v1.1',
       devEnvironment: 'prod',
       callbackUrl: 'https://wizard.example.com',
       ...SECRETS,
@@ -160,6 +164,7 @@ describe('interaction wizard in a terminal', () => {
     await t.waitFor('Identifier: 1 (cannot be changed)');
     await t.answer('? Name', '\u0015Support DMs' + KEY.enter); // the default is shown; replace it
     await t.answer('? Interaction channel', KEY.enter);
+    await t.answer('? X API generation', KEY.enter); // stays on its own generation, v1.1
     await t.answer('? Default unit', KEY.enter);
     await t.waitFor('? Default group');
     await t.answer('❯ Social', KEY.down + KEY.enter);

@@ -59,6 +59,7 @@ describe('runInteractionWizard', () => {
     const p = scriptedPrompter([
       { input: 'Name', answer: 'Support' },
       { select: 'Interaction channel', pick: 'Twitter Direct Message' },
+      { select: 'X API generation', pick: 'premium Account Activity v1.1 (legacy)' },
       { select: 'Default unit', pick: 'HQ' },
       { select: 'Default group', pick: 'Social' },
       { select: 'Default activity', pick: 'Create new…' },
@@ -78,6 +79,7 @@ describe('runInteractionWizard', () => {
     expect(result.values).toEqual({
       name: 'Support',
       channel: 'twitter-dm',
+      api: 'v1.1',
       unit: { id: 1, name: 'HQ' },
       group: { id: 1, name: 'Social' },
       activity: { id: 11, name: 'Complaint', portfolio: 'Social Care' },
@@ -95,6 +97,7 @@ describe('runInteractionWizard', () => {
     const p = scriptedPrompter([
       { input: 'Name', answer: 'Support' },
       { select: 'Interaction channel', pick: '' },
+      { select: 'X API generation', pick: 'premium Account Activity v1.1 (legacy)' },
       { select: 'Default unit', pick: 'Create new…' },
       { input: 'Name of the new unit', answer: 'HQ' },
       { select: 'Default unit', pick: 'HQ' },
@@ -131,7 +134,7 @@ describe('runInteractionWizard', () => {
       { prompter: p, catalogs: port, nameTaken: async () => undefined },
       {
         identifier: 3,
-        preset: { checked: { name: 'Support', channel: 'twitter-dm', helper: false, callbackUrl: 'https://h.example.com' }, refs: { unit: { id: 1, name: 'HQ' } } },
+        preset: { checked: { name: 'Support', channel: 'twitter-dm', api: 'v1.1', helper: false, callbackUrl: 'https://h.example.com' }, refs: { unit: { id: 1, name: 'HQ' } } },
         presetSecrets: {
           values: { apiKey: SECRETS.apiKey, apiSecretKey: SECRETS.apiSecretKey, accessToken: SECRETS.accessToken },
           sources: { apiKey: 'OMNI_TWITTER_API_KEY', apiSecretKey: '--secrets-file', accessToken: '--secrets-file' },
@@ -144,6 +147,7 @@ describe('runInteractionWizard', () => {
       'Identifier: 3 (assigned by omni)',
       'Name: Support (from --name)',
       'Interaction channel: Twitter Direct Message (from --channel)',
+      'X API generation: premium Account Activity v1.1 (legacy) (from --api)',
       'Default unit: HQ (from --unit)',
       'Enable interception with Helper: no (from --no-helper)',
       'API key: ********1111 (from OMNI_TWITTER_API_KEY)',
@@ -161,6 +165,7 @@ describe('runInteractionWizard', () => {
       { input: 'Name', answer: 'Taken' },
       { input: 'Name', answer: 'Free' },
       { select: 'Interaction channel', pick: '' },
+      { select: 'X API generation', pick: 'premium Account Activity v1.1 (legacy)' },
       { select: 'Default unit', pick: 'HQ' },
       { select: 'Default group', pick: 'Social' },
       { select: 'Default activity', pick: 'CS › DM' },
@@ -181,6 +186,7 @@ describe('runInteractionWizard', () => {
       values: {
         name: 'Support',
         channel: 'twitter-dm' as const,
+        api: 'v1.1' as const,
         unit: { id: 1, name: 'HQ' },
         group: { id: 1, name: 'Social' },
         activity: { id: 2, name: 'Question', portfolio: 'CS' },
@@ -194,6 +200,7 @@ describe('runInteractionWizard', () => {
     const p = scriptedPrompter([
       { input: 'Name', answer: '' },
       { select: 'Interaction channel', pick: '' },
+      { select: 'X API generation', pick: 'premium Account Activity v1.1 (legacy)' },
       { select: 'Default unit', pick: '' },
       { select: 'Default group', pick: '' },
       { select: 'Default activity', pick: '' },
@@ -210,6 +217,77 @@ describe('runInteractionWizard', () => {
     expect(p.notes[0]).toBe('Identifier: 5 (cannot be changed)');
     expect(result.values).toEqual(current.values);
     expect(result.secrets).toEqual({ accessToken: 'tok-NEW-99999999' });
+  });
+
+  it('defaults to the X Activity API and then does not ask for a dev environment label', async () => {
+    const { port } = memoryCatalogs();
+    const p = scriptedPrompter([
+      { input: 'Name', answer: 'Support' },
+      { select: 'Interaction channel', pick: '' },
+      { select: 'X API generation', pick: '' },
+      { select: 'Default unit', pick: 'HQ' },
+      { select: 'Default group', pick: 'Social' },
+      { select: 'Default activity', pick: 'CS › DM' },
+      { select: 'Contact origin', pick: '' },
+      { confirm: 'Enable interception with Helper', answer: false },
+      ...secretSteps(SECRETS),
+      { input: 'Callback URL', answer: 'https://h.example.com' },
+    ]);
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 1, ...noPreset });
+    expect(p.remaining()).toEqual([]);
+    expect(result.values).toMatchObject({ api: 'activity', devEnvironment: '' });
+  });
+
+  it('asks the label for v1.1 and refuses an empty one with the v1.1 problem worded for the prompt', async () => {
+    const { port } = memoryCatalogs();
+    let refusal: string | true = true;
+    const p = scriptedPrompter([
+      { input: 'Name', answer: 'Support' },
+      { select: 'Interaction channel', pick: '' },
+      { select: 'X API generation', pick: 'premium Account Activity v1.1 (legacy)' },
+      { select: 'Default unit', pick: 'HQ' },
+      { select: 'Default group', pick: 'Social' },
+      { select: 'Default activity', pick: 'CS › DM' },
+      { select: 'Contact origin', pick: '' },
+      { confirm: 'Enable interception with Helper', answer: false },
+      { input: 'Development environment', answer: 'prod' },
+      ...secretSteps(SECRETS),
+      { input: 'Callback URL', answer: 'https://h.example.com' },
+    ]);
+    const input = p.input.bind(p);
+    p.input = async (o) => {
+      if (o.message.startsWith('Development environment') && o.validate) refusal = await o.validate('');
+      return input(o);
+    };
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 1, ...noPreset });
+    expect(result.values).toMatchObject({ api: 'v1.1', devEnvironment: 'prod' });
+    expect(refusal).toBe('the premium Account Activity API (v1.1) needs a development environment label; type the "Dev environment label" from Twitter Developer (or press Ctrl-C and choose X\'s current API, activity)');
+  });
+
+  it('on edit, switching to activity keeps the stored label and does not ask for it', async () => {
+    const { port } = memoryCatalogs();
+    const current = {
+      values: { name: 'Support', channel: 'twitter-dm' as const, api: 'v1.1' as const, unit: { id: 1, name: 'HQ' }, group: { id: 1, name: 'Social' }, activity: { id: 1, name: 'DM', portfolio: 'CS' }, contactOrigin: { id: 4, name: 'Twitter' }, helperInterception: false, devEnvironment: 'prod', callbackUrl: 'https://h.example.com' },
+      secrets: SECRETS,
+    };
+    const p = scriptedPrompter([
+      { input: 'Name', answer: '' },
+      { select: 'Interaction channel', pick: '' },
+      { select: 'X API generation', pick: 'X Activity API (current)' },
+      { select: 'Default unit', pick: '' },
+      { select: 'Default group', pick: '' },
+      { select: 'Default activity', pick: '' },
+      { select: 'Contact origin', pick: '' },
+      { confirm: 'Helper', answer: false },
+      { password: 'API key (empty keeps ********1111)', answer: '' },
+      { password: 'API secret key (empty keeps ********2222)', answer: '' },
+      { password: 'Access token (empty keeps ********3333)', answer: '' },
+      { password: 'Access token secret (empty keeps ********4444)', answer: '' },
+      { input: 'Callback URL', answer: '' },
+    ]);
+    const result = await runInteractionWizard({ prompter: p, catalogs: port, nameTaken: async () => undefined }, { identifier: 5, current, ...noPreset });
+    expect(p.remaining()).toEqual([]);
+    expect(result.values).toEqual({ ...current.values, api: 'activity' });
   });
 });
 
