@@ -62,7 +62,22 @@ export class DeregisterError extends OmniError {
   }
 }
 
+/**
+ * Registration here is the v1.1 flow (dev environment, OAuth 1.0a). An interaction on X's API of 2026
+ * ('activity', 'v2') registers through /2/webhooks and its subscriptions, which this version does not
+ * do yet: say so, instead of calling v1.1 endpoints with no dev environment.
+ */
+export class GenerationNotRegistrableError extends OmniError {
+  constructor(row: Pick<Row, 'id' | 'api'>) {
+    super(`interaction ${row.id} uses X API '${row.api}': this version of omni registers webhooks only with the v1.1 flow (a dev environment label)`, {
+      hint: `to register it now: omni interaction edit ${row.id} --api v1.1 --env-label <label>; /2/webhooks registration for '${row.api}' comes in the next version`,
+    });
+    this.name = 'GenerationNotRegistrableError';
+  }
+}
+
 async function gatewayFor(deps: WebhookDeps, row: Row): Promise<TwitterGateway> {
+  if (row.api !== 'v1.1') throw new GenerationNotRegistrableError(row);
   const secrets = decryptSecrets(row, await deps.secrets());
   return deps.twitter(secrets, { editCommand: `omni interaction edit ${row.id}` });
 }

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createContext, serviceDeps, type Context } from '../../src/cli/context.js';
-import { getInteraction } from '../../src/db/interactions.js';
+import { getInteraction, updateInteraction } from '../../src/db/interactions.js';
 import { deleteAction } from '../../src/commands/webhook/delete.js';
 import { startSpinner } from '../../src/cli/spinner.js';
-import { DeregisterError, deregisterWebhook, hasRegisteredWebhook, registerWebhook } from '../../src/webhooks/service.js';
+import { DeregisterError, deregisterWebhook, GenerationNotRegistrableError, hasRegisteredWebhook, registerWebhook, webhookStatus } from '../../src/webhooks/service.js';
 import { startCrcResponder, startFakeTwitter } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
@@ -41,6 +41,20 @@ async function setup() {
   const row = async () => (await getInteraction((await ctx.db()).kysely, id))!;
   return { tw, ctx, id, row, streams };
 }
+
+describe('an interaction on X API 2026 (activity, v2)', () => {
+  it('is refused by the v1.1 registration with the fix, before any call to X', async () => {
+    const { tw, ctx, id, row } = await setup();
+    for (const api of ['activity', 'v2'] as const) {
+      await updateInteraction((await ctx.db()).kysely, id, { api, dev_environment: '' });
+      const refused = registerWebhook(serviceDeps(ctx), await row());
+      await expect(refused).rejects.toBeInstanceOf(GenerationNotRegistrableError);
+      await expect(refused).rejects.toMatchObject({ message: expect.stringContaining(`uses X API '${api}'`), hint: expect.stringContaining(`omni interaction edit ${id} --api v1.1 --env-label`) });
+      await expect(webhookStatus(serviceDeps(ctx), await row())).rejects.toBeInstanceOf(GenerationNotRegistrableError);
+    }
+    expect(tw.state.requests).toEqual([]);
+  });
+});
 
 describe('deregisterWebhook (for interaction delete)', () => {
   it('unsubscribes, deletes our webhook and clears the stored state, with an audit record', async () => {

@@ -96,6 +96,7 @@ describe('interaction wizard in a terminal', () => {
     await seedCatalogs(db);
     const t = runInPty(['--db', db, 'interaction', 'new', '--name', 'Local', '--env-label', 'dev'], { HOME: dir, XDG_DATA_HOME: dir, OMNI_TWITTER_API_KEY: SECRETS.apiKey, OMNI_TWITTER_API_SECRET: SECRETS.apiSecretKey, OMNI_TWITTER_ACCESS_TOKEN: SECRETS.accessToken, OMNI_TWITTER_ACCESS_TOKEN_SECRET: SECRETS.accessTokenSecret });
     await t.answer('? Interaction channel', KEY.enter);
+    await t.answer('? X API generation', KEY.enter);
     await t.answer('? Default unit', KEY.enter);
     await t.answer('? Default group', KEY.enter);
     await t.answer('? Default activity', KEY.enter);
@@ -120,6 +121,7 @@ describe('interaction wizard in a terminal', () => {
     const createUnit = async (t: ReturnType<typeof runInPty>, name: string, unitsBefore: number) => {
       await t.answer('? Name', `${name} DMs` + KEY.enter);
       await t.answer('? Interaction channel', KEY.enter);
+      await t.answer('? X API generation', KEY.enter);
       await t.waitFor('? Default unit');
       await t.answer('Create new…', KEY.down.repeat(unitsBefore) + KEY.enter);
       await t.answer('? Name of the new unit', name + KEY.enter);

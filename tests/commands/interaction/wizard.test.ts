@@ -295,6 +295,7 @@ describe('the callback URL step', () => {
   const upToCallback = (): Step[] => [
     { input: 'Name', answer: 'Support' },
     { select: 'Interaction channel', pick: '' },
+    { select: 'X API generation', pick: 'premium Account Activity v1.1 (legacy)' },
     { select: 'Default unit', pick: 'HQ' },
     { select: 'Default group', pick: 'Social' },
     { select: 'Default activity', pick: '' },
