@@ -215,6 +215,7 @@ groups: [G]
 portfolios: [{ name: P, activities: [A] }]
 interactions:
   - name: ${name}
+    api: v1.1
     unit: HQ
     group: G
     activity: A
