@@ -38,3 +38,25 @@ export async function listAudit(db: Kysely<Database>, q: AuditQuery = {}): Promi
   if (q.entityId) query = query.where('entity_id', '=', q.entityId);
   return query.execute();
 }
+
+/** An audit entry as omni prints and exports it (`omni audit --json`, `omni requester export`). */
+export interface AuditEntryJson {
+  id: number;
+  at: string;
+  actor: string;
+  entity: string;
+  entityId: string;
+  action: string;
+  /** The stored JSON, parsed; text that is not JSON (written by hand or a future omni) is kept as it is. */
+  changes: unknown;
+}
+
+export function auditEntryJson(e: AuditEntry): AuditEntryJson {
+  let changes: unknown;
+  try {
+    changes = JSON.parse(e.changes);
+  } catch {
+    changes = e.changes;
+  }
+  return { id: e.id, at: e.at, actor: e.actor, entity: e.entity, entityId: e.entity_id, action: e.action, changes };
+}

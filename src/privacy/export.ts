@@ -5,6 +5,7 @@
 // Records come one at a time (an async generator), so a long history is never held in memory whole.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { auditEntryJson, type AuditEntryJson } from '../db/audit.js';
 
 export const EXPORT_FORMAT = 'omni.requester-export';
 export const EXPORT_VERSION = 1;
@@ -68,15 +69,8 @@ export interface OutboxRecordExport {
   sentAt: string | null;
 }
 
-export interface AuditRecordExport {
-  id: number;
-  at: string;
-  actor: string;
-  entity: string;
-  entityId: string;
-  action: string;
-  changes: unknown;
-}
+/** An audit entry about the requester or their tickets, as `omni audit --json` shows it. */
+export type AuditRecordExport = AuditEntryJson;
 
 /** One record of an export: NDJSON writes each as a line, JSON assembles them into one document. */
 export type ExportRecord =
@@ -248,7 +242,7 @@ export async function* exportRequester(
 
   const audit = await auditOf(db, requesterId).selectAll().orderBy('id').execute();
   for (const a of audit) {
-    yield { type: 'audit', audit: { id: a.id, at: a.at, actor: a.actor, entity: a.entity, entityId: a.entity_id, action: a.action, changes: json(a.changes, {}) } };
+    yield { type: 'audit', audit: auditEntryJson(a) };
   }
 }
 

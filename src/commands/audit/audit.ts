@@ -1,28 +1,9 @@
 // `omni audit`: reads the audit trail. Changes are stored as JSON objects; a value of the shape
 // {from, to} is an edit, anything else (a name, "changed" for a secret) is shown as it is.
 import type { Context } from '../../cli/context.js';
-import { listAudit } from '../../db/audit.js';
-import type { AuditEntry } from '../../db/schema.js';
+import { auditEntryJson, listAudit, type AuditEntryJson as AuditView } from '../../db/audit.js';
 import { parsePositiveInt } from '../../cli/flags.js';
 import { printJson, printTable } from '../../cli/output.js';
-
-export interface AuditView {
-  id: number;
-  at: string;
-  actor: string;
-  entity: string;
-  entityId: string;
-  action: string;
-  changes: unknown;
-}
-
-function parseChanges(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw; // written by hand or by a future omni: show it rather than fail the whole listing
-  }
-}
 
 function show(v: unknown): string {
   if (v === null || v === undefined) return '-';
@@ -46,10 +27,6 @@ export function summarizeChanges(changes: unknown): string {
     .join(', ');
 }
 
-function toView(e: AuditEntry): AuditView {
-  return { id: e.id, at: e.at, actor: e.actor, entity: e.entity, entityId: e.entity_id, action: e.action, changes: parseChanges(e.changes) };
-}
-
 export async function auditAction(ctx: Context, _args: [], opts: { entity?: string; id?: string; limit: string; json?: boolean }): Promise<void> {
   const limit = parsePositiveInt(opts.limit, '--limit', 'omni audit --limit 20');
   const rows = await listAudit((await ctx.db()).kysely, {
@@ -57,7 +34,7 @@ export async function auditAction(ctx: Context, _args: [], opts: { entity?: stri
     ...(opts.id !== undefined ? { entityId: opts.id.trim() } : {}),
     limit,
   });
-  const views = rows.map(toView);
+  const views = rows.map(auditEntryJson);
   if (opts.json) return printJson(ctx, views);
   printTable(
     ctx,
