@@ -139,5 +139,5 @@ export function createContext(opts: GlobalOptions, io: IO, env: NodeJS.ProcessEn
  * names: the domain calls its clock `now`.
  */
 export function serviceDeps(ctx: Context) {
-  return { db: ctx.db, secrets: ctx.secrets, twitter: ctx.twitter, now: ctx.clock, actor: ctx.actor };
+  return { db: ctx.db, secrets: ctx.secrets, twitter: ctx.twitter, now: ctx.clock, actor: ctx.actor, env: ctx.env };
 }

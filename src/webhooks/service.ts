@@ -3,27 +3,16 @@
 // id, validity, subscription, time, last error), on failure too, so `interaction show/list`
 // and `omni doctor` can tell the story without calling Twitter. No printing here: callers pass
 // `onStep` for progress and decide how to show results.
-import type { Db } from '../db/connection.js';
 import type { InteractionView } from '../db/interactions.js';
-import { updateInteraction } from '../db/interactions.js';
-import { recordAudit } from '../db/audit.js';
 import type { InteractionUpdate } from '../db/schema.js';
-import type { SecretBox } from '../secrets.js';
 import { OmniError } from '../errors.js';
 import { decryptSecrets, webhookUrl } from '../interactions/model.js';
-import type { GatewayOptions, TwitterAccount, TwitterCredentials, TwitterGateway, Webhook } from '../twitter/gateway.js';
+import type { TwitterAccount, TwitterGateway, Webhook } from '../twitter/gateway.js';
 import { TwitterError } from '../twitter/errors.js';
+import { remember, rememberFailure, type Progress, type WebhookDeps } from './deps.js';
+import { deregisterXWebhook, isXApi, superviseXWebhook } from './x-service.js';
 
-/** What these functions need; the command Context satisfies it, so does the listener's. */
-export interface WebhookDeps {
-  db: () => Promise<Db>;
-  secrets: () => Promise<SecretBox>;
-  twitter: (credentials: TwitterCredentials, options?: Pick<GatewayOptions, 'editCommand'>) => Promise<TwitterGateway>;
-  now: () => Date;
-  actor: string;
-}
-
-export type Progress = (step: string) => void;
+export type { Progress, WebhookDeps } from './deps.js';
 
 type Row = InteractionView;
 
@@ -62,46 +51,11 @@ export class DeregisterError extends OmniError {
   }
 }
 
-/**
- * Registration here is the v1.1 flow (dev environment, OAuth 1.0a). An interaction on X's API of 2026
- * ('activity', 'v2') registers through /2/webhooks and its subscriptions, which this version does not
- * do yet: say so, instead of calling v1.1 endpoints with no dev environment.
- */
-export class GenerationNotRegistrableError extends OmniError {
-  constructor(row: Pick<Row, 'id' | 'api'>) {
-    super(`interaction ${row.id} uses X API '${row.api}': this version of omni registers webhooks only with the v1.1 flow (a dev environment label)`, {
-      hint: `to register it now: omni interaction edit ${row.id} --api v1.1 --env-label <label>; /2/webhooks registration for '${row.api}' comes in the next version`,
-    });
-    this.name = 'GenerationNotRegistrableError';
-  }
-}
-
 async function gatewayFor(deps: WebhookDeps, row: Row): Promise<TwitterGateway> {
-  if (row.api !== 'v1.1') throw new GenerationNotRegistrableError(row);
+  // Callers send X API 2026 interactions to x-service.ts; reaching here with one is a bug.
+  if (row.api !== 'v1.1') throw new Error(`interaction ${row.id} uses X API '${row.api}', not the v1.1 flow`);
   const secrets = decryptSecrets(row, await deps.secrets());
   return deps.twitter(secrets, { editCommand: `omni interaction edit ${row.id}` });
-}
-
-/** Writes what we learned; with `audit`, also an audit record in the same transaction. */
-async function remember(deps: WebhookDeps, row: Row, patch: InteractionUpdate, audit?: { action: string; changes: Record<string, unknown> }): Promise<void> {
-  const db = (await deps.db()).kysely;
-  await db.transaction().execute(async (trx) => {
-    await updateInteraction(trx, row.id, patch);
-    if (audit) {
-      await recordAudit(trx, { at: String(patch.webhook_checked_at ?? deps.now().toISOString()), actor: deps.actor, entity: 'interaction', entityId: row.id, ...audit });
-    }
-  });
-}
-
-/** Records a failure on the interaction, then lets it propagate. Never hides the original error. */
-async function rememberFailure(deps: WebhookDeps, row: Row, err: unknown, patch: InteractionUpdate = {}): Promise<never> {
-  const message = err instanceof Error ? err.message : String(err);
-  try {
-    await remember(deps, row, { ...patch, webhook_last_error: message, webhook_checked_at: deps.now().toISOString() });
-  } catch {
-    // The database problem would mask what Twitter said; the Twitter error is the one to show.
-  }
-  throw err;
 }
 
 export type WebhookAction = 'registered' | 'revalidated' | 'unchanged' | 'replaced';
@@ -317,6 +271,8 @@ export interface SuperviseResult {
   /** Why it is invalid or missing (Twitter's words when it gave any), and the fix. */
   error: string | null;
   hint: string | null;
+  /** X API 2026: subscriptions found missing and created again. */
+  resubscribed?: string[];
 }
 
 /**
@@ -327,6 +283,7 @@ export interface SuperviseResult {
  * network, credentials) are remembered on the interaction and thrown.
  */
 export async function superviseWebhook(deps: WebhookDeps, row: Row): Promise<SuperviseResult> {
+  if (isXApi(row.api)) return { interactionId: row.id, ...(await superviseXWebhook(deps, row)) };
   const env = row.dev_environment;
   const ours = webhookUrl(row.callback_url, row.id);
   const gw = await gatewayFor(deps, row);
@@ -351,6 +308,12 @@ export async function superviseWebhook(deps: WebhookDeps, row: Row): Promise<Sup
   }
   const r = await retriggerCrc(deps, row, gw, mine, () => {});
   return { interactionId: row.id, outcome: r.valid ? 'revalidated' : 'invalid', error: r.error, hint: r.hint };
+}
+
+/** Releases whatever the interaction holds at X, for any generation (`interaction delete`). */
+export async function releaseWebhook(deps: WebhookDeps, row: Row): Promise<void> {
+  if (isXApi(row.api)) await deregisterXWebhook(deps, row);
+  else await deregisterWebhook(deps, row);
 }
 
 export interface DeregisterResult {

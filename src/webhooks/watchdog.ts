@@ -7,7 +7,9 @@
 import { listInteractions, type InteractionView } from '../db/interactions.js';
 import { TwitterError } from '../twitter/errors.js';
 import type { TwitterCredentials, TwitterGateway } from '../twitter/gateway.js';
+import type { XGateway } from '../twitter/gateway-v2.js';
 import { superviseWebhook, type WebhookDeps } from './service.js';
+import { openXGateway } from './x-service.js';
 
 /** Twitter's rate-limit window, used when a 429 carries no reset time. */
 const RATE_LIMIT_WINDOW_MS = 15 * 60_000;
@@ -72,12 +74,26 @@ export function startWatchdog(opts: WatchdogOptions): Watchdog {
   // Once stopped, nothing more is written: a call cut short by stop() must not be stored on the
   // interaction as Twitter's last error.
   const db: WebhookDeps['db'] = () => (stopped ? Promise.reject(new Error('the watchdog has stopped')) : deps.db());
-  const watchDeps: WebhookDeps = { ...deps, db, twitter };
+  // X API 2026 (activity, v2): one gateway per interaction and credentials (its bearer and token source).
+  const xGateways = new Map<string, Promise<XGateway>>();
+  const openX: WebhookDeps['openX'] = (row) => {
+    const key = [row.id, row.api_key_enc, row.api_secret_key_enc, row.client_id_enc ?? ''].join('\0');
+    let gw = xGateways.get(key);
+    if (!gw) {
+      gw = openXGateway({ ...deps, db }, row);
+      xGateways.set(key, gw);
+      gw.catch(() => xGateways.delete(key));
+    }
+    return gw;
+  };
+  const watchDeps: WebhookDeps = { ...deps, db, twitter, openX };
 
   const check = async (row: InteractionView): Promise<WatchdogCheck> => {
     const at = () => deps.now().toISOString();
     try {
       const r = await superviseWebhook(watchDeps, row);
+      // Logged once: the next round finds them present.
+      for (const sub of r.resubscribed ?? []) log.warn(`watchdog: a subscription of interaction #${row.id} was gone at X; created it again: ${sub}`, { interaction: row.id, subscription: sub });
       const detail = r.error ? `${r.error}${r.hint ? ` (${r.hint})` : ''}` : null;
       return { interactionId: row.id, at: at(), result: r.outcome, detail };
     } catch (err) {
@@ -151,6 +167,7 @@ export function startWatchdog(opts: WatchdogOptions): Watchdog {
       if (timer) clearTimeout(timer);
       timer = undefined;
       for (const gw of gateways.values()) gw.then((g) => g.close(), () => undefined);
+      for (const gw of xGateways.values()) gw.then((g) => g.close(), () => undefined);
       await round?.catch(() => undefined);
     },
   };

@@ -7,7 +7,8 @@ import { createContext, serviceDeps, type Context } from '../../src/cli/context.
 import { getInteraction, updateInteraction } from '../../src/db/interactions.js';
 import { deleteAction } from '../../src/commands/webhook/delete.js';
 import { startSpinner } from '../../src/cli/spinner.js';
-import { DeregisterError, deregisterWebhook, GenerationNotRegistrableError, hasRegisteredWebhook, registerWebhook, webhookStatus } from '../../src/webhooks/service.js';
+import { DeregisterError, deregisterWebhook, hasRegisteredWebhook, registerWebhook } from '../../src/webhooks/service.js';
+import { NotAuthorizedError, registerXWebhook, xWebhookStatus } from '../../src/webhooks/x-service.js';
 import { startCrcResponder, startFakeTwitter } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
@@ -43,16 +44,17 @@ async function setup() {
 }
 
 describe('an interaction on X API 2026 (activity, v2)', () => {
-  it('is refused by the v1.1 registration with the fix, before any call to X', async () => {
+  it('is not registered before the account is authorized: the fix, before any call to X; status still reads the webhooks', async () => {
     const { tw, ctx, id, row } = await setup();
     for (const api of ['activity', 'v2'] as const) {
       await updateInteraction((await ctx.db()).kysely, id, { api, dev_environment: '' });
-      const refused = registerWebhook(serviceDeps(ctx), await row());
-      await expect(refused).rejects.toBeInstanceOf(GenerationNotRegistrableError);
-      await expect(refused).rejects.toMatchObject({ message: expect.stringContaining(`uses X API '${api}'`), hint: expect.stringContaining(`omni interaction edit ${id} --api v1.1 --env-label`) });
-      await expect(webhookStatus(serviceDeps(ctx), await row())).rejects.toBeInstanceOf(GenerationNotRegistrableError);
+      const refused = registerXWebhook(serviceDeps(ctx), await row());
+      await expect(refused).rejects.toBeInstanceOf(NotAuthorizedError);
+      await expect(refused).rejects.toMatchObject({ message: expect.stringContaining('is not authorized with X yet'), hint: expect.stringContaining(`omni interaction authorize ${id}`) });
     }
     expect(tw.state.requests).toEqual([]);
+    const status = await xWebhookStatus(serviceDeps(ctx), await row());
+    expect(status).toMatchObject({ state: 'missing', account: null, subscriptions: null, subscriptionsUnknown: expect.stringContaining(`omni interaction authorize ${id}`) });
   });
 });
 

@@ -93,12 +93,19 @@ interface WebhookOutcome {
  */
 async function registerTouched(ctx: Context, ids: number[], json: boolean): Promise<WebhookOutcome[]> {
   const { registerWebhook } = await import('../../webhooks/service.js');
+  const { isXApi, registerXWebhook } = await import('../../webhooks/x-service.js');
   const db = (await ctx.db()).kysely;
   const results: WebhookOutcome[] = [];
   for (const id of ids) {
     const row = (await getInteraction(db, id))!;
     try {
-      const r = await registerWebhook(serviceDeps(ctx), row);
+      const r = isXApi(row.api)
+        ? await registerXWebhook(serviceDeps(ctx), row, { surface: 'apply' }).then((x) => ({
+            action: x.action,
+            webhook: x.webhook,
+            subscription: x.subscriptions.created.length ? 'subscribed' : 'already-subscribed',
+          }))
+        : await registerWebhook(serviceDeps(ctx), row);
       results.push({ interactionId: id, ok: true, action: r.action, webhookUrl: r.webhook.url, subscription: r.subscription });
       if (!json) ctx.err(style(ctx).green('✓ ') + `interaction ${id} '${row.name}': webhook ${r.action}, ${r.subscription}`);
     } catch (err) {

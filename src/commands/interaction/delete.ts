@@ -4,7 +4,7 @@ import { serviceDeps, type Context } from '../../cli/context.js';
 import { findInteraction, getInteraction, type InteractionView } from '../../db/interactions.js';
 import { deleteInteraction } from '../../interactions/write.js';
 import { InputNeededError, OmniError, isUserFacing } from '../../errors.js';
-import { deregisterWebhook, hasRegisteredWebhook } from '../../webhooks/service.js';
+import { hasRegisteredWebhook, releaseWebhook } from '../../webhooks/service.js';
 import { printJson, success, warn } from '../../cli/output.js';
 import {
   interactionJson,
@@ -29,9 +29,12 @@ async function releaseWebhookBeforeDelete(ctx: Context, row: InteractionView, op
     return;
   }
   try {
-    const result = await deregisterWebhook(serviceDeps(ctx), row);
-    void result;
-    ctx.err(`removed the Twitter webhook and subscription of interaction ${row.id}`);
+    await releaseWebhook(serviceDeps(ctx), row);
+    ctx.err(
+      row.api === 'v1.1'
+        ? `removed the Twitter webhook and subscription of interaction ${row.id}`
+        : `removed the X subscriptions of interaction ${row.id} (the app's webhook goes only when no other interaction uses it)`,
+    );
   } catch (err) {
     if (!opts.force || !isUserFacing(err)) {
       if (err instanceof OmniError && !opts.force) {
