@@ -12,6 +12,9 @@ import { authorizationJson } from '../interactions/authorization.js';
 import { API_GENERATIONS, apiLabel, isApiGeneration } from '../interactions/model.js';
 import { fail, pass, skip, warn, type InteractionCheck, type InteractionContext, type Outcome } from './model.js';
 import { probeCrc, probeHelper } from './probes.js';
+import { listInteractions } from '../db/interactions.js';
+import { isXApi, pickOurWebhook, target } from '../webhooks/x-service.js';
+import { missingSubscriptions, describeSubscription } from '../webhooks/subscriptions.js';
 
 const edit = (row: InteractionView) => `omni interaction edit ${row.id}`;
 
@@ -52,9 +55,8 @@ const apiGeneration: InteractionCheck = {
     const who = a.account?.username ? ` @${a.account.username} (${a.account.userId})` : '';
     switch (a.status) {
       case 'missing':
-        // A warning while webhook registration and the listener still run the v1.1 flow for every
-        // generation (the /2/webhooks registration is the next step); lost stays a failure.
-        return warn(`${label}: the support account is not authorized with OAuth 2.0 (it needs ${API_GENERATIONS[row.api].needs})`, a.fix!);
+        // Nothing is subscribed without it: registration needs the account's authorization.
+        return fail(`${label}: the support account is not authorized with OAuth 2.0 (it needs ${API_GENERATIONS[row.api].needs})`, a.fix!);
       case 'lost':
         return fail(`${label}: the OAuth 2.0 authorization of${who} is lost since ${a.lostAt}: ${a.lostReason ?? 'refused by X'}`, a.fix!);
       case 'expires':
@@ -327,6 +329,61 @@ const outboxFailures: InteractionCheck = {
   },
 };
 
+/** The premium v1.1 checks (verify_credentials, dev environments): not for X API 2026 interactions. */
+function v11Only(c: InteractionCheck): InteractionCheck {
+  return { ...c, appliesTo: ({ row }) => !isXApi(row.api) };
+}
+
+/** X API 2026: the app's one webhook (GET /2/webhooks) serves this interaction and is valid. */
+const xWebhook: InteractionCheck = {
+  id: 'x-webhook',
+  title: "the app's webhook serves this interaction and X finds it valid",
+  reaches: 'twitter',
+  appliesTo: ({ row }) => isXApi(row.api),
+  async run({ row, db, facts }) {
+    let hooks;
+    try {
+      hooks = await facts.xWebhooks();
+    } catch (err) {
+      return twitterFailure(err);
+    }
+    const others = new Set((await listInteractions(db.kysely)).filter((r) => r.id !== row.id && isXApi(r.api) && r.webhook_id !== null).map((r) => r.webhook_id!));
+    const mine = pickOurWebhook(row, hooks, others);
+    if (!mine) {
+      const other = hooks[0];
+      if (other) return fail(`the app's one webhook is another URL: ${other.url} (id ${other.id}); X allows one per app`, `if nothing uses it: omni webhook register ${row.id} --replace`);
+      return fail('the app has no webhook: X delivers nothing', `with omni listen reachable at ${row.callback_url}: omni webhook register ${row.id}`);
+    }
+    if (!mine.valid) return fail(`${mine.url} (id ${mine.id}) is invalid (a CRC failed): X delivers nothing until a CRC passes`, `with omni listen reachable: omni webhook check ${row.id}`);
+    if (row.webhook_id !== mine.id) return warn(`${mine.url} (id ${mine.id}) is valid, but omni has not stored it for this interaction`, `omni webhook register ${row.id}`);
+    return pass(`${mine.url} (id ${mine.id}), valid`);
+  },
+};
+
+/** X API 2026: the account's subscriptions (Activity API dm.received/dm.sent, or Account Activity v2) are present. */
+const xSubscriptions: InteractionCheck = {
+  id: 'x-subscriptions',
+  title: "the account's subscriptions are present",
+  reaches: 'twitter',
+  requires: ['x-api', 'x-webhook'],
+  appliesTo: ({ row }) => isXApi(row.api),
+  async run({ row, db, facts }) {
+    const state = (await listOAuthTokenStates(db.kysely, [row.id]))[0];
+    const userId = state?.account_user_id ?? row.account_user_id;
+    if (!userId) return fail('the support account is not known', `omni interaction authorize ${row.id}`);
+    let c;
+    try {
+      const hooks = await facts.xWebhooks();
+      const others = new Set((await listInteractions(db.kysely)).filter((r) => r.id !== row.id && isXApi(r.api) && r.webhook_id !== null).map((r) => r.webhook_id!));
+      c = await missingSubscriptions(await facts.x(), target(row, userId, pickOurWebhook(row, hooks, others)!.id));
+    } catch (err) {
+      return twitterFailure(err);
+    }
+    if (c.missing.length > 0) return fail(`missing: ${c.missing.map(describeSubscription).join('; ')}: X sends those events nowhere`, `omni webhook register ${row.id}`);
+    return pass(c.present.map((p) => describeSubscription(p.subscription)).join('; '));
+  },
+};
+
 /**
  * The checks of an interaction, in report order. A check may only `require` checks listed before
  * it. To add one, write an InteractionCheck (its `run` gets the interaction row, the database, the
@@ -342,12 +399,14 @@ export const INTERACTION_CHECKS: readonly InteractionCheck[] = [
   helperSwitch,
   helperFallback,
   helperReachable,
-  credentials,
-  dmPermission,
-  devEnvironment,
-  webhook,
-  webhookValid,
-  subscription,
+  v11Only(credentials),
+  v11Only(dmPermission),
+  v11Only(devEnvironment),
+  v11Only(webhook),
+  v11Only(webhookValid),
+  v11Only(subscription),
+  xWebhook,
+  xSubscriptions,
   crcFreshness,
   listenerCrc,
   outboxFailures,

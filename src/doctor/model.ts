@@ -5,7 +5,8 @@ import type { Db } from '../db/connection.js';
 import type { InteractionView } from '../db/interactions.js';
 import type { Secrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
-import type { DevEnvironment, GatewayOptions, TwitterAccount, TwitterCredentials, TwitterGateway } from '../twitter/gateway.js';
+import type { DevEnvironment, GatewayOptions, TwitterAccount, TwitterCredentials, TwitterGateway, Webhook } from '../twitter/gateway.js';
+import type { XGateway } from '../twitter/gateway-v2.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 export type CheckScope = 'global' | 'interaction';
@@ -62,6 +63,8 @@ export interface CheckDef<C> {
    * skipped, so the report points at the cause instead of repeating its consequences.
    */
   requires?: readonly string[];
+  /** Whether the check concerns this subject at all (e.g. one X API generation); left out of the report when not. */
+  appliesTo?: (ctx: C) => boolean;
   run(ctx: C): Promise<Outcome>;
 }
 
@@ -92,6 +95,8 @@ export interface DoctorDeps {
   /** For the listener (CRC) and Helper probes. */
   fetch: typeof globalThis.fetch;
   now: () => Date;
+  /** OMNI_TWITTER_API_URL / OMNI_TWITTER_TIMEOUT_MS for X's API of 2026 (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface GlobalContext {
@@ -118,6 +123,10 @@ export interface InteractionFacts {
   environments(): Promise<DevEnvironment[]>;
   /** Whether the account is subscribed on the interaction's dev environment. */
   subscribed(): Promise<boolean>;
+  /** X API 2026: the interaction's gateway (app bearer for the reads the doctor makes). */
+  x(): Promise<XGateway>;
+  /** X API 2026: the app's webhooks (GET /2/webhooks). */
+  xWebhooks(): Promise<Webhook[]>;
 }
 
 export interface InteractionContext {

@@ -10,6 +10,7 @@ import { decryptSecrets, webhookUrl, type Secrets } from '../interactions/model.
 import type { SecretBox } from '../secrets.js';
 import { GLOBAL_CHECKS, databaseCheck } from './global-checks.js';
 import { INTERACTION_CHECKS } from './interaction-checks.js';
+import { openXGateway } from '../webhooks/x-service.js';
 import {
   CheckSkipped,
   DEFAULT_TIMEOUTS,
@@ -76,7 +77,7 @@ async function guarded<C>(def: CheckDef<C>, ctx: C, timeoutMs: number): Promise<
 /** Runs a list of checks as a dependency graph; results come back in list order. */
 async function runChecks<C>(defs: readonly CheckDef<C>[], ctx: C, where: Where, offline: boolean, timeoutMs: number): Promise<CheckResult[]> {
   const done = new Map<string, Promise<CheckResult>>();
-  for (const def of defs) {
+  for (const def of defs.filter((d) => !d.appliesTo || d.appliesTo(ctx))) {
     const prerequisites = (def.requires ?? []).map((id) => {
       const p = done.get(id);
       if (!p) throw new Error(`doctor check '${def.id}' requires '${id}', which is not listed before it`);
@@ -117,7 +118,15 @@ function interactionFacts(deps: DoctorDeps, row: InteractionView, secretKey: () 
     }
   });
   const gateway = once(async () => deps.twitter(await secrets(), { editCommand: `omni interaction edit ${row.id}` }));
+  const x = once(async () => {
+    await secrets(); // skips with the reason when the key or the credentials cannot be had
+    const box = (await secretKey())!;
+    // The doctor only reads with the app bearer: no token is refreshed, nothing is written.
+    return openXGateway({ db: deps.db, secrets: async () => box, twitter: deps.twitter, now: deps.now, actor: 'omni doctor', ...(deps.env ? { env: deps.env } : {}) }, row);
+  });
   return {
+    x,
+    xWebhooks: once(async () => (await x()).listWebhooks()),
     secrets,
     gateway,
     account: once(async () => (await gateway()).verifyCredentials()),

@@ -150,19 +150,23 @@ async function sharers(deps: WebhookDeps, row: Row, webhookId: string | null): P
  * interaction path: intake routes by account).
  */
 async function findOurs(deps: WebhookDeps, row: Row, hooks: Webhook[]): Promise<Webhook | undefined> {
+  const stored = (await listInteractions((await deps.db()).kysely)).filter((r) => r.id !== row.id && isXApi(r.api) && r.webhook_id !== null).map((r) => r.webhook_id!);
+  return pickOurWebhook(row, hooks, new Set(stored));
+}
+
+/** Pure form of findOurs: `storedByOthers` are the webhook ids other live interactions hold. */
+export function pickOurWebhook(row: Pick<Row, 'id' | 'callback_url' | 'webhook_id'>, hooks: Webhook[], storedByOthers: ReadonlySet<string>): Webhook | undefined {
   const ours = webhookUrl(row.callback_url, row.id);
-  const byId = (id: string | null) => (id === null ? undefined : hooks.find((h) => h.id === id));
   const prefix = `${row.callback_url.replace(/\/+$/, '')}/webhooks/twitter/`;
-  const stored = new Set((await listInteractions((await deps.db()).kysely)).filter((r) => r.id !== row.id && isXApi(r.api) && r.webhook_id !== null).map((r) => r.webhook_id));
   return (
-    byId(row.webhook_id) ??
+    (row.webhook_id === null ? undefined : hooks.find((h) => h.id === row.webhook_id)) ??
     hooks.find((h) => h.url === ours) ??
-    hooks.find((h) => stored.has(h.id)) ??
+    hooks.find((h) => storedByOthers.has(h.id)) ??
     hooks.find((h) => h.url.startsWith(prefix) && /^\d+$/.test(h.url.slice(prefix.length)))
   );
 }
 
-function target(row: Row, accountUserId: string, webhookId: string): SubscriptionTarget {
+export function target(row: Pick<Row, 'id' | 'api'>, accountUserId: string, webhookId: string): SubscriptionTarget {
   return { api: row.api as XApi, interactionId: row.id, accountUserId, webhookId };
 }
 

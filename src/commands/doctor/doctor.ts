@@ -25,6 +25,7 @@ function doctorDeps(ctx: Context): DoctorDeps {
     twitter: ctx.twitter,
     fetch: globalThis.fetch,
     now: ctx.clock,
+    env: ctx.env,
   };
 }
 

@@ -3,7 +3,12 @@
 // CRCs against a 127.0.0.1 responder standing in for `omni listen`, Activity API and Account
 // Activity v2 subscriptions with the credential X wants per endpoint). The accounts are authorized
 // the CI way: `omni interaction authorize --no-browser` with a refresh token from the fake.
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createContext, serviceDeps } from '../../../src/cli/context.js';
+import { startWatchdog, type WatchdogCheck } from '../../../src/webhooks/watchdog.js';
+import { check, type DoctorJson } from '../../support/doctor.js';
 import { openDatabase } from '../../../src/db/connection.js';
 import { getInteraction, updateInteraction } from '../../../src/db/interactions.js';
 import { cliWithDb } from '../../support/cli.js';
@@ -235,5 +240,57 @@ describe('omni webhook on Account Activity API v2 (spawned CLI → fake X)', () 
     const status = await run(['webhook', 'status', '1', '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ webhook: { state: 'missing' }, subscriptions: { present: null, missing: null, unknown: 'no webhook: omni webhook register 1' } });
+  });
+});
+
+describe('the watchdog and omni doctor on X API 2026', () => {
+  it('the watchdog re-validates an invalid webhook and re-creates a missing subscription, logging it once; doctor names what is missing with the fix', async () => {
+    const { tw, run, cli, hookUrl, authorize } = await setup();
+    // Not authorized: doctor fails x-api with the fix and does not look for subscriptions.
+    let report = JSON.parse((await run(['doctor', '1', '--json'])).stdout) as DoctorJson;
+    expect(check(report, 'x-api', 1)).toMatchObject({ status: 'fail', fix: 'omni interaction authorize 1' });
+    expect(check(report, 'x-webhook', 1)).toMatchObject({ status: 'fail', fix: expect.stringContaining('omni webhook register 1') });
+    expect(check(report, 'x-subscriptions', 1)).toMatchObject({ status: 'skip' });
+    expect(report.checks.find((c) => c.id === 'dev-environment')).toBeUndefined();
+
+    await authorize(1, ACCOUNT_ID);
+    expect((await run(['webhook', 'register', '1'])).code).toBe(0);
+    const hook = tw.x.webhooks()[0]!;
+    report = JSON.parse((await run(['doctor', '1', '--json'])).stdout) as DoctorJson;
+    expect(check(report, 'x-webhook', 1)).toMatchObject({ status: 'pass', detail: `${hookUrl(1)} (id ${hook.id}), valid` });
+    expect(check(report, 'x-subscriptions', 1)).toMatchObject({ status: 'pass', detail: `${sub('dm.received', ACCOUNT_ID, hook.id)}; ${sub('dm.sent', ACCOUNT_ID, hook.id)}` });
+
+    // X marks the webhook invalid and the dm.sent subscription disappears.
+    hook.valid = false;
+    const gone = tw.x.activitySubscriptions().find((s) => s.eventType === 'dm.sent')!;
+    const bearer = (await fetch(`${tw.url}/oauth2/token`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`${TEST_SECRETS.apiKey}:${TEST_SECRETS.apiSecretKey}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' }).then((r) => r.json())) as { access_token: string };
+    await fetch(`${tw.url}/2/activity/subscriptions/${gone.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${bearer.access_token}` } });
+    report = JSON.parse((await run(['doctor', '1', '--json'])).stdout) as DoctorJson;
+    expect(check(report, 'x-webhook', 1)).toMatchObject({ status: 'fail', fix: 'with omni listen reachable: omni webhook check 1' });
+    hook.valid = true;
+    report = JSON.parse((await run(['doctor', '1', '--json'])).stdout) as DoctorJson;
+    expect(check(report, 'x-subscriptions', 1)).toMatchObject({ status: 'fail', detail: `missing: ${sub('dm.sent', ACCOUNT_ID, hook.id)}: X sends those events nowhere`, fix: 'omni webhook register 1' });
+    hook.valid = false;
+
+    const quiet = Object.assign(new PassThrough(), { isTTY: false });
+    const ctx = createContext({ db: cli.db }, { stdin: new PassThrough(), stdout: quiet, stderr: quiet }, { OMNI_TWITTER_API_URL: tw.url, HOME: cli.dir, XDG_DATA_HOME: path.join(cli.dir, 'xdg'), XDG_CONFIG_HOME: path.join(cli.dir, 'config') });
+    closers.push(() => ctx.close());
+    const logged: string[] = [];
+    const checks: WatchdogCheck[] = [];
+    const log = { info: (m: string) => logged.push(`info ${m}`), warn: (m: string) => logged.push(`warn ${m}`), error: (m: string) => logged.push(`error ${m}`) };
+    const dog = startWatchdog({ deps: serviceDeps(ctx), intervalMs: 50, log, onCheck: (c) => checks.push(c) });
+    closers.push(() => dog.stop());
+    const deadline = Date.now() + 10_000;
+    while (checks.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await dog.stop();
+    expect(checks.slice(0, 3).map((c) => c.result)).toEqual(['revalidated', 'valid', 'valid']);
+    expect(tw.x.webhooks()[0]!.valid).toBe(true);
+    expect(tw.x.activitySubscriptions().map((s) => [s.eventType, s.webhookId, s.tag]).sort()).toEqual([
+      ['dm.received', hook.id, 'omni:1'],
+      ['dm.sent', hook.id, 'omni:1'],
+    ]);
+    const resubscribed = logged.filter((l) => l.includes('created it again'));
+    expect(resubscribed).toEqual([`warn watchdog: a subscription of interaction #1 was gone at X; created it again: ${sub('dm.sent', ACCOUNT_ID, hook.id)}`]);
+    expect(logged.filter((l) => l.includes('was invalid'))).toHaveLength(1);
   });
 });
