@@ -331,7 +331,7 @@ describe('omni doctor', () => {
 
       let report = await doctor();
       expect(check(report, 'x-api', legacy)).toMatchObject({ status: 'pass', detail: "premium Account Activity v1.1 (legacy) (v1.1), dev environment 'prod'" });
-      expect(check(report, 'x-api', current)).toMatchObject({ status: 'fail', fix: `omni interaction authorize ${current}` });
+      expect(check(report, 'x-api', current)).toMatchObject({ status: 'warn', fix: `omni interaction authorize ${current}` });
       expect(check(report, 'x-api', current).detail).toMatch(/^X Activity API \(current\) \(activity\): the support account is not authorized with OAuth 2\.0/);
 
       const box = loadSecretBox(cli.db, {});
