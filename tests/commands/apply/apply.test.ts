@@ -243,4 +243,47 @@ interactions:
       await tw.close();
     }
   });
+  it('registers an X Activity API interaction once its account is authorized: the app webhook and the subscriptions', async () => {
+    const { startCrcResponder, startFakeTwitter } = await import('../../support/fake-twitter.js');
+    const { TEST_SECRETS } = await import('../../support/seed.js');
+    const { ACCOUNT_ID, testApp, testUser } = await import('../../support/twitter-fixtures.js');
+    const clientId = 'YXBwbHktY2xpZW50LWlk';
+    const tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()], x: { clients: [{ clientId, redirectUris: ['http://127.0.0.1:8765/callback'] }] } });
+    const listener = await startCrcResponder(TEST_SECRETS.apiSecretKey);
+    try {
+      const cli = cliWithDb({ OMNI_TWITTER_API_URL: tw.url, K: TEST_SECRETS.apiKey, S: TEST_SECRETS.apiSecretKey, T: TEST_SECRETS.accessToken, TS: TEST_SECRETS.accessTokenSecret });
+      const file = path.join(cli.dir, 'h.yaml');
+      const doc = (group: string) => `
+units: [HQ]
+groups: [G, G2]
+portfolios: [{ name: P, activities: [A] }]
+interactions:
+  - name: Support
+    api: activity
+    unit: HQ
+    group: ${group}
+    activity: A
+    callbackUrl: ${listener.url}
+    allowHttp: true
+    credentials: { apiKey: "\${env:K}", apiSecretKey: "\${env:S}", accessToken: "\${env:T}", accessTokenSecret: "\${env:TS}" }
+`;
+      fs.writeFileSync(file, doc('G'));
+      const early = await cli.run(['apply', '-f', file, '--register-webhooks']);
+      expect(early.code).toBe(1);
+      expect(early.stderr).toContain("interaction 1 'Support': interaction 1 'Support' is not authorized with X yet");
+      expect(tw.x.webhooks()).toEqual([]);
+
+      const refresh = tw.x.issueTokens(ACCOUNT_ID).refresh_token!;
+      expect((await cli.run(['interaction', 'authorize', '1', '--no-browser'], { env: { OMNI_TWITTER_CLIENT_ID: clientId, OMNI_TWITTER_REFRESH_TOKEN: refresh } })).code).toBe(0);
+      fs.writeFileSync(file, doc('G2'));
+      const ok = await cli.run(['apply', '-f', file, '--register-webhooks', '--json']);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout).webhooks).toEqual([expect.objectContaining({ interactionId: 1, ok: true, action: 'registered', webhookUrl: `${listener.url}/webhooks/twitter/1`, subscription: 'subscribed' })]);
+      expect(tw.x.webhooks()).toEqual([expect.objectContaining({ url: `${listener.url}/webhooks/twitter/1`, valid: true })]);
+      expect(tw.x.activitySubscriptions().map((s) => s.eventType).sort()).toEqual(['dm.received', 'dm.sent']);
+    } finally {
+      await listener.close();
+      await tw.close();
+    }
+  });
 });

@@ -210,6 +210,24 @@ describe('omni webhook on the X Activity API (spawned CLI → fake X)', () => {
   });
 });
 
+describe('omni interaction delete on a shared webhook', () => {
+  it('releases the interaction’s subscriptions and keeps the webhook while another live interaction uses it', async () => {
+    const { tw, run, authorize } = await setup({ interactions: 2 });
+    await authorize(1, ACCOUNT_ID);
+    await authorize(2, SALES_ID);
+    expect((await run(['webhook', 'register', '1'])).code).toBe(0);
+    expect((await run(['webhook', 'register', '2'])).code).toBe(0);
+    const first = await run(['interaction', 'delete', '1', '--yes']);
+    expect(first.code).toBe(0);
+    expect(first.stderr).toContain("removed the X subscriptions of interaction 1 (the app's webhook goes only when no other interaction uses it)");
+    expect(tw.x.webhooks()).toHaveLength(1);
+    expect(tw.x.activitySubscriptions().map((s) => s.filter.user_id)).toEqual([SALES_ID, SALES_ID]);
+    expect((await run(['interaction', 'delete', '2', '--yes'])).code).toBe(0);
+    expect(tw.x.webhooks()).toEqual([]);
+    expect(tw.x.activitySubscriptions()).toEqual([]);
+  });
+});
+
 describe('omni webhook on Account Activity API v2 (spawned CLI → fake X)', () => {
   it('registers the webhook and subscribes the account (subscriptions/all), reports it, deletes both', async () => {
     const { tw, run, stored, hookUrl, authorize } = await setup({ api: 'v2' });
