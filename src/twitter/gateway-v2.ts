@@ -178,7 +178,11 @@ export class XGateway {
       res = await withToken(token);
       if (res.status === 401 && !fallback) throw await source.markLost('X answered 401 to a freshly refreshed access token (the user may have revoked the app)', call.url);
     }
-    if (fallback && (res.status === 401 || res.status === 403)) return this.oauth1Call({ ...call, auth: 'user' }, req);
+    if (fallback && (res.status === 401 || res.status === 403)) {
+      const second = await this.oauth1Call({ ...call, auth: 'user' }, req);
+      // Refused both ways: X's answer to the OAuth 2.0 token names the cause to fix (a scope, a revoked grant).
+      return second.status === 401 || second.status === 403 ? res : second;
+    }
     return res;
   }
 

@@ -44,8 +44,8 @@ async function setup(opts: { api?: 'activity' | 'v2'; fake?: Partial<FakeTwitter
   const stored = (id: number) => withDb(cli.db, async (db) => (await getInteraction(db, id))!);
   const hookUrl = (id: number) => `${listener.url}/webhooks/twitter/${id}`;
   /** The account signs in (CI way): a refresh token X issued for it, spent by `interaction authorize`. */
-  const authorize = async (id: number, userId: string) => {
-    const refresh = tw.x.issueTokens(userId).refresh_token!;
+  const authorize = async (id: number, userId: string, scopes?: string[]) => {
+    const refresh = tw.x.issueTokens(userId, scopes ? { scopes } : {}).refresh_token!;
     const r = await cli.run(['interaction', 'authorize', String(id), '--no-browser'], { env: { OMNI_TWITTER_CLIENT_ID: CLIENT_ID, OMNI_TWITTER_REFRESH_TOKEN: refresh } });
     expect(r.stderr).toContain('✓ authorized @');
     expect(r.code).toBe(0);
@@ -198,6 +198,14 @@ describe('omni webhook on the X Activity API (spawned CLI → fake X)', () => {
     expect(url.stderr).toContain('UrlValidationFailed');
     expect(url.stderr).toContain('https URL without a port');
 
+    // The account granted no dm.read (its OAuth 1.0a fallback belongs to another account): X's scope refusal, and the fix.
+    const scope = await setup({ interactions: 2 });
+    await scope.authorize(2, SALES_ID, ['dm.write', 'tweet.read', 'users.read', 'offline.access']);
+    const noScope = await scope.run(['webhook', 'register', '2']);
+    oneLineError(noScope);
+    expect(noScope.stderr).toContain('the OAuth 2.0 authorization lacks the scope dm.read');
+    expect(noScope.stderr).toContain('omni interaction authorize 2');
+
     const long = await setup();
     await long.authorize(1, ACCOUNT_ID);
     await withDb(long.cli.db, (db) => updateInteraction(db, 1, { callback_url: `https://helpdesk.example.com/${'x'.repeat(190)}` }));
@@ -250,6 +258,22 @@ describe('omni webhook on Account Activity API v2 (spawned CLI → fake X)', () 
     expect(del.code).toBe(0);
     expect(JSON.parse(del.stdout)).toMatchObject({ removedSubscriptions: [ACCOUNT_ID], deletedWebhook: { id: hook }, keptFor: [] });
     expect(tw.x.webhooks()).toEqual([]);
+  });
+
+  it('reuses the webhook for a second account; the app’s subscription limit comes back as one line with the fix', async () => {
+    const { tw, run, stored, authorize } = await setup({ api: 'v2', interactions: 2, fake: { x: { clients: [{ clientId: CLIENT_ID, redirectUris: [] }], aaaSubscriptionLimit: 1 } } });
+    await authorize(1, ACCOUNT_ID);
+    await authorize(2, SALES_ID);
+    expect((await run(['webhook', 'register', '1'])).code).toBe(0);
+    const hook = tw.x.webhooks()[0]!.id;
+    const second = await run(['webhook', 'register', '2']);
+    oneLineError(second);
+    expect(second.stderr).toContain('the app holds as many subscriptions as its package allows (HTTP 400, SubscriptionLimitExceeded)');
+    expect(second.stderr).toContain('delete subscriptions of accounts omni no longer serves');
+    expect(tw.x.webhooks()).toHaveLength(1);
+    expect(tw.x.aaaSubscriptions(hook)).toEqual([ACCOUNT_ID]);
+    // The webhook is stored (it is shared); the failure is remembered.
+    expect(await stored(2)).toMatchObject({ webhook_id: hook, webhook_last_error: expect.stringContaining('SubscriptionLimitExceeded') });
   });
 
   it('reports a missing webhook', async () => {
