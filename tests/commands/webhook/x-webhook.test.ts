@@ -164,7 +164,7 @@ describe('omni webhook on the X Activity API (spawned CLI → fake X)', () => {
 
     const audit = await withDb(dbOf(run), (db) => db.selectFrom('audit_log').select(['entity_id', 'action']).where('action', 'like', 'webhook.%').orderBy('id').execute());
     expect(audit.map((a) => `${a.entity_id} ${a.action}`)).toEqual(['1 webhook.register', '2 webhook.register', '2 webhook.register', '1 webhook.delete', '2 webhook.delete']);
-  });
+  }, 90_000); // many spawned commands against the fake X
 
   it('refuses a foreign webhook in the app’s one slot with the fix, and --replace takes it over', async () => {
     const { tw, run, hookUrl, authorize } = await setup();
@@ -180,7 +180,7 @@ describe('omni webhook on the X Activity API (spawned CLI → fake X)', () => {
     expect(replaced.code).toBe(0);
     expect(replaced.stderr).toContain('deleted the webhook https://old-server.example.com/hooks/x');
     expect(tw.x.webhooks().map((w) => w.url)).toEqual([hookUrl(1)]);
-  });
+  }, 90_000); // many spawned commands against the fake X
 
   it('says why X refused, in one line with the fix: a failed CRC, a URL X does not take, a webhook URL over 200 characters', async () => {
     const crc = await setup({ crcMode: 'wrong' });
@@ -215,7 +215,7 @@ describe('omni webhook on the X Activity API (spawned CLI → fake X)', () => {
     expect(tooLong.stderr).toContain('a callback URL of at most 181 characters');
     expect(tooLong.stderr).toContain('omni interaction edit 1 --callback-url');
     expect(long.tw.requestsTo('POST', '/2/webhooks')).toHaveLength(0);
-  });
+  }, 90_000); // many spawned commands against the fake X
 });
 
 describe('omni interaction delete on a shared webhook', () => {
@@ -233,7 +233,7 @@ describe('omni interaction delete on a shared webhook', () => {
     expect((await run(['interaction', 'delete', '2', '--yes'])).code).toBe(0);
     expect(tw.x.webhooks()).toEqual([]);
     expect(tw.x.activitySubscriptions()).toEqual([]);
-  });
+  }, 90_000); // many spawned commands against the fake X
 });
 
 describe('omni webhook on Account Activity API v2 (spawned CLI → fake X)', () => {
@@ -258,7 +258,7 @@ describe('omni webhook on Account Activity API v2 (spawned CLI → fake X)', () 
     expect(del.code).toBe(0);
     expect(JSON.parse(del.stdout)).toMatchObject({ removedSubscriptions: [ACCOUNT_ID], deletedWebhook: { id: hook }, keptFor: [] });
     expect(tw.x.webhooks()).toEqual([]);
-  });
+  }, 90_000); // many spawned commands against the fake X
 
   it('reuses the webhook for a second account; the app’s subscription limit comes back as one line with the fix', async () => {
     const { tw, run, stored, authorize } = await setup({ api: 'v2', interactions: 2, fake: { x: { clients: [{ clientId: CLIENT_ID, redirectUris: [] }], aaaSubscriptionLimit: 1 } } });
@@ -274,7 +274,7 @@ describe('omni webhook on Account Activity API v2 (spawned CLI → fake X)', () 
     expect(tw.x.aaaSubscriptions(hook)).toEqual([ACCOUNT_ID]);
     // The webhook is stored (it is shared); the failure is remembered.
     expect(await stored(2)).toMatchObject({ webhook_id: hook, webhook_last_error: expect.stringContaining('SubscriptionLimitExceeded') });
-  });
+  }, 90_000); // many spawned commands against the fake X
 
   it('reports a missing webhook', async () => {
     const { run, authorize } = await setup({ api: 'v2' });
@@ -282,7 +282,7 @@ describe('omni webhook on Account Activity API v2 (spawned CLI → fake X)', () 
     const status = await run(['webhook', 'status', '1', '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ webhook: { state: 'missing' }, subscriptions: { present: null, missing: null, unknown: 'no webhook: omni webhook register 1' } });
-  });
+  }, 90_000); // many spawned commands against the fake X
 });
 
 describe('the watchdog and omni doctor on X API 2026', () => {
@@ -334,5 +334,5 @@ describe('the watchdog and omni doctor on X API 2026', () => {
     const resubscribed = logged.filter((l) => l.includes('created it again'));
     expect(resubscribed).toEqual([`warn watchdog: a subscription of interaction #1 was gone at X; created it again: ${sub('dm.sent', ACCOUNT_ID, hook.id)}`]);
     expect(logged.filter((l) => l.includes('was invalid'))).toHaveLength(1);
-  });
+  }, 90_000); // many spawned commands against the fake X
 });
