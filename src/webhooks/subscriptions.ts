@@ -143,3 +143,11 @@ export async function removeSubscriptions(gw: SubscriptionGateway, t: Subscripti
   for (const s of ours) if ((await gw.deleteActivitySubscription(s.id)) === 'deleted') removed.push(s.id);
   return { removed };
 }
+
+/**
+ * The Activity API DM subscriptions of one interaction (dm.received + dm.sent, tag omni:<id>): on a
+ * webhook, or with `webhookId: null` for the stream (`omni listen --stream`).
+ */
+export function ensureDmSubscriptions(gw: SubscriptionGateway, p: { interactionId: number; accountUserId: string; webhookId: string | null }, opts: { onStep?: (step: string) => void } = {}): Promise<EnsureResult> {
+  return ensureSubscriptions(gw, { api: 'activity', ...p }, opts);
+}
