@@ -3,6 +3,7 @@
 // delivery costs a handful of index lookups and inserts, and the fsync is shared by the batch.
 // Plain portable SQL (SQLite ≥ 3.35 and PostgreSQL both have ON CONFLICT … RETURNING).
 import type BetterSqlite3 from 'better-sqlite3';
+import { createReplayJobStatusWriter, type ReplayJobStatus } from './replay-jobs.js';
 import { createTicketWrites, type TicketWrites } from './tickets.js';
 
 /**
@@ -73,6 +74,8 @@ export interface IntakeStore extends TicketWrites {
    * never store a DM) it always says undefined.
    */
   erasedEvent(twitterEventId: string): string | undefined;
+  /** Records the replay_job_status X delivered at the end of a webhook replay (src/db/replay-jobs.ts). */
+  recordReplayJobStatus(status: ReplayJobStatus): void;
   /** A cheap read that proves the database answers. */
   ping(): void;
 }
@@ -133,6 +136,7 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
       const hash = eventHash(eventId);
       return erased.get(hash) ? hash : undefined;
     },
+    recordReplayJobStatus: createReplayJobStatusWriter(sqlite),
     ping: () => {
       ping.get();
     },

@@ -78,6 +78,7 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
   revoked: 'REVOKED',
   rejected: 'rejected',
   erased: 'erased, dropped',
+  recorded: 'recorded',
 };
 
 function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string {
@@ -100,6 +101,8 @@ function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string
       return c.red;
     case 'erased':
       return c.magenta;
+    case 'recorded':
+      return c.cyan;
   }
 }
 
