@@ -114,14 +114,15 @@ export interface MessageTable {
   redacted_at: string | null;
 }
 
-export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog';
+/** delivery_unrouted: a delivery on a shared webhook for an account no interaction owns (not stored). */
+export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog' | 'delivery_unrouted';
 
 export interface WebhookEventTable {
   id: Id;
   interaction_id: number;
   at: string;
   kind: WebhookEventKind;
-  /** crc_answered: "answered"; crc_refused: the reason; watchdog: valid, revalidated, invalid, missing, rate_limited, error. */
+  /** crc_answered: "answered"; crc_refused: the reason; watchdog: valid, revalidated, invalid, missing, rate_limited, error; delivery_unrouted: no_owner. */
   result: string;
   detail: string | null;
   /** The client address of a CRC (X-Forwarded-For first, else the socket). */
