@@ -15,6 +15,8 @@ export interface DeliveryEntry {
   interaction: InteractionRef | null;
   /** The interaction whose URL X posted to, when the delivery went to another one on the same webhook. */
   via?: InteractionRef;
+  /** 'stream': read from X's activity stream (omni listen --stream), not POSTed to a webhook URL. */
+  source?: 'stream';
   /** The path's interaction id when it named none we know. */
   interactionId?: string;
   status: number;
@@ -184,7 +186,7 @@ export function createJsonLog(sink: LogSink): ListenerLog {
       if (info.interactions.length === 0) logger.warn({ nextSteps: NEXT_STEPS }, 'no interaction yet, so no DM can arrive');
     },
     delivery(e) {
-      const fields = { ...ref(e.interaction, e.interactionId), ...(e.via ? { via: e.via.id } : {}), status: e.status, ms: Math.round(e.ms * 100) / 100, remote: e.remote };
+      const fields = { ...ref(e.interaction, e.interactionId), ...(e.via ? { via: e.via.id } : {}), ...(e.source ? { source: e.source } : {}), status: e.status, ms: Math.round(e.ms * 100) / 100, remote: e.remote };
       if (e.status !== 200 || !e.results) {
         logger.warn({ ...fields, reason: e.reason }, 'delivery rejected');
         return;
