@@ -114,7 +114,8 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
       ORDER BY i.id`,
   );
   const live = sqlite.prepare<[], { id: number; name: string; account_user_id: string | null }>(
-    'SELECT id, name, account_user_id FROM interactions WHERE deleted_at IS NULL ORDER BY id',
+    `SELECT i.id, i.name, COALESCE(i.account_user_id, t.account_user_id) AS account_user_id
+       FROM interactions i LEFT JOIN oauth_tokens t ON t.interaction_id = i.id WHERE i.deleted_at IS NULL ORDER BY i.id`,
   );
   const params = sqlite.prepare<[], { number: number; value: string }>(
     `SELECT number, value FROM parameters WHERE number IN (${INTAKE_PARAMETERS.join(', ')})`,

@@ -186,7 +186,7 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
   o.metrics.registry.add(new Gauge('omni_stream_connected', 'Activity streams connected right now (--stream), one per app.', () => [{ value: connected.size }]));
 
   const runApp = async (app: StreamApp): Promise<void> => {
-    const label = `app ${app.apiKey.slice(0, 4)}… (${app.interactions.map((i) => `#${i.id}`).join(', ')})`;
+    const label = `the app of ${app.interactions.map((i) => `#${i.id}`).join(', ')}`;
     // Subscriptions first: a failure for one account is its line, not the others' loss.
     for (const i of app.interactions) {
       if (stop.signal.aborted) return;
