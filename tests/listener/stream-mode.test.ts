@@ -111,6 +111,54 @@ describe('omni listen --stream', () => {
     expect(await again.stop('SIGINT')).toEqual({ code: 0, signal: null });
   });
 
+  it('serves the accounts of one app over one connection, each DM on the interaction of its account', async () => {
+    const SALES_ID = '2234567890123456789';
+    const tw = await startFakeTwitter({
+      apps: [testApp()],
+      users: [testUser(), testUser({ userId: SALES_ID, screenName: 'acme_sales', accessToken: '2-sales', accessTokenSecret: 'x' })],
+      x: { clients: [{ clientId: 'cid', redirectUris: [] }] },
+    });
+    closers.push(() => tw.close());
+    const dbPath = path.join(tempDir(), 'omni.db');
+    const ids: number[] = [];
+    const db = await openDatabase(dbPath);
+    try {
+      for (const [name, account] of [['Support', ACCOUNT_ID], ['Sales', SALES_ID]] as const) {
+        const id = (await seedInteraction(dbPath, { name, accountUserId: null })).id;
+        const box = loadSecretBox(dbPath, {});
+        await updateInteraction(db.kysely, id, { api: 'activity', dev_environment: '', client_id_enc: box.encrypt('cid', 'client_id_enc') });
+        const t = tw.x.issueTokens(account);
+        await storeAuthorization(db.kysely, box, id, { accessToken: t.access_token, refreshToken: t.refresh_token!, expiresAt: new Date(Date.now() + 7_200_000).toISOString(), scopes: t.scope }, { userId: account, username: name, name: null });
+        ids.push(id);
+      }
+    } finally {
+      await db.close();
+    }
+    const l = await startListener({ db: dbPath, env: { OMNI_TWITTER_API_URL: tw.url }, args: ['--stream', '--no-watchdog'] });
+    closers.push(() => l.kill9());
+    await l.waitForLog((x) => x.msg?.startsWith('stream connected'));
+    expect(tw.x.streamConnections()).toBe(1);
+    expect(tw.x.activitySubscriptions().map((x) => `${x.filter.user_id} ${x.eventType} ${x.tag}`).sort()).toEqual([
+      `${ACCOUNT_ID} dm.received omni:${ids[0]}`,
+      `${ACCOUNT_ID} dm.sent omni:${ids[0]}`,
+      `${SALES_ID} dm.received omni:${ids[1]}`,
+      `${SALES_ID} dm.sent omni:${ids[1]}`,
+    ]);
+    tw.x.customerSendsDm({ from: CUSTOMER, toUserId: SALES_ID, text: 'for sales' });
+    tw.x.customerSendsDm({ from: CUSTOMER, toUserId: ACCOUNT_ID, text: 'for support' });
+    await waitFor(() => dmLines(l).length >= 2, 'both DMs');
+    const ro = new BetterSqlite3(dbPath, { readonly: true });
+    try {
+      expect(ro.prepare('SELECT t.interaction_id, m.text FROM messages m JOIN tickets t ON t.id = m.ticket_id ORDER BY m.text').all()).toEqual([
+        { interaction_id: ids[1], text: 'for sales' },
+        { interaction_id: ids[0], text: 'for support' },
+      ]);
+    } finally {
+      ro.close();
+    }
+    expect(await l.stop()).toEqual({ code: 0, signal: null });
+  });
+
   it('refuses to start when no interaction can be streamed, saying why for each', async () => {
     const dbPath = path.join(tempDir(), 'omni.db');
     const legacy = (await seedInteraction(dbPath, { name: 'Legacy' })).id;
