@@ -111,6 +111,25 @@ describe('omni listen --stream', () => {
     expect(await again.stop('SIGINT')).toEqual({ code: 0, signal: null });
   });
 
+  it('says in one line when a subscription cannot be made, streams all the same, and stops at once even while X does not answer', async () => {
+    const s = await setup();
+    s.tw.failNext({ method: 'POST', path: '/2/activity/subscriptions', status: 403, times: 2, body: { title: 'Client Forbidden', detail: 'This request must be made using an approved developer account that is enrolled in the requested endpoint.', type: 'https://api.twitter.com/2/problems/client-forbidden', reason: 'client-not-enrolled' } });
+    const l = await s.listen();
+    const line = await l.waitForLog((x) => x.level === 'error');
+    expect(line).toMatchObject({ msg: `interaction #${s.id} Support: cannot make sure of its DM subscriptions; its DMs may not reach the stream`, interaction: s.id });
+    await l.waitForLog((x) => x.msg?.startsWith('stream connected'));
+    expect(await l.stop()).toEqual({ code: 0, signal: null });
+
+    // X never answers the subscription list: SIGTERM does not wait for the call's time limit.
+    s.tw.failNext({ method: 'GET', path: '/2/activity/subscriptions', stall: true });
+    const stuck = await startListener({ db: s.dbPath, env: { OMNI_TWITTER_API_URL: s.tw.url, OMNI_TWITTER_TIMEOUT_MS: '60000' }, args: ['--stream', '--no-watchdog'] });
+    closers.push(() => stuck.kill9());
+    await waitFor(() => s.tw.requestsTo('GET', '/2/activity/subscriptions').length > 1, 'the stalled call');
+    const started = Date.now();
+    expect(await stuck.stop()).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('serves the accounts of one app over one connection, each DM on the interaction of its account', async () => {
     const SALES_ID = '2234567890123456789';
     const tw = await startFakeTwitter({
