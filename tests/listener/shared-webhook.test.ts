@@ -177,3 +177,15 @@ describe('one X webhook shared by the interactions of one app', () => {
     expect(s.rows('SELECT count(*) AS n FROM messages')[0].n).toBe(0);
   });
 });
+
+describe('the pretty log of a shared webhook', () => {
+  it("names the interaction that took the delivery and, dimmed, the one whose URL X called", async () => {
+    const { createPrettyLog } = await import('../../src/listener/log.js');
+    const lines: string[] = [];
+    const log = createPrettyLog((l) => lines.push(l), false, () => new Date('2026-01-01T00:00:00Z'));
+    log.delivery({ interaction: { id: 2, name: 'Sales' }, via: { id: 1, name: 'Support' }, status: 200, results: [{ event: 'message_create', outcome: 'new_ticket', sender: '5', screenName: 'jane', ticket: 7 }], ms: 1, remote: undefined });
+    log.delivery({ interaction: { id: 1, name: 'Support' }, status: 200, results: [{ event: 'replay_job_status', outcome: 'recorded', detail: 'replay job 9 of webhook 8: Complete' }], ms: 1, remote: undefined });
+    expect(lines[0]).toMatch(/#2 Sales .* @jane .* #7 .* new ticket \(via #1's URL\)$/);
+    expect(lines[1]).toMatch(/replay_job_status .* recorded: replay job 9 of webhook 8: Complete$/);
+  });
+});
