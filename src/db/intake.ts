@@ -3,6 +3,7 @@
 // delivery costs a handful of index lookups and inserts, and the fsync is shared by the batch.
 // Plain portable SQL (SQLite ≥ 3.35 and PostgreSQL both have ON CONFLICT … RETURNING).
 import type BetterSqlite3 from 'better-sqlite3';
+import { createReplayJobStatusWriter, type ReplayJobStatus } from './replay-jobs.js';
 import { createTicketWrites, type TicketWrites } from './tickets.js';
 
 /**
@@ -20,11 +21,24 @@ export interface IntakeInteraction {
   helper_interception: number;
 }
 
-/** The columns of an interaction the listener reads: the intake's view plus routing and the secret. */
+/**
+ * The columns of an interaction the listener reads: the intake's view plus routing and the secret.
+ * Its account_user_id is the interaction's, else the account its OAuth 2.0 authorization names.
+ */
 export interface IntakeInteractionRow extends IntakeInteraction {
   name: string;
   api_secret_key_enc: string;
   revoked_at: string | null;
+  /** The X API generation: 'v1.1' | 'v2' | 'activity'. */
+  api: string;
+  /** v2/activity: X's /2/webhooks id, shared by the interactions of one app; v1.1: the dev environment's webhook. */
+  webhook_id: string | null;
+}
+
+/** An interaction on a shared webhook and the account it owns (null when not known yet). */
+export interface WebhookAccount {
+  id: number;
+  account: string | null;
 }
 
 /** Just the intake's columns of a row: what crosses to the writer thread (never the secret). */
@@ -55,6 +69,8 @@ export const INTAKE_PARAMETERS = [118, 315, 317, 390] as const;
 export interface IntakeStore extends TicketWrites {
   /** A live (not deleted) interaction, or undefined. One primary-key lookup. */
   interaction(id: number): IntakeInteractionRow | undefined;
+  /** The live v2/activity interactions on X webhook `webhookId` and their accounts: who owns a delivery on a shared webhook. */
+  webhookAccounts(webhookId: string): WebhookAccount[];
   /** Live interactions (id and name), for the start-up banner. */
   liveInteractions(): Array<{ id: number; name: string; account_user_id: string | null }>;
   /** Values of INTAKE_PARAMETERS that are set. */
@@ -73,6 +89,8 @@ export interface IntakeStore extends TicketWrites {
    * never store a DM) it always says undefined.
    */
   erasedEvent(twitterEventId: string): string | undefined;
+  /** Records the replay_job_status X delivered at the end of a webhook replay (src/db/replay-jobs.ts). */
+  recordReplayJobStatus(status: ReplayJobStatus): void;
   /** A cheap read that proves the database answers. */
   ping(): void;
 }
@@ -84,12 +102,20 @@ export interface IntakeStoreOptions {
 
 export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeStoreOptions = {}): IntakeStore {
   const interaction = sqlite.prepare<[number], IntakeInteractionRow>(
-    `SELECT id, name, api_secret_key_enc, account_user_id, unit_id, group_id, activity_id, contact_origin_id,
-            helper_interception, revoked_at
-       FROM interactions WHERE id = ? AND deleted_at IS NULL`,
+    `SELECT i.id, i.name, i.api_secret_key_enc, COALESCE(i.account_user_id, t.account_user_id) AS account_user_id, i.unit_id, i.group_id,
+            i.activity_id, i.contact_origin_id, i.helper_interception, i.revoked_at, i.api, i.webhook_id
+       FROM interactions i LEFT JOIN oauth_tokens t ON t.interaction_id = i.id
+      WHERE i.id = ? AND i.deleted_at IS NULL`,
+  );
+  const webhookAccounts = sqlite.prepare<[string], WebhookAccount>(
+    `SELECT i.id, COALESCE(i.account_user_id, t.account_user_id) AS account
+       FROM interactions i LEFT JOIN oauth_tokens t ON t.interaction_id = i.id
+      WHERE i.webhook_id = ? AND i.deleted_at IS NULL AND i.api <> 'v1.1'
+      ORDER BY i.id`,
   );
   const live = sqlite.prepare<[], { id: number; name: string; account_user_id: string | null }>(
-    'SELECT id, name, account_user_id FROM interactions WHERE deleted_at IS NULL ORDER BY id',
+    `SELECT i.id, i.name, COALESCE(i.account_user_id, t.account_user_id) AS account_user_id
+       FROM interactions i LEFT JOIN oauth_tokens t ON t.interaction_id = i.id WHERE i.deleted_at IS NULL ORDER BY i.id`,
   );
   const params = sqlite.prepare<[], { number: number; value: string }>(
     `SELECT number, value FROM parameters WHERE number IN (${INTAKE_PARAMETERS.join(', ')})`,
@@ -119,6 +145,7 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
   return {
     ...createTicketWrites(sqlite),
     interaction: (id) => interaction.get(id),
+    webhookAccounts: (webhookId) => webhookAccounts.all(webhookId),
     liveInteractions: () => live.all(),
     intakeParameters: () => new Map(params.all().map((r) => [r.number, r.value])),
     messageByEvent: (interactionId, eventId) => messageByEvent.get(interactionId, eventId),
@@ -133,6 +160,7 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
       const hash = eventHash(eventId);
       return erased.get(hash) ? hash : undefined;
     },
+    recordReplayJobStatus: createReplayJobStatusWriter(sqlite),
     ping: () => {
       ping.get();
     },

@@ -114,14 +114,15 @@ export interface MessageTable {
   redacted_at: string | null;
 }
 
-export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog';
+/** delivery_unrouted: a delivery on a shared webhook for an account no interaction owns (not stored). */
+export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog' | 'delivery_unrouted';
 
 export interface WebhookEventTable {
   id: Id;
   interaction_id: number;
   at: string;
   kind: WebhookEventKind;
-  /** crc_answered: "answered"; crc_refused: the reason; watchdog: valid, revalidated, invalid, missing, rate_limited, error. */
+  /** crc_answered: "answered"; crc_refused: the reason; watchdog: valid, revalidated, invalid, missing, rate_limited, error; delivery_unrouted: no_owner. */
   result: string;
   detail: string | null;
   /** The client address of a CRC (X-Forwarded-For first, else the socket). */
@@ -226,6 +227,19 @@ export interface SettingTable {
   updated_at: string;
 }
 
+/** A replay job of an X webhook (migration 0012): its request and the replay_job_status X reported. */
+export interface ReplayJobTable {
+  job_id: string;
+  webhook_id: string;
+  interaction_id: number | null;
+  /** 'requested' until X reports, then X's job_state ('Complete', 'Incomplete', …). */
+  state: string;
+  /** X's job_state_description. */
+  description: string | null;
+  requested_at: string | null;
+  reported_at: string | null;
+}
+
 export interface Database {
   units: CatalogTable;
   groups: CatalogTable;
@@ -247,6 +261,7 @@ export interface Database {
   oauth_tokens: OAuthTokenTable;
   erased_events: ErasedEventTable;
   settings: SettingTable;
+  replay_jobs: ReplayJobTable;
 }
 
 export type Interaction = Selectable<InteractionTable>;
@@ -261,3 +276,4 @@ export type AuditEntry = Selectable<AuditTable>;
 export type WebhookEvent = Selectable<WebhookEventTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type OAuthTokenRow = Selectable<OAuthTokenTable>;
+export type ReplayJob = Selectable<ReplayJobTable>;

@@ -37,10 +37,14 @@ export type DeliveryItem =
   /** Something we answer 200 to and do not store: typing, read receipts, tweets, follows, ... */
   | { kind: 'ignored'; event: string; reason: string; senderId?: string }
   /** An item of a DM array we cannot use (no id, no sender): logged, not retried. */
-  | { kind: 'malformed'; event: string; reason: string };
+  | { kind: 'malformed'; event: string; reason: string }
+  /** The end of a webhook replay job (POST /2/webhooks/replay): recorded, nothing else. */
+  | { kind: 'replay_status'; jobId: string; webhookId: string | null; state: string; description: string | null };
 
 export interface Delivery {
   format: 'account-activity' | 'x-activity' | 'unknown';
+  /** X Activity API only: the envelope's event_type (dm.received, dm.sent, …). */
+  eventType?: string;
   /** The subscribed account the delivery is for, when the payload says. */
   forUserId: string | null;
   /** Set when the payload names its account in a form that is no Twitter id (`"abc"`, `["222"]`, null): refused, never taken as absent. */
@@ -100,6 +104,9 @@ function parseAccountActivity(body: Json): Delivery {
     if (key === 'direct_message_events') {
       recognised = true;
       readDmEvents(value, delivery.items);
+    } else if (key === 'replay_job_status') {
+      recognised = true;
+      readReplayStatus(value, delivery.items);
     } else if (key === 'user_event') {
       recognised = true;
       readUserEvent(value, delivery.items);
@@ -125,23 +132,69 @@ function parseAccountActivity(body: Json): Delivery {
   return delivery;
 }
 
+/** XAA DM event types that carry no DM to store, with the label the log shows. */
+const XAA_IGNORED_DM: Record<string, string> = { 'dm.read': 'read', 'dm.indicate_typing': 'typing' };
+
 function parseXActivity(data: Json): Delivery {
   const eventType = data.event_type as string;
   const payload = isObject(data.payload) ? data.payload : {};
   const filter = isObject(data.filter) ? data.filter : {};
   const delivery: Delivery = {
     format: 'x-activity',
+    eventType,
     forUserId: idString(filter.user_id) ?? null,
     items: [],
     profiles: readProfiles(payload.users),
   };
   if (Object.hasOwn(filter, 'user_id') && delivery.forUserId === null) delivery.badForUserId = `filter.user_id ${describeValue(filter.user_id)} is not a Twitter user id`;
-  if (eventType.startsWith('dm.') && Array.isArray(payload.direct_message_events)) {
-    readDmEvents(payload.direct_message_events, delivery.items);
+  if (eventType === 'dm.received' || eventType === 'dm.sent') {
+    // The same DM array as the Account Activity API; dedup is on each DM event id, never on event_uuid.
+    if (Array.isArray(payload.direct_message_events)) readDmEvents(payload.direct_message_events, delivery.items);
+    else delivery.items.push({ kind: 'malformed', event: eventType, reason: `a ${eventType} event without direct_message_events` });
+  } else if (Object.hasOwn(XAA_IGNORED_DM, eventType)) {
+    const label = XAA_IGNORED_DM[eventType]!;
+    const senderId = firstSender(payload);
+    delivery.items.push({ kind: 'ignored', event: label, reason: `${eventType} events are not stored`, ...(senderId ? { senderId } : {}) });
+  } else if (eventType === 'oauth.revoke') {
+    // {date_time, user_id, app_id}; the filter may be empty.
+    delivery.items.push({ kind: 'revoke', userId: idString(payload.user_id) ?? delivery.forUserId, at: str(payload.date_time) });
   } else {
     delivery.items.push({ kind: 'ignored', event: eventType, reason: `unsupported payload format: X Activity event ${eventType}` });
   }
   return delivery;
+}
+
+/** The sender of the first event of a read/typing payload, whatever its array is called. */
+function firstSender(payload: Json): string | undefined {
+  for (const value of Object.values(payload)) {
+    if (!Array.isArray(value)) continue;
+    const first: unknown = value[0];
+    if (isObject(first)) return idString(first.sender_id) ?? undefined;
+  }
+  return undefined;
+}
+
+/** {"replay_job_status": {"webhook_id", "job_state", "job_state_description", "job_id"}}. */
+function readReplayStatus(value: unknown, items: DeliveryItem[]): void {
+  const v = isObject(value) ? value : {};
+  const jobId = idString(v.job_id) ?? str(v.job_id);
+  const state = str(v.job_state);
+  if (!jobId || !state) {
+    items.push({ kind: 'malformed', event: 'replay_job_status', reason: `a replay_job_status without ${!jobId ? 'job_id' : 'job_state'}` });
+    return;
+  }
+  items.push({ kind: 'replay_status', jobId, webhookId: idString(v.webhook_id) ?? str(v.webhook_id), state, description: str(v.job_state_description) });
+}
+
+/**
+ * The account a delivery is for, to find its interaction on a shared webhook: for_user_id or the
+ * XAA filter.user_id, else the user of a revocation (whose body names no account). Null when it
+ * names none (a replay_job_status).
+ */
+export function deliveryAccount(delivery: Delivery): string | null {
+  if (delivery.forUserId !== null) return delivery.forUserId;
+  for (const item of delivery.items) if (item.kind === 'revoke' && item.userId !== null) return item.userId;
+  return null;
 }
 
 /** users{} maps id → profile; v1.1 profiles are flat, X Activity ones sit under `data` with `username`. */

@@ -5,13 +5,14 @@ import type { IntakeInteraction, IntakeStore } from '../db/intake.js';
 import type { OutboxStore } from '../db/outbox.js';
 import { subjectFromText, ticketDefaults, type TicketDefaults } from '../tickets/defaults.js';
 import { openTicket, storeMessage } from '../tickets/open.js';
-import { parseDelivery, type Delivery, type DmEvent, type Profile } from './parse.js';
+import { parseDelivery, type Delivery, type DeliveryItem, type DmEvent, type Profile } from './parse.js';
 
 export type { IntakeInteraction };
 
 /** helper: the DM went to the Helper chatbot (answered, or queued for the external one); no ticket yet. */
 /** erased: the DM belongs to an erased requester (its event id is in the tombstone): dropped, never stored again. */
-export type Outcome = 'new_ticket' | 'appended' | 'helper' | 'duplicate' | 'echo' | 'ignored' | 'revoked' | 'rejected' | 'erased';
+/** recorded: a status event kept for omni itself (the end of a webhook replay job), no DM. */
+export type Outcome = 'new_ticket' | 'appended' | 'helper' | 'duplicate' | 'echo' | 'ignored' | 'revoked' | 'rejected' | 'erased' | 'recorded';
 
 /** What happened to one event of a delivery: logged, and returned in the response body. */
 export interface EventResult {
@@ -105,11 +106,19 @@ export function processDelivery(store: IntakeStore, interaction: IntakeInteracti
   for (const item of delivery.items) {
     switch (item.kind) {
       case 'dm':
+        if (delivery.eventType === 'dm.sent' && item.event.senderId !== account) {
+          // dm.sent is the account's own DM: one from someone else is not what X documents; never a ticket.
+          results.push({ event: 'message_create', outcome: 'rejected', id: item.event.id, sender: item.event.senderId, detail: `a dm.sent event whose sender is not the account ${account ?? '(unknown)'}` });
+          break;
+        }
         results.push(
           item.event.senderId === account
             ? echo(store, interaction, item.event, delivery.profiles.get(item.event.senderId), at, messaging)
             : inbound(store, interaction, item.event, delivery.profiles.get(item.event.senderId), defaults, at, messaging, intercept),
         );
+        break;
+      case 'replay_status':
+        results.push(replayStatus(store, interaction, item, at));
         break;
       case 'revoke':
         results.push(revoke(store, interaction, item.userId, at));
@@ -238,6 +247,39 @@ function revoke(store: IntakeStore, interaction: IntakeInteraction, userId: stri
     ...(userId ? { sender: userId } : {}),
     detail: changed ? 'the account revoked the app: DMs will stop until it authorises it again' : 'already marked revoked',
   };
+}
+
+/** The end of a webhook replay job: recorded for `omni webhook replay` and the listener's replay on start. */
+function replayStatus(store: IntakeStore, interaction: IntakeInteraction, item: Extract<DeliveryItem, { kind: 'replay_status' }>, at: string): EventResult {
+  if (item.webhookId === null) return { event: 'replay_job_status', outcome: 'rejected', detail: `replay job ${item.jobId}: no webhook_id` };
+  store.recordReplayJobStatus({ jobId: item.jobId, webhookId: item.webhookId, state: item.state, description: item.description, interactionId: interaction.id, at });
+  return {
+    event: 'replay_job_status',
+    outcome: 'recorded',
+    id: item.jobId,
+    detail: `replay job ${item.jobId} of webhook ${item.webhookId}: ${item.state}${item.description ? ` (${item.description})` : ''}`,
+  };
+}
+
+/**
+ * The results of a delivery that no interaction may take (an account no interaction on the shared
+ * webhook owns): every item rejected with `reason`, nothing stored. Answered 200 all the same: X
+ * retrying it cannot change whose account it is.
+ */
+export function unroutedResults(delivery: Delivery, reason: string): EventResult[] {
+  if (delivery.items.length === 0) return [{ event: delivery.eventType ?? 'unknown', outcome: 'rejected', detail: reason }];
+  return delivery.items.map((item): EventResult => {
+    switch (item.kind) {
+      case 'dm':
+        return { event: 'message_create', outcome: 'rejected', id: item.event.id, sender: item.event.senderId, screenName: delivery.profiles.get(item.event.senderId)?.screenName ?? null, detail: reason };
+      case 'revoke':
+        return { event: 'revoke', outcome: 'rejected', ...(item.userId ? { sender: item.userId } : {}), detail: reason };
+      case 'replay_status':
+        return { event: 'replay_job_status', outcome: 'rejected', id: item.jobId, detail: reason };
+      default:
+        return { event: item.event, outcome: item.kind === 'ignored' ? 'ignored' : 'rejected', detail: item.kind === 'ignored' ? item.reason : reason };
+    }
+  });
 }
 
 /** The first 80 characters (code points, so an emoji is never cut in half) of the text. */

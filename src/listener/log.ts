@@ -13,6 +13,10 @@ export interface InteractionRef {
 
 export interface DeliveryEntry {
   interaction: InteractionRef | null;
+  /** The interaction whose URL X posted to, when the delivery went to another one on the same webhook. */
+  via?: InteractionRef;
+  /** 'stream': read from X's activity stream (omni listen --stream), not POSTed to a webhook URL. */
+  source?: 'stream';
   /** The path's interaction id when it named none we know. */
   interactionId?: string;
   status: number;
@@ -78,6 +82,7 @@ const OUTCOME_LABEL: Record<Outcome, string> = {
   revoked: 'REVOKED',
   rejected: 'rejected',
   erased: 'erased, dropped',
+  recorded: 'recorded',
 };
 
 function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string {
@@ -100,6 +105,8 @@ function outcomeColor(c: ChalkInstance, outcome: Outcome): (s: string) => string
       return c.red;
     case 'erased':
       return c.magenta;
+    case 'recorded':
+      return c.cyan;
   }
 }
 
@@ -134,7 +141,7 @@ export function createPrettyLog(out: (line: string) => void, color: boolean, clo
         const sender = safe(r.screenName ? `@${r.screenName}` : r.sender ?? '-');
         const ticket = r.ticket !== undefined ? `#${r.ticket}` : '-';
         const label = OUTCOME_LABEL[r.outcome] + (r.detail && r.outcome !== 'new_ticket' && r.outcome !== 'appended' ? `: ${safe(r.detail)}` : '');
-        line([name, safe(r.event).padEnd(14), sender.padEnd(14), ticket.padEnd(6), outcomeColor(c, r.outcome)(label)]);
+        line([name, safe(r.event).padEnd(14), sender.padEnd(14), ticket.padEnd(6), outcomeColor(c, r.outcome)(label) + (e.via ? c.dim(` (via #${e.via.id}'s URL)`) : '')]);
         if (r.outcome === 'revoked') {
           out(c.red.bold(`!!! interaction ${who(e.interaction)} was revoked by its Twitter account: no more DMs will arrive until it authorises the app again (then: omni webhook register)`));
         }
@@ -179,7 +186,7 @@ export function createJsonLog(sink: LogSink): ListenerLog {
       if (info.interactions.length === 0) logger.warn({ nextSteps: NEXT_STEPS }, 'no interaction yet, so no DM can arrive');
     },
     delivery(e) {
-      const fields = { ...ref(e.interaction, e.interactionId), status: e.status, ms: Math.round(e.ms * 100) / 100, remote: e.remote };
+      const fields = { ...ref(e.interaction, e.interactionId), ...(e.via ? { via: e.via.id } : {}), ...(e.source ? { source: e.source } : {}), status: e.status, ms: Math.round(e.ms * 100) / 100, remote: e.remote };
       if (e.status !== 200 || !e.results) {
         logger.warn({ ...fields, reason: e.reason }, 'delivery rejected');
         return;

@@ -5,7 +5,7 @@ import type { Outcome } from '../intake/pipeline.js';
 import { WATCHDOG_RESULTS, type WatchdogResult } from '../webhooks/watchdog.js';
 import { Counter, Gauge, Histogram, Registry, type Labels } from './prometheus.js';
 
-export const EVENT_OUTCOMES: Outcome[] = ['new_ticket', 'appended', 'duplicate', 'echo', 'ignored', 'revoked', 'rejected', 'erased'];
+export const EVENT_OUTCOMES: Outcome[] = ['new_ticket', 'appended', 'duplicate', 'echo', 'ignored', 'revoked', 'rejected', 'erased', 'recorded'];
 
 /** Why a POST to a webhook URL was not answered 200. */
 export const DELIVERY_REJECTIONS = [

@@ -6,13 +6,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type BetterSqlite3 from 'better-sqlite3';
-import { createIntakeStore } from '../db/intake.js';
+import { createIntakeStore, type IntakeInteractionRow } from '../db/intake.js';
 import { createOutboxStore } from '../db/outbox.js';
 import { createWebhookEventWriter } from '../db/webhook-events.js';
 import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import type { SecretBox } from '../secrets.js';
 import type { EventResult } from '../intake/pipeline.js';
 import { DEFAULT_IDLE_MS } from '../chatbot/conversation.js';
+import { createAccountRouter } from './account-routing.js';
 import { createUnverifiedBudget, MAX_BODY_BYTES, type UnverifiedBudget } from './body.js';
 import { defaultTrustedProxies, type TrustedProxies } from './client-address.js';
 import { createEventJournal, type EventJournal } from './event-journal.js';
@@ -73,6 +74,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   let closing = false;
   const trustedProxies = opts.trustedProxies ?? defaultTrustedProxies(opts.host);
 
+  const apiSecret = (row: IntakeInteractionRow) => rethrowAs(() => secrets.apiSecret(row.id, row.api_secret_key_enc), (e) => new SecretUnreadable(row.id, e));
   const deps: RouteDeps = {
     store,
     committer,
@@ -85,10 +87,15 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     unverified: createUnverifiedBudget(limits.maxUnverifiedBytes, limits.maxUnverifiedBytesPerIp),
     bodyTimeoutMs: limits.bodyTimeoutMs,
     interaction: (rawId) => (/^\d{1,15}$/.test(rawId) ? rethrowAs(() => store.interaction(Number(rawId)), (e) => new InteractionUnreadable(e)) : undefined),
-    apiSecret: (row) => rethrowAs(() => secrets.apiSecret(row.id, row.api_secret_key_enc), (e) => new SecretUnreadable(row.id, e)),
+    apiSecret,
     closing: () => closing,
     warnedUnknownAccount: new Set(),
     poisoned: new BoundedSet(1_000),
+    accounts: createAccountRouter({
+      accounts: (webhookId) => rethrowAs(() => store.webhookAccounts(webhookId), (e) => new InteractionUnreadable(e)),
+      interaction: (id) => rethrowAs(() => store.interaction(id), (e) => new InteractionUnreadable(e)),
+      secretOf: apiSecret,
+    }),
   };
   const policy = {
     exempt: (address: string) => trustedProxies.has(address),

@@ -25,6 +25,17 @@ A delivery is answered 200 only once its events are committed to disk; 503 means
 The listener also delivers queued DMs (omni outbox list) and calls the external Helper (parameter 441).
 `;
 
+const STREAM = `
+Stream mode (--stream, X Activity API interactions only): instead of waiting for X to POST to a
+public URL, omni reads X's activity stream (GET /2/activity/stream) with the app's bearer token, one
+connection per app. At start it creates any missing dm.received/dm.sent subscription of each
+authorized activity interaction (tag omni:<id>, no webhook). Events go through the same intake as
+webhook deliveries (each DM stored once, whichever way it came) and print the same lines. A dropped
+connection is opened again with backoff (X's 429 reset honoured) and X re-sends what was missed (up
+to 5 minutes). Other interactions are listed with the reason they are not on the stream. The HTTP
+port (--port, --host) still serves /healthz and /metrics (and webhook URLs); --port 0 picks a free one.
+`;
+
 export function registerListenCommands(program: Command, run: Runner): void {
   run(
     program
@@ -51,9 +62,12 @@ export function registerListenCommands(program: Command, run: Runner): void {
       .addOption(
         new Option('--trust-proxy <addresses>', 'proxies whose X-Forwarded-For names the client: IPs, CIDRs, loopback or none (env OMNI_TRUST_PROXY; default loopback when --host is loopback, else none)'),
       )
+      .addOption(new Option('--stream', "no public URL needed: read X's activity stream for the activity interactions (creates their DM subscriptions); /healthz and /metrics still served"))
+      .addOption(new Option('--stream-backfill <minutes>', 'with --stream: X re-sends the last 0-5 minutes on the first connection (duplicates are recognised; default 0)'))
       .addHelpText(
         'after',
         ENDPOINTS +
+          STREAM +
           examples([
             'omni listen',
             'omni listen --port 9000 --host 0.0.0.0',
@@ -64,6 +78,8 @@ export function registerListenCommands(program: Command, run: Runner): void {
             'omni listen --helper-idle 1h                # Helper conversations start over after an idle hour',
             'omni listen --host 0.0.0.0 --trust-proxy 10.0.0.5   # behind a proxy on another host',
             'omni listen --max-connections-per-ip 16 --max-unverified-bytes 8MiB',
+            'omni listen --stream                        # on a laptop: no public URL, no TLS, no CRC',
+            'omni listen --stream --stream-backfill 5 --port 0   # re-read the last 5 minutes; any free port for /healthz',
             '# in another terminal:',
             'omni simulate dm 1 --text "hello"',
           ]),

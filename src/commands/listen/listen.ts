@@ -9,6 +9,10 @@ import type { ListenerLimits } from '../../listener/limits.js';
 import type { TrustedProxies } from '../../listener/client-address.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { OutboxSettings } from '../../outbox/settings.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import type { SecretBox } from '../../secrets.js';
+import type { StreamPlan } from '../../listener/stream-intake.js';
 
 interface ListenOptions {
   port?: string;
@@ -24,6 +28,9 @@ interface ListenOptions {
   maxUnverifiedBytes?: string;
   maxUnverifiedBytesPerIp?: string;
   trustProxy?: string;
+  /** --stream: read X's activity stream (src/listener/stream-intake.ts). */
+  stream?: boolean;
+  streamBackfill?: string;
 }
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
@@ -57,6 +64,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     if (!(err instanceof TrustProxyError)) throw err;
     throw new UsageError(`${opts.trustProxy !== undefined ? '--trust-proxy' : 'OMNI_TRUST_PROXY'}: ${err.message}`, 'example: --trust-proxy 10.0.0.5,192.168.1.0/24 (or loopback, or none)');
   }
+  const streamBackfill = streamBackfillMinutes(opts);
   const outbox = outboxSettings(ctx.env);
   const helperTimeout = helperTimeoutMs(ctx.env);
 
@@ -74,6 +82,8 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   // losing log lines is bad, losing DMs is worse.
   ctx.io.stdout.on('error', () => undefined);
   const log = format === 'json' ? logs.createJsonLog(ctx.io.stdout) : logs.createPrettyLog(ctx.out, ctx.color);
+  // --stream: which interactions the stream serves, known (and refused when none) before the port is bound.
+  const streamPlan = opts.stream ? await planStreaming(ctx, db.kysely, box) : undefined;
 
   // Caught before the port is bound: a signal from here on is an orderly shutdown.
   const signals = catchSignals();
@@ -94,13 +104,16 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       await writer.close(); // a live thread would keep the process from exiting
       throw listenError(err, host, port);
     }
+    const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill) : undefined;
     const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
     const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
     // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
     // grace period, and in any case before the database closes.
     void signals.first.then(() => watchdog?.stop());
     try {
-      await serveUntilSignal(listener, log, signals, graceSeconds * 1000);
+      // The stream stops first (its connection cut, the envelope in hand committed), then the HTTP side.
+      const closable = stream ? { committer: listener.committer, close: async (graceMs: number) => (await stream.stop(), listener.close(graceMs)) } : listener;
+      await serveUntilSignal(closable, log, signals, graceSeconds * 1000);
     } finally {
       await watchdog?.stop();
       // Before the database closes: a send in flight finishes and records Twitter's answer.
@@ -111,6 +124,44 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     signals.release();
   }
   return 0;
+}
+
+/** --stream-backfill: whole minutes, 0 to 5 (X's limit); only with --stream. */
+function streamBackfillMinutes(opts: ListenOptions): number {
+  if (opts.streamBackfill === undefined) return 0;
+  if (!opts.stream) throw new UsageError('--stream-backfill works only with --stream', 'omni listen --stream --stream-backfill 5');
+  if (!/^[0-5]$/.test(opts.streamBackfill.trim())) throw new UsageError(`--stream-backfill must be 0 to 5 minutes (X re-sends at most 5), not '${opts.streamBackfill}'`, 'example: --stream-backfill 5');
+  return Number(opts.streamBackfill.trim());
+}
+
+/** The activity interactions the stream serves, by app; refused when there is none, with each one's reason. */
+async function planStreaming(ctx: Context, db: Kysely<Database>, box: SecretBox) {
+  const [{ planStream }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([import('../../listener/stream-intake.js'), import('../../twitter/gateway.js')]);
+  const plan = await planStream({ db, box, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), ...(ctx.env.OMNI_TWITTER_CLIENT_ID ? { clientIdFallback: ctx.env.OMNI_TWITTER_CLIENT_ID } : {}) });
+  if (plan.apps.length === 0) {
+    const why = plan.skipped.map((s) => `#${s.id} ${s.name}: ${s.reason}`).join('; ');
+    throw new OmniError(
+      `omni listen --stream: no interaction can be read from X's activity stream${why ? ` (${why})` : ' (there is no live interaction)'}`,
+      { hint: 'create one with omni interaction new --api activity, then omni interaction authorize <id>' },
+    );
+  }
+  return plan;
+}
+
+async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener, log: ListenerLog, backfillMinutes: number) {
+  const [{ startStreamIntake, ensureStreamDmSubscriptions }, { apiBaseUrl }] = await Promise.all([import('../../listener/stream-intake.js'), import('../../twitter/gateway.js')]);
+  for (const s of plan.skipped) log.info(`interaction #${s.id} ${s.name} is not on the stream: ${s.reason}`, { interaction: s.id, stream: false });
+  for (const app of plan.apps) for (const i of app.interactions) log.info(`interaction #${i.id} ${i.name}: DMs of account ${i.account} from X's activity stream`, { interaction: i.id, stream: true, account: i.account });
+  return startStreamIntake({
+    apps: plan.apps,
+    committer: listener.committer,
+    log,
+    metrics: listener.metrics,
+    // The subscription step is injected: the one of src/webhooks/subscriptions.ts can take its place.
+    ensureSubscriptions: ensureStreamDmSubscriptions,
+    baseUrl: apiBaseUrl(ctx.env),
+    backfillMinutes,
+  });
 }
 
 /** The flood limits from flags, else the environment; what neither sets keeps its default. */

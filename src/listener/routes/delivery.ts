@@ -2,8 +2,8 @@
 // committer (the intake pipeline on the writer thread), answered 200 only after its COMMIT. Every
 // refusal is cheap: an unsigned request is refused before its body is read, a forged one after one
 // HMAC, never the JSON parser.
-import { parseDelivery } from '../../intake/parse.js';
-import { accountMismatch, malformedAccount, type EventResult, type Outcome } from '../../intake/pipeline.js';
+import { deliveryAccount, parseDelivery } from '../../intake/parse.js';
+import { accountMismatch, malformedAccount, unroutedResults, type EventResult, type Outcome } from '../../intake/pipeline.js';
 import type { ResultsOmitted } from '../log.js';
 import { intakeInteractionOf } from '../../db/intake.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../twitter/signature.js';
@@ -65,20 +65,37 @@ export const deliveryRoute: WebhookRoute = {
     // A for_user_id that is no id is not "absent": taking it so would skip the account check.
     const malformed = malformedAccount(parsed);
     if (malformed) return new Refusal(400, 'bad_for_user_id', malformed);
-    const mismatch = accountMismatch(row, parsed);
-    if (mismatch) return new Refusal(403, 'account_mismatch', mismatch);
-    if (row.account_user_id === null && !d.warnedUnknownAccount.has(row.id)) {
-      d.warnedUnknownAccount.add(row.id);
-      d.log.warn(`interaction #${row.id} has no known account yet, so for_user_id is not checked`, {
-        interaction: row.id,
-        hint: `run: omni webhook register ${row.id}`,
+    // v1.1: one webhook per dev environment, so a delivery for another account is refused. v2 and
+    // activity: the app's one webhook carries every account's events, whichever path its URL names.
+    let target = row;
+    if (row.api === 'v1.1') {
+      const mismatch = accountMismatch(row, parsed);
+      if (mismatch) return new Refusal(403, 'account_mismatch', mismatch);
+    } else {
+      const route = d.accounts.route(row, deliveryAccount(parsed));
+      if (route.kind === 'unowned') {
+        const results = unroutedResults(parsed, route.reason);
+        const shown = capResults(results);
+        send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
+        d.metrics.deliveryAccepted(results.map((e) => e.outcome));
+        d.log.delivery({ interaction: { id: row.id, name: row.name }, status: 200, results: shown.results, ...(shown.more ? { more: shown.more } : {}), ms: performance.now() - r.started, remote: r.remote });
+        d.events.record({ interactionId: row.id, at: d.clock().toISOString(), kind: 'delivery_unrouted', result: 'no_owner', detail: route.reason, remote: r.remote ?? null });
+        return undefined;
+      }
+      if (route.kind === 'routed') target = route.row;
+    }
+    if (target.account_user_id === null && !d.warnedUnknownAccount.has(target.id)) {
+      d.warnedUnknownAccount.add(target.id);
+      d.log.warn(`interaction #${target.id} has no known account yet, so for_user_id is not checked`, {
+        interaction: target.id,
+        hint: `run: omni webhook register ${target.id}`,
       });
     }
 
     // A retry of a delivery already found poisonous is refused again without costing the writer.
     const key = `${row.id}:${signature}`;
     if (d.poisoned.has(key)) throw new PoisonDelivery('refused before (a retry of the same bytes)');
-    const results = await d.committer.submit({ interaction: intakeInteractionOf(row), body, at: d.clock().toISOString() }).catch((err: unknown) => {
+    const results = await d.committer.submit({ interaction: intakeInteractionOf(target), body, at: d.clock().toISOString() }).catch((err: unknown) => {
       if (isPoison(err)) d.poisoned.add(key);
       throw err;
     });
@@ -87,7 +104,15 @@ export const deliveryRoute: WebhookRoute = {
     const shown = capResults(results);
     send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
     d.metrics.deliveryAccepted(results.map((e) => e.outcome));
-    d.log.delivery({ interaction: { id: row.id, name: row.name }, status: 200, results: shown.results, ...(shown.more ? { more: shown.more } : {}), ms: performance.now() - r.started, remote: r.remote });
+    d.log.delivery({
+      interaction: { id: target.id, name: target.name },
+      ...(target !== row ? { via: { id: row.id, name: row.name } } : {}),
+      status: 200,
+      results: shown.results,
+      ...(shown.more ? { more: shown.more } : {}),
+      ms: performance.now() - r.started,
+      remote: r.remote,
+    });
     return undefined;
   },
 

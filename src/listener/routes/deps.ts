@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IntakeInteractionRow, IntakeStore } from '../../db/intake.js';
 import type { EventResult } from '../../intake/pipeline.js';
+import type { AccountRouter } from '../account-routing.js';
 import type { UnverifiedBudget } from '../body.js';
 import { clientAddress, type TrustedProxies } from '../client-address.js';
 import type { EventJournal } from '../event-journal.js';
@@ -37,6 +38,8 @@ export interface RouteDeps {
   poisoned: BoundedSet;
   /** Interactions already warned about for having no known account. */
   warnedUnknownAccount: Set<number>;
+  /** Which interaction on a shared X webhook owns a delivery's account (account-routing.ts). */
+  accounts: AccountRouter;
 }
 
 /** One request to a webhook route, as its handler and its refusal reporter see it. */
