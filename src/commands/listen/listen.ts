@@ -153,8 +153,12 @@ async function startWorkers(
   outbox: OutboxSettings,
   helperTimeoutMs: number,
 ): Promise<() => Promise<void>> {
-  const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }] = await Promise.all([import('../../outbox/worker.js'), import('../../chatbot/worker.js')]);
-  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }, { xSender }] = await Promise.all([
+    import('../../outbox/worker.js'),
+    import('../../chatbot/worker.js'),
+    import('../outbox/send.js'),
+  ]);
+  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, x: xSender(ctx), log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
   const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
   // Hourly, off unless messages.retention is set (omni retention set 90d).
   const [{ startRetentionSchedule }, { openDatabase }] = await Promise.all([import('../../privacy/schedule.js'), import('../../db/connection.js')]);
