@@ -9,6 +9,9 @@ import type { ListenerLimits } from '../../listener/limits.js';
 import type { TrustedProxies } from '../../listener/client-address.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { OutboxSettings } from '../../outbox/settings.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
+import type { SecretBox } from '../../secrets.js';
 
 interface ListenOptions {
   port?: string;
@@ -24,6 +27,8 @@ interface ListenOptions {
   maxUnverifiedBytes?: string;
   maxUnverifiedBytesPerIp?: string;
   trustProxy?: string;
+  /** false with --no-replay. */
+  replay?: boolean;
 }
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
@@ -96,6 +101,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     }
     const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
     const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
+    const lastAlive = await startLastAliveAndReplay(ctx, db.kysely, box, listener.port, log, opts.replay !== false);
     // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
     // grace period, and in any case before the database closes.
     void signals.first.then(() => watchdog?.stop());
@@ -105,6 +111,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       await watchdog?.stop();
       // Before the database closes: a send in flight finishes and records Twitter's answer.
       await stopWorkers();
+      await lastAlive.stop();
       listener.events.close();
     }
   } finally {
@@ -143,6 +150,35 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
       listener.events.record({ interactionId: c.interactionId, at: c.at, kind: 'watchdog', result: c.result, detail: c.detail }, { flush: true });
     },
   });
+}
+
+/**
+ * The heartbeat of this listener (migration 0010) and, after a gap longer than a minute with no
+ * listener alive, the replay of what X tried to deliver meanwhile (in the background; --no-replay).
+ */
+async function startLastAliveAndReplay(ctx: Context, kysely: Kysely<Database>, box: SecretBox, port: number, log: ListenerLog, replay: boolean): Promise<{ stop(): Promise<void> }> {
+  const [{ startLastAlive }, { replayOnStart, replayStart }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([
+    import('../../listener/alive.js'),
+    import('../../listener/replay-on-start.js'),
+    import('../../twitter/gateway.js'),
+  ]);
+  const alive = await startLastAlive({ db: kysely, port, log, clock: ctx.clock });
+  const lastAliveAt = alive.before?.last_alive_at;
+  const aborted = new AbortController();
+  let running: Promise<unknown> = Promise.resolve();
+  if (!replay) {
+    const start = replayStart(lastAliveAt, ctx.clock());
+    if (!('skip' in start)) log.warn(`replay: off (--no-replay), though no listener was alive since ${lastAliveAt}; to recover what X tried to deliver meanwhile: omni webhook replay <interaction> --since ${start.since.toISOString()}`);
+  } else {
+    running = replayOnStart({ db: kysely, box, lastAliveAt, log, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), clock: ctx.clock, signal: aborted.signal });
+  }
+  return {
+    async stop() {
+      aborted.abort();
+      await running;
+      await alive.stop();
+    },
+  };
 }
 
 /** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */
