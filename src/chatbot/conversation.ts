@@ -154,8 +154,16 @@ export function numberedChoice(s: Pick<ChatbotStores, 'chatbot' | 'outbox'>, con
   if (!n) return dm;
   const api = s.outbox.interactionForSending(dm.interaction.id)?.api;
   if (api === undefined || api === 'v1.1') return dm;
-  const last = s.chatbot.transcript(conversationId).findLast((m) => m.direction === 'outbound');
-  const option = decodeOptions(last?.payload ?? null)[Number(n[1]) - 1];
+  // The menu of the Helper's last answer: it may be several messages (an external bot's), the menu on any of them.
+  let menu: string | null = null;
+  const transcript = s.chatbot.transcript(conversationId);
+  for (let i = transcript.length - 1; i >= 0 && transcript[i]!.direction === 'outbound'; i--) {
+    if (transcript[i]!.payload !== null) {
+      menu = transcript[i]!.payload;
+      break;
+    }
+  }
+  const option = decodeOptions(menu)[Number(n[1]) - 1];
   if (!option) return dm;
   return { ...dm, payload: option.metadata ?? option.label };
 }

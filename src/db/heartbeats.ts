@@ -30,3 +30,9 @@ export async function beat(db: Kysely<Database>, listener: string, now: string, 
     .where('listener', '=', listener)
     .execute();
 }
+
+/** Forgets listeners that stopped before `before` (a listener on a random port leaves one row per run). */
+export async function pruneHeartbeats(db: Kysely<Database>, before: string): Promise<number> {
+  const r = await db.deleteFrom('listener_heartbeats').where('stopped_at', 'is not', null).where('last_alive_at', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

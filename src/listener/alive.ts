@@ -4,12 +4,14 @@
 // busy) is logged once and tried again at the next one; it never stops the listener.
 import os from 'node:os';
 import type { Kysely } from 'kysely';
-import { beat, latestHeartbeat, startHeartbeat, type ListenerHeartbeat } from '../db/heartbeats.js';
+import { beat, latestHeartbeat, pruneHeartbeats, startHeartbeat, type ListenerHeartbeat } from '../db/heartbeats.js';
 import type { Database } from '../db/schema.js';
 import type { ListenerLog } from './log.js';
 
 /** Every 20 s: a gap longer than a minute is then never a heartbeat merely not written yet. */
 export const HEARTBEAT_MS = 20_000;
+/** Rows of listeners stopped longer ago than this are removed at start (X replays 24 h at most). */
+const FORGET_AFTER_MS = 30 * 24 * 3_600_000;
 
 export interface LastAlive {
   /** The latest heartbeat of any listener on this database before this one started, if any. */
@@ -29,6 +31,7 @@ export async function startLastAlive(o: { db: Kysely<Database>; port: number; lo
   const listener = listenerName(o.port);
   const before = await latestHeartbeat(o.db);
   await startHeartbeat(o.db, listener, process.pid, clock().toISOString());
+  await pruneHeartbeats(o.db, new Date(clock().getTime() - FORGET_AFTER_MS).toISOString());
   let failing = false;
   let running: Promise<void> = Promise.resolve();
   const tick = () => {

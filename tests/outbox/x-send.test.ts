@@ -16,6 +16,8 @@ import type { Poller } from '../../src/outbox/poller.js';
 import { storeAuthorization, TOKEN_FIELDS } from '../../src/twitter/user-token.js';
 import { createTwitterGateway } from '../../src/twitter/gateway.js';
 import { MENU_OPTIONS, LABELS } from '../../src/chatbot/builtin.js';
+import { startChatbotWorker } from '../../src/chatbot/worker.js';
+import { startFakeHelper } from '../support/fake-helper.js';
 import { runCli } from '../support/cli.js';
 import { intakeHarness, type IntakeHarness } from '../support/intake.js';
 import { dmDeliveryBody, newEventId } from '../support/deliveries.js';
@@ -191,5 +193,33 @@ describe('sending on X API 2026', () => {
     expect(h.count('tickets')).toBe(0);
     expect(dm('2.')).toEqual([expect.objectContaining({ ticket: 1 })]);
     expect(h.count('tickets')).toBe(1);
+  });
+
+  it("the external Helper's buttons too: a number picks the button of the Helper's last answer, even when a plain message follows it", async () => {
+    const { h } = await setup({ helper: true });
+    h.setParam(450, 'Y');
+    const fake = await startFakeHelper((req) =>
+      req.message === 'hi'
+        ? { kind: 'answer', messages: [{ text: 'Pick one', buttons: [{ title: 'Refund', payload: '/refund' }, { title: 'Shipping', payload: '/shipping' }] }, { text: 'Or just type.' }] }
+        : { kind: 'answer', messages: [{ text: `got ${req.message}` }] },
+    );
+    const helper = startChatbotWorker({ sqlite: h.db.sqlite, log: memoryLog(), timeoutMs: 2_000, pollMs: 20 });
+    try {
+      h.setParam(441, fake.url);
+      const dm = (text: string) => h.intake(dmDeliveryBody({ forUserId: ACCOUNT_ID, events: [{ senderId: CUSTOMER, recipientId: ACCOUNT_ID, text, eventId: newEventId() }] }));
+      dm('hi');
+      await waitFor(() => h.count('outbox') === 2, "the Helper's answer");
+      dm('2');
+      await waitFor(() => fake.requests.length === 2, 'the choice to reach the Helper');
+      expect(fake.requests.map((r) => r.message)).toEqual(['hi', '/shipping']);
+      // A number with no menu before it is text.
+      await waitFor(() => h.count('outbox') === 3, "the Helper's second answer");
+      dm('3');
+      await waitFor(() => fake.requests.length === 3, 'the text to reach the Helper');
+      expect(fake.requests[2]!.message).toBe('3');
+    } finally {
+      await helper.stop();
+      await fake.close();
+    }
   });
 });
