@@ -11,7 +11,9 @@ import { startOutboxWorker } from '../../src/outbox/worker.js';
 import { createXSenderFactory } from '../../src/outbox/x-sender.js';
 import { numberedMenu, NUMBERED_MENU_PROMPT } from '../../src/outbox/options.js';
 import { queueTicketDm } from '../../src/outbox/queue.js';
-import { AUTHORIZATION_WAIT_MS } from '../../src/outbox/policy.js';
+import { AUTHORIZATION_WAIT_MS, judgeSendError } from '../../src/outbox/policy.js';
+import { TwitterError } from '../../src/twitter/errors.js';
+import { DM_MAX_LENGTH } from '../../src/parameters.js';
 import type { Poller } from '../../src/outbox/poller.js';
 import { storeAuthorization, TOKEN_FIELDS } from '../../src/twitter/user-token.js';
 import { createTwitterGateway } from '../../src/twitter/gateway.js';
@@ -221,5 +223,31 @@ describe('sending on X API 2026', () => {
       await helper.stop();
       await fake.close();
     }
+  });
+});
+
+describe('sending rules for X API 2026', () => {
+  const now = new Date('2026-12-01T08:00:00Z');
+  const xError = (kind: ConstructorParameters<typeof TwitterError>[0]) => new TwitterError(kind, `X said ${kind}`, { url: 'https://api.x.com/2/dm_conversations/with/1/messages', hint: 'authorize the account again: omni interaction authorize 3' });
+
+  it('a lost authorization waits (never gives up, however many attempts); a missing scope fails with its fix', () => {
+    expect(judgeSendError(xError('authorization-lost'), 500, now)).toEqual({
+      action: 'retry',
+      at: new Date(now.getTime() + AUTHORIZATION_WAIT_MS),
+      kind: 'authorization-lost',
+      reason: 'X said authorization-lost — authorize the account again: omni interaction authorize 3',
+      rateLimited: false,
+      authorizationLost: true,
+    });
+    expect(judgeSendError(xError('missing-scope'), 1, now)).toMatchObject({ action: 'fail', kind: 'missing-scope', hint: 'authorize the account again: omni interaction authorize 3' });
+  });
+
+  it('the numbered menu fits a DM: the text gives way, the options and the prompt stay', () => {
+    const options = [{ label: 'Red' }, { label: 'Blue', description: 'the calm one' }];
+    expect(numberedMenu('Which one?', options)).toBe(`Which one?\n\n1. Red\n2. Blue (the calm one)\n\n${NUMBERED_MENU_PROMPT}`);
+    expect(numberedMenu('Plain', [])).toBe('Plain');
+    const long = numberedMenu('x'.repeat(20_000), options);
+    expect(Array.from(long)).toHaveLength(DM_MAX_LENGTH);
+    expect(long.endsWith(`2. Blue (the calm one)\n\n${NUMBERED_MENU_PROMPT}`)).toBe(true);
   });
 });
