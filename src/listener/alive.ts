@@ -1,11 +1,12 @@
 // When this listener was last alive: a heartbeat row per listener (host name and port) in the
 // database, written at start, every HEARTBEAT_MS and at a clean stop. Read once at start, before the
-// first beat, it tells how long no listener answered (replay-on-start.ts). A failed beat (database
-// busy) is logged once and tried again at the next one; it never stops the listener.
+// first beat, it tells how long no listener answered (replay-on-start.ts). Every write waits at most
+// RETRYABLE_WRITE_BUSY_MS for the lock: a beat that cannot be written (another process holds the
+// lock) is logged once and written at the next one; it never stops or freezes the listener.
 import os from 'node:os';
-import type { Kysely } from 'kysely';
-import { beat, latestHeartbeat, pruneHeartbeats, startHeartbeat, type ListenerHeartbeat } from '../db/heartbeats.js';
-import type { Database } from '../db/schema.js';
+import type BetterSqlite3 from 'better-sqlite3';
+import { createHeartbeatStore, type ListenerHeartbeat } from '../db/heartbeats.js';
+import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import type { ListenerLog } from './log.js';
 
 /** Every 20 s: a gap longer than a minute is then never a heartbeat merely not written yet. */
@@ -19,46 +20,42 @@ export interface LastAlive {
   /** This listener's row name. */
   readonly listener: string;
   /** The last beat, marking a clean stop. */
-  stop(): Promise<void>;
+  stop(): void;
 }
 
 export function listenerName(port: number): string {
   return `${os.hostname()}:${port}`;
 }
 
-export async function startLastAlive(o: { db: Kysely<Database>; port: number; log: ListenerLog; clock?: () => Date; intervalMs?: number }): Promise<LastAlive> {
+export function startLastAlive(o: { sqlite: BetterSqlite3.Database; port: number; log: ListenerLog; clock?: () => Date; intervalMs?: number }): LastAlive {
   const clock = o.clock ?? (() => new Date());
+  const store = createHeartbeatStore(o.sqlite);
   const listener = listenerName(o.port);
-  const before = await latestHeartbeat(o.db);
-  await startHeartbeat(o.db, listener, process.pid, clock().toISOString());
-  await pruneHeartbeats(o.db, new Date(clock().getTime() - FORGET_AFTER_MS).toISOString());
+  const startedAt = clock().toISOString();
+  const before = store.latest();
   let failing = false;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = beat(o.db, listener, clock().toISOString()).then(
-      () => {
-        if (failing) o.log.info('heartbeat: recorded again');
-        failing = false;
-      },
-      (err: unknown) => {
-        if (!failing) o.log.warn(`heartbeat: cannot record that the listener is alive (tried again in ${Math.round((o.intervalMs ?? HEARTBEAT_MS) / 1000)} s): ${(err as Error).message}`);
-        failing = true;
-      },
-    );
+  const write = (what: string, fn: () => void) => {
+    try {
+      withBusyTimeout(o.sqlite, RETRYABLE_WRITE_BUSY_MS, fn);
+      if (failing) o.log.info('heartbeat: recorded again');
+      failing = false;
+    } catch (err) {
+      if (!failing) o.log.warn(`heartbeat: cannot record ${what} (tried again in ${Math.round((o.intervalMs ?? HEARTBEAT_MS) / 1000)} s): ${(err as Error).message}`);
+      failing = true;
+    }
   };
-  const timer = setInterval(tick, o.intervalMs ?? HEARTBEAT_MS);
+  write('that the listener started', () => {
+    store.start(listener, process.pid, startedAt);
+    store.prune(new Date(clock().getTime() - FORGET_AFTER_MS).toISOString());
+  });
+  const timer = setInterval(() => write('that the listener is alive', () => store.beat(listener, process.pid, startedAt, clock().toISOString())), o.intervalMs ?? HEARTBEAT_MS);
   timer.unref();
   return {
     before,
     listener,
-    async stop() {
+    stop() {
       clearInterval(timer);
-      await running;
-      try {
-        await beat(o.db, listener, clock().toISOString(), true);
-      } catch (err) {
-        o.log.warn(`heartbeat: cannot record the stop: ${(err as Error).message}`);
-      }
+      write('the stop', () => store.beat(listener, process.pid, startedAt, clock().toISOString(), true));
     },
   };
 }

@@ -68,6 +68,8 @@ describe('omni listen: replay on start', () => {
     const hook = await connect(tw, db, box, id, first);
     tw.x.customerSendsDm({ from: { id: CUSTOMER, username: 'ann' }, toUserId: ACCOUNT_ID, text: 'before the stop' });
     await waitFor(() => inbound(db).length === 1, 'the first DM to be stored');
+    // Written just after "listening on …".
+    await waitFor(() => heartbeats(db).length === 1, 'the first heartbeat');
     expect(heartbeats(db)).toEqual([expect.objectContaining({ listener: expect.stringMatching(new RegExp(`:${first.port}$`)), pid: first.child.pid, stopped_at: null })]);
     // The first start on a database asks for nothing.
     expect(tw.requestsTo('POST', '/2/webhooks/replay')).toEqual([]);

@@ -101,7 +101,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     }
     const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
     const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
-    const lastAlive = await startLastAliveAndReplay(ctx, db.kysely, box, listener.port, log, opts.replay !== false);
+    const lastAlive = await startLastAliveAndReplay(ctx, db.sqlite, db.kysely, box, listener.port, log, opts.replay !== false);
     // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
     // grace period, and in any case before the database closes.
     void signals.first.then(() => watchdog?.stop());
@@ -156,13 +156,21 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
  * The heartbeat of this listener (migration 0010) and, after a gap longer than a minute with no
  * listener alive, the replay of what X tried to deliver meanwhile (in the background; --no-replay).
  */
-async function startLastAliveAndReplay(ctx: Context, kysely: Kysely<Database>, box: SecretBox, port: number, log: ListenerLog, replay: boolean): Promise<{ stop(): Promise<void> }> {
+async function startLastAliveAndReplay(
+  ctx: Context,
+  sqlite: BetterSqlite3.Database,
+  kysely: Kysely<Database>,
+  box: SecretBox,
+  port: number,
+  log: ListenerLog,
+  replay: boolean,
+): Promise<{ stop(): Promise<void> }> {
   const [{ startLastAlive }, { replayOnStart, replayStart }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([
     import('../../listener/alive.js'),
     import('../../listener/replay-on-start.js'),
     import('../../twitter/gateway.js'),
   ]);
-  const alive = await startLastAlive({ db: kysely, port, log, clock: ctx.clock });
+  const alive = startLastAlive({ sqlite, port, log, clock: ctx.clock });
   const lastAliveAt = alive.before?.last_alive_at;
   const aborted = new AbortController();
   let running: Promise<unknown> = Promise.resolve();
@@ -176,7 +184,7 @@ async function startLastAliveAndReplay(ctx: Context, kysely: Kysely<Database>, b
     async stop() {
       aborted.abort();
       await running;
-      await alive.stop();
+      alive.stop();
     },
   };
 }
