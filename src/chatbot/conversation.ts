@@ -12,7 +12,7 @@ import type { OutboxStore } from '../db/outbox.js';
 import type { Interception, InterceptedDm, Interceptor } from '../intake/pipeline.js';
 import { ticketDefaults, subjectFromText, type TicketDefaults } from '../tickets/defaults.js';
 import { openOrJoinTicket, storeMessage } from '../tickets/open.js';
-import { encodeOptions, dmText } from '../outbox/options.js';
+import { decodeOptions, encodeOptions, dmText } from '../outbox/options.js';
 import { queueTicketDm } from '../outbox/queue.js';
 import { builtinTurn, FALLBACK_OPTIONS, intentOf, isOmniPayload, LABELS, statusReply, TEXT, type BotReply, type BotState } from './builtin.js';
 import type { ExternalCall } from './external.js';
@@ -84,8 +84,9 @@ function conversationFor(s: ChatbotStores, t: Turn, idleMs: number): Conversatio
 }
 
 /** A DM intercepted by the chatbot. The built-in bot answers at once; an external one gets a job. */
-export function chatbotInbound(s: ChatbotStores, setup: Setup, dm: InterceptedDm): Interception {
-  const conversation = conversationFor(s, dm, setup.idleMs);
+export function chatbotInbound(s: ChatbotStores, setup: Setup, given: InterceptedDm): Interception {
+  const conversation = conversationFor(s, given, setup.idleMs);
+  const dm = numberedChoice(s, conversation.id, given);
   const transcriptId = s.chatbot.insertMessage({
     conversationId: conversation.id,
     interactionId: dm.interaction.id,
@@ -139,6 +140,32 @@ function talkSubject(s: ChatbotStores, conversationId: number): string {
     }
   }
   return '';
+}
+
+/**
+ * On X's API of 2026 (v2, activity) quick replies go out as a numbered text menu (outbox/options.ts
+ * `numberedMenu`): a DM that is just a number answers the last menu the Helper sent, as if that
+ * option had been tapped (its metadata, else its label, is the payload; the text stays as typed).
+ * v1.1 shows real quick replies, and typed text keeps its meaning there.
+ */
+export function numberedChoice(s: Pick<ChatbotStores, 'chatbot' | 'outbox'>, conversationId: number, dm: InterceptedDm): InterceptedDm {
+  if (dm.payload !== null) return dm;
+  const n = /^\s*(\d{1,2})\s*[.)]?\s*$/.exec(dm.text);
+  if (!n) return dm;
+  const api = s.outbox.interactionForSending(dm.interaction.id)?.api;
+  if (api === undefined || api === 'v1.1') return dm;
+  // The menu of the Helper's last answer: it may be several messages (an external bot's), the menu on any of them.
+  let menu: string | null = null;
+  const transcript = s.chatbot.transcript(conversationId);
+  for (let i = transcript.length - 1; i >= 0 && transcript[i]!.direction === 'outbound'; i--) {
+    if (transcript[i]!.payload !== null) {
+      menu = transcript[i]!.payload;
+      break;
+    }
+  }
+  const option = decodeOptions(menu)[Number(n[1]) - 1];
+  if (!option) return dm;
+  return { ...dm, payload: option.metadata ?? option.label };
 }
 
 /** A bot answer: an outbox row and its line in the transcript. */

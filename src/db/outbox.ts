@@ -40,6 +40,10 @@ export interface SendingInteraction {
   account_user_id: string | null;
   revoked_at: string | null;
   deleted_at: string | null;
+  /** The X API generation: 'v1.1' sends with OAuth 1.0a, 'v2'/'activity' with the OAuth 2.0 user token. */
+  api: string;
+  client_id_enc: string | null;
+  client_secret_enc: string | null;
 }
 
 /** Rows that need attention; `sent` is not counted (it grows forever: count it from logs or a counter). */
@@ -106,7 +110,8 @@ export function createOutboxStore(sqlite: BetterSqlite3.Database): OutboxStore {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${COLUMNS}`,
   );
   const interaction = sqlite.prepare<[number], SendingInteraction>(
-    `SELECT id, api_key_enc, api_secret_key_enc, access_token_enc, access_token_secret_enc, account_user_id, revoked_at, deleted_at
+    `SELECT id, api_key_enc, api_secret_key_enc, access_token_enc, access_token_secret_enc, account_user_id, revoked_at, deleted_at,
+            api, client_id_enc, client_secret_enc
        FROM interactions WHERE id = ?`,
   );
   const get = sqlite.prepare<[number], OutboxRecord>(`SELECT ${COLUMNS} FROM outbox WHERE id = ?`);

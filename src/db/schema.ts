@@ -262,6 +262,16 @@ export interface Database {
   erased_events: ErasedEventTable;
   settings: SettingTable;
   replay_jobs: ReplayJobTable;
+  listener_heartbeats: ListenerHeartbeatTable;
+}
+
+/** Migration 0010: when each listener was last alive (src/db/heartbeats.ts). */
+export interface ListenerHeartbeatTable {
+  listener: string;
+  pid: number;
+  started_at: string;
+  last_alive_at: string;
+  stopped_at: string | null;
 }
 
 export type Interaction = Selectable<InteractionTable>;

@@ -44,7 +44,8 @@ export async function deliverClaimed(deps: SendDeps, row: OutboxRecord): Promise
       return { status: 'lost-claim', row, reason: verdict.reason };
     }
     // Twitter's limit is per account and endpoint: the interaction's other rows would only hit it too.
-    if (verdict.rateLimited) deps.outbox.deferInteraction(row.interaction_id, verdict.at.toISOString(), at);
+    // So does a lost authorization: every row of the account waits for `omni interaction authorize`.
+    if (verdict.rateLimited || verdict.authorizationLost) deps.outbox.deferInteraction(row.interaction_id, verdict.at.toISOString(), at);
     return { status: 'retry', row: deps.outbox.get(row.id)!, at: verdict.at, reason: verdict.reason, kind: verdict.kind };
   }
   const at = deps.clock().toISOString();

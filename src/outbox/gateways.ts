@@ -5,14 +5,19 @@ import type { SecretBox } from '../secrets.js';
 import { decryptSecrets } from '../interactions/model.js';
 import type { GatewayOptions, TwitterCredentials, TwitterGateway } from '../twitter/gateway.js';
 import { UnsendableError } from './policy.js';
+import type { DmSender, XSenderFactory } from './x-sender.js';
 
 export type TwitterFactory = (credentials: TwitterCredentials, options?: Pick<GatewayOptions, 'editCommand'>) => Promise<TwitterGateway>;
 
 /** The gateway that sends for an interaction; throws UnsendableError when it may not send. */
-export type GatewaySource = (interactionId: number) => Promise<TwitterGateway>;
+export type GatewaySource = (interactionId: number) => Promise<DmSender>;
 
-export function createGatewaySource(outbox: Pick<OutboxStore, 'interactionForSending'>, box: () => Promise<SecretBox>, twitter: TwitterFactory): GatewaySource {
-  const cache = new Map<number, { key: string; gateway: Promise<TwitterGateway> }>();
+/**
+ * `twitter` sends for v1.1 interactions (OAuth 1.0a); `x` for those on X's API of 2026 (v2,
+ * activity: the OAuth 2.0 user token). Without `x`, a v2/activity row waits with the reason.
+ */
+export function createGatewaySource(outbox: Pick<OutboxStore, 'interactionForSending'>, box: () => Promise<SecretBox>, twitter: TwitterFactory, x?: XSenderFactory): GatewaySource {
+  const cache = new Map<number, { key: string; gateway: Promise<DmSender> }>();
   return async (interactionId) => {
     const row = outbox.interactionForSending(interactionId);
     if (!row || row.deleted_at !== null) {
@@ -28,7 +33,11 @@ export function createGatewaySource(outbox: Pick<OutboxStore, 'interactionForSen
     const key = credentialKey(row);
     const hit = cache.get(interactionId);
     if (hit && hit.key === key) return hit.gateway;
-    const gateway = (async () => {
+    const gateway = (async (): Promise<DmSender> => {
+      if (row.api !== 'v1.1') {
+        if (!x) throw new UnsendableError('configuration', `interaction ${interactionId} uses X's API of 2026 (${row.api}), which this process cannot send with`, 'send it with omni listen or omni outbox retry');
+        return x(row, await box());
+      }
       let credentials: TwitterCredentials;
       try {
         credentials = decryptSecrets(row, await box());
@@ -44,5 +53,5 @@ export function createGatewaySource(outbox: Pick<OutboxStore, 'interactionForSen
 }
 
 function credentialKey(row: SendingInteraction): string {
-  return [row.api_key_enc, row.api_secret_key_enc, row.access_token_enc, row.access_token_secret_enc].join('|');
+  return [row.api, row.api_key_enc, row.api_secret_key_enc, row.access_token_enc, row.access_token_secret_enc, row.client_id_enc, row.client_secret_enc].join('|');
 }

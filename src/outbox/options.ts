@@ -50,3 +50,18 @@ export function decodeOptions(json: string | null): QuickReplyOption[] {
 export function dmText(text: string): string {
   return clip(text, DM_MAX_LENGTH);
 }
+
+/**
+ * Quick replies as text, for X's API of 2026 (POST /2/dm_conversations/with/{id}/messages takes no
+ * quick replies): the options numbered under the text. The requester answers with the number; the
+ * Helper reads it as that option (src/chatbot/conversation.ts, `numberedChoice`).
+ */
+export function numberedMenu(text: string, options: readonly QuickReplyOption[]): string {
+  if (options.length === 0) return dmText(text);
+  const lines = options.map((o, i) => `${i + 1}. ${o.label}${o.description ? ` (${o.description})` : ''}`);
+  const menu = `\n\n${lines.join('\n')}\n\n${NUMBERED_MENU_PROMPT}`;
+  // The menu is what makes the message answerable: the text gives way to it.
+  return clip(text, Math.max(1, DM_MAX_LENGTH - Array.from(menu).length)) + menu;
+}
+
+export const NUMBERED_MENU_PROMPT = 'Reply with the number of your choice.';

@@ -8,9 +8,16 @@ export const DEFAULT_RETRY_BASE_MS = 10_000;
 export const MAX_RETRY_DELAY_MS = 30 * 60_000;
 /** Twitter's rate-limit window, when a 429 names no reset time. */
 const RATE_WINDOW_MS = 15 * 60_000;
+/**
+ * How often a row whose account lost its X authorization looks again. The look costs no call to X
+ * (the token source reads the lost state from the database first), so the row waits for
+ * `omni interaction authorize` without giving up and without a tight loop.
+ */
+export const AUTHORIZATION_WAIT_MS = 60_000;
 
 export type SendVerdict =
-  | { action: 'retry'; at: Date; reason: string; kind: string; rateLimited: boolean }
+  /** rateLimited / authorizationLost: the whole interaction waits, not just this row. */
+  | { action: 'retry'; at: Date; reason: string; kind: string; rateLimited: boolean; authorizationLost?: boolean }
   | { action: 'fail'; reason: string; kind: string; hint?: string };
 
 /** Errors that will not heal by waiting: the fix is a person's (credentials, permissions, the recipient). */
@@ -24,6 +31,8 @@ const PERMANENT = new Set([
   'other',
   'webhook-rejected',
   'unknown-environment',
+  'missing-scope',
+  'unsupported-auth',
 ]);
 
 /** Exponential backoff with "equal jitter": half the delay fixed, half random, capped. */
@@ -55,6 +64,10 @@ export function judgeSendError(err: unknown, attempts: number, now: Date, opts: 
   const base = opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
   const hint = (err as { hint?: unknown })?.hint;
   const fail = (kind: string): SendVerdict => ({ action: 'fail', kind, reason: reasonOf(err), ...(typeof hint === 'string' && hint ? { hint } : {}) });
+  if ((err instanceof UnsendableError || err instanceof TwitterError) && err.kind === 'authorization-lost') {
+    // Nothing is lost: the row stays queued until the account is authorized again, however long.
+    return { action: 'retry', at: new Date(now.getTime() + AUTHORIZATION_WAIT_MS), kind: err.kind, reason: reasonOf(err), rateLimited: false, authorizationLost: true };
+  }
   if (err instanceof UnsendableError) return fail(err.kind);
   if (err instanceof TwitterError) {
     if (err.kind === 'rate-limited') {

@@ -6,6 +6,7 @@ import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import type { SecretBox } from '../secrets.js';
 import { deliverClaimed, type DeliveryResult } from './deliver.js';
 import { createGatewaySource, type TwitterFactory } from './gateways.js';
+import type { XSenderFactory } from './x-sender.js';
 import { startPoller, type Poller } from './poller.js';
 
 export interface WorkerLog {
@@ -21,6 +22,8 @@ export interface OutboxWorkerOptions {
   sqlite: BetterSqlite3.Database;
   box: () => Promise<SecretBox>;
   twitter: TwitterFactory;
+  /** Sends for interactions on X's API of 2026 (v2, activity); without it their rows wait. */
+  x?: XSenderFactory;
   log: WorkerLog;
   clock?: () => Date;
   /** How long a claim lasts; must exceed the Twitter request timeout. */
@@ -34,9 +37,10 @@ export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
   const outbox = createOutboxStore(opts.sqlite);
   const clock = opts.clock ?? (() => new Date());
   const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+  const lost = new Set<number>();
   const deps = {
     outbox,
-    gateway: createGatewaySource(outbox, opts.box, opts.twitter),
+    gateway: createGatewaySource(outbox, opts.box, opts.twitter, opts.x),
     clock,
     ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
   };
@@ -48,7 +52,19 @@ export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
       const t = clock();
       return withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => outbox.claimNext(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString()));
     },
-    work: async (row) => report(opts.log, await deliverClaimed(deps, row)),
+    work: async (row) => {
+      const r = await deliverClaimed(deps, row);
+      if (r.status === 'retry' && r.kind === 'authorization-lost') {
+        // One loud line per loss, not one a minute per waiting row.
+        if (!lost.has(row.interaction_id)) {
+          lost.add(row.interaction_id);
+          reportAuthorizationLost(opts.log, r);
+        }
+        return;
+      }
+      if (r.status === 'sent') lost.delete(row.interaction_id);
+      report(opts.log, r);
+    },
     onError: (err) => opts.log.error('outbox worker', err),
   });
 }
@@ -75,3 +91,13 @@ export function report(log: WorkerLog, r: DeliveryResult): void {
   }
 }
 
+
+/** The account's X authorization is lost: its DMs wait in the outbox until it is authorized again. */
+export function reportAuthorizationLost(log: WorkerLog, r: Extract<DeliveryResult, { status: 'retry' }>): void {
+  const id = r.row.interaction_id;
+  log.error(
+    `interaction ${id}: X authorization lost, its DMs wait in the outbox (nothing is lost): ${r.reason.split(' — ')[0]} — fix: omni interaction authorize ${id}`,
+    undefined,
+    { outbox: r.row.id, interaction: id, kind: r.kind, hint: `authorize the support account again: omni interaction authorize ${id}` },
+  );
+}

@@ -23,6 +23,11 @@ bytes of bodies not yet verified (in all and per address), and X-Forwarded-For b
 Twitter needs an https URL without a port: put a reverse proxy in front (docs/reverse-proxy.md).
 A delivery is answered 200 only once its events are committed to disk; 503 means "retry later".
 The listener also delivers queued DMs (omni outbox list) and calls the external Helper (parameter 441).
+
+The listener records when it was last alive (a heartbeat in the database every 20 s). Started after
+more than a minute with no listener alive, it asks X to replay what X tried to deliver meanwhile, once
+per webhook of the v2/activity interactions (from the last heartbeat minus 2 minutes, at most the last
+24 hours: X's limit); each replayed DM is stored once. --no-replay skips it (omni webhook replay).
 `;
 
 const STREAM = `
@@ -64,6 +69,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
       )
       .addOption(new Option('--stream', "no public URL needed: read X's activity stream for the activity interactions (creates their DM subscriptions); /healthz and /metrics still served"))
       .addOption(new Option('--stream-backfill <minutes>', 'with --stream: X re-sends the last 0-5 minutes on the first connection (duplicates are recognised; default 0)'))
+      .addOption(new Option('--no-replay', 'on start after more than a minute down, do not ask X to replay the deliveries missed meanwhile (X API 2026 webhooks)'))
       .addHelpText(
         'after',
         ENDPOINTS +
@@ -82,6 +88,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
             'omni listen --stream --stream-backfill 5 --port 0   # re-read the last 5 minutes; any free port for /healthz',
             '# in another terminal:',
             'omni simulate dm 1 --text "hello"',
+            'omni listen --no-replay                     # after downtime, replay by hand: omni webhook replay 1 --since 2h',
           ]),
       ),
     async () => (await import('./listen.js')).listenAction,

@@ -31,6 +31,8 @@ interface ListenOptions {
   /** --stream: read X's activity stream (src/listener/stream-intake.ts). */
   stream?: boolean;
   streamBackfill?: string;
+  /** false with --no-replay. */
+  replay?: boolean;
 }
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
@@ -107,6 +109,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill) : undefined;
     const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
     const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
+    const lastAlive = await startLastAliveAndReplay(ctx, db.sqlite, db.kysely, box, listener.port, log, opts.replay !== false);
     // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
     // grace period, and in any case before the database closes.
     void signals.first.then(() => watchdog?.stop());
@@ -118,6 +121,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       await watchdog?.stop();
       // Before the database closes: a send in flight finishes and records Twitter's answer.
       await stopWorkers();
+      await lastAlive.stop();
       listener.events.close();
     }
   } finally {
@@ -196,6 +200,43 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
   });
 }
 
+/**
+ * The heartbeat of this listener (migration 0010) and, after a gap longer than a minute with no
+ * listener alive, the replay of what X tried to deliver meanwhile (in the background; --no-replay).
+ */
+async function startLastAliveAndReplay(
+  ctx: Context,
+  sqlite: BetterSqlite3.Database,
+  kysely: Kysely<Database>,
+  box: SecretBox,
+  port: number,
+  log: ListenerLog,
+  replay: boolean,
+): Promise<{ stop(): Promise<void> }> {
+  const [{ startLastAlive }, { replayOnStart, replayStart }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([
+    import('../../listener/alive.js'),
+    import('../../listener/replay-on-start.js'),
+    import('../../twitter/gateway.js'),
+  ]);
+  const alive = startLastAlive({ sqlite, port, log, clock: ctx.clock });
+  const lastAliveAt = alive.before?.last_alive_at;
+  const aborted = new AbortController();
+  let running: Promise<unknown> = Promise.resolve();
+  if (!replay) {
+    const start = replayStart(lastAliveAt, ctx.clock());
+    if (!('skip' in start)) log.warn(`replay: off (--no-replay), though no listener was alive since ${lastAliveAt}; to recover what X tried to deliver meanwhile: omni webhook replay <interaction> --since ${start.since.toISOString()}`);
+  } else {
+    running = replayOnStart({ db: kysely, box, lastAliveAt, log, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), clock: ctx.clock, signal: aborted.signal });
+  }
+  return {
+    async stop() {
+      aborted.abort();
+      await running;
+      alive.stop();
+    },
+  };
+}
+
 /** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */
 async function startWorkers(
   ctx: Context,
@@ -204,8 +245,12 @@ async function startWorkers(
   outbox: OutboxSettings,
   helperTimeoutMs: number,
 ): Promise<() => Promise<void>> {
-  const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }] = await Promise.all([import('../../outbox/worker.js'), import('../../chatbot/worker.js')]);
-  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const [{ startOutboxWorker }, { startChatbotWorker: startHelperWorker }, { xSender }] = await Promise.all([
+    import('../../outbox/worker.js'),
+    import('../../chatbot/worker.js'),
+    import('../outbox/send.js'),
+  ]);
+  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, x: xSender(ctx), log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
   const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
   // Hourly, off unless messages.retention is set (omni retention set 90d).
   const [{ startRetentionSchedule }, { openDatabase }] = await Promise.all([import('../../privacy/schedule.js'), import('../../db/connection.js')]);

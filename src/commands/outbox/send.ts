@@ -8,6 +8,8 @@ import { createOutboxStore, type OutboxRecord } from '../../db/outbox.js';
 import { OmniError } from '../../errors.js';
 import { deliverClaimed, type DeliveryResult } from '../../outbox/deliver.js';
 import { createGatewaySource } from '../../outbox/gateways.js';
+import { createXSenderFactory, type XSenderFactory } from '../../outbox/x-sender.js';
+import { apiBaseUrl, apiTimeoutMs } from '../../twitter/gateway.js';
 import { outboxSettings } from '../../outbox/settings.js';
 import { success, warn } from '../../cli/output.js';
 
@@ -21,9 +23,14 @@ export function claimUntil(ctx: Context, db: Db, interactionId: number, recipien
 export async function tryNow(ctx: Context, db: Db, row: OutboxRecord): Promise<DeliveryResult> {
   const outbox = createOutboxStore(db.sqlite);
   return deliverClaimed(
-    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter), clock: ctx.clock, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
+    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter, xSender(ctx)), clock: ctx.clock, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
     row,
   );
+}
+
+/** Sends for interactions on X's API of 2026 with the account's OAuth 2.0 token (stored in ctx's database). */
+export function xSender(ctx: Context): XSenderFactory {
+  return createXSenderFactory({ db: async () => (await ctx.db()).kysely, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env) });
 }
 
 /** Says what happened to a DM the CLI tried to send; throws (exit 1) when Twitter refused it for good. */

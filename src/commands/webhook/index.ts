@@ -98,4 +98,32 @@ Environment:
       .addHelpText('after', examples(['omni webhook delete 1', 'omni webhook delete Support --yes --json'])),
     async () => (await import('./delete.js')).deleteAction,
   );
+
+  run(
+    webhook
+      .command('replay')
+      .description('ask X to re-send the deliveries of the last 24 hours missed while omni listen was down (X API 2026)')
+      .argument('<interaction>', 'interaction id or name (the replay covers its whole webhook, shared or not)')
+      .requiredOption('--since <duration|time>', 'start of the window: back from now (30m, 2h, 24h) or an ISO-8601 time, UTC unless it names an offset (2026-12-01T06:00Z)')
+      .option('--until <duration|time>', 'end of the window, the same forms (default: now)')
+      .option('--json', 'print the job as JSON')
+      .addHelpText(
+        'after',
+        examples([
+          'omni webhook replay 1 --since 2h',
+          'omni webhook replay Support --since 2026-12-01T06:00Z --until 2026-12-01T07:30Z',
+          'omni webhook replay 1 --since 24h --json',
+        ]) +
+          `
+  X re-sends what it attempted to deliver to the webhook in the window (whole minutes, UTC), then a
+  replay_job_status event; omni listen must be running to receive them, and stores each DM once.
+  X replays the last 24 hours only: an older --since is refused before anything is asked of X.
+  Interactions on the v1.1 API cannot replay (X retired that replay). One replay covers every
+  interaction that shares the webhook (one webhook per app). omni listen asks for a replay by itself
+  when it starts after being down for more than a minute (off: omni listen --no-replay).
+  Prints the job id on stdout.
+  `,
+      ),
+    async () => (await import('./replay.js')).replayAction,
+  );
 }

@@ -1,0 +1,79 @@
+// Sending for interactions on X's API of 2026 (`api` v2 or activity): POST
+// /2/dm_conversations/with/{participant_id}/messages {"text"} with the account's OAuth 2.0 user
+// token (never OAuth 1.0a), refreshed through the user-token source (one refresh on a 401, then
+// "authorization lost"). X takes no quick replies there: options go out as a numbered text menu.
+// The returned dm_event_id is the sent id, so the dm.sent echo links to the outbound message.
+import type { Kysely } from 'kysely';
+import type { SendingInteraction } from '../db/outbox.js';
+import { getOAuthToken } from '../db/oauth-tokens.js';
+import type { Database } from '../db/schema.js';
+import { OAUTH_CLIENT_COLUMNS } from '../interactions/model.js';
+import type { SecretBox } from '../secrets.js';
+import type { QuickReplyOption, SentDirectMessage } from '../twitter/gateway.js';
+import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
+import { createUserTokenSource } from '../twitter/user-token.js';
+import { numberedMenu } from './options.js';
+import { UnsendableError } from './policy.js';
+
+/** What the outbox needs of a gateway: one DM, its id back. The v1.1 TwitterGateway is one too. */
+export interface DmSender {
+  sendDirectMessage(recipientId: string, text: string, options?: QuickReplyOption[]): Promise<SentDirectMessage>;
+  close?(): void;
+}
+
+/** Builds the sender of a v2/activity interaction from its row (credentials still encrypted). */
+export type XSenderFactory = (row: SendingInteraction, box: SecretBox) => Promise<DmSender>;
+
+export interface XSenderOptions {
+  /** The database holding oauth_tokens (the refresh is serialised through it). */
+  db: () => Promise<Kysely<Database>>;
+  /** OMNI_TWITTER_API_URL. */
+  baseUrl: string;
+  timeoutMs: number;
+}
+
+export function createXSenderFactory(o: XSenderOptions): XSenderFactory {
+  return async (row, box) => {
+    const authorize = `omni interaction authorize ${row.id}`;
+    const decrypt = (column: 'api_key_enc' | 'api_secret_key_enc' | 'client_id_enc' | 'client_secret_enc', value: string) => {
+      try {
+        return box.decrypt(value, column);
+      } catch (err) {
+        throw new UnsendableError('secrets', `cannot read the credentials of interaction ${row.id}: ${(err as Error).message}`, (err as { hint?: string }).hint);
+      }
+    };
+    if (row.client_id_enc === null) {
+      throw new UnsendableError('authorization-lost', `interaction ${row.id} has no OAuth 2.0 client id, so its X authorization cannot be used`, `authorize the support account: ${authorize}`);
+    }
+    const clientId = decrypt(OAUTH_CLIENT_COLUMNS.clientId, row.client_id_enc);
+    const clientSecret = row.client_secret_enc === null ? undefined : decrypt(OAUTH_CLIENT_COLUMNS.clientSecret, row.client_secret_enc);
+    const db = await o.db();
+    if (!(await getOAuthToken(db, row.id))) {
+      throw new UnsendableError('authorization-lost', `interaction ${row.id} has no X OAuth 2.0 authorization to send with`, `authorize the support account: ${authorize}`);
+    }
+    const gateway = createXGateway({
+      baseUrl: o.baseUrl,
+      timeoutMs: o.timeoutMs,
+      app: { apiKey: decrypt('api_key_enc', row.api_key_enc), apiSecretKey: decrypt('api_secret_key_enc', row.api_secret_key_enc) },
+      userToken: createUserTokenSource({
+        db,
+        box,
+        interactionId: row.id,
+        client: { apiBaseUrl: o.baseUrl, clientId, ...(clientSecret !== undefined ? { clientSecret } : {}), timeoutMs: o.timeoutMs, authorizeCommand: authorize },
+      }),
+      editCommand: `omni interaction edit ${row.id}`,
+      authorizeCommand: authorize,
+    });
+    return xDmSender(gateway);
+  };
+}
+
+export function xDmSender(gateway: XGateway): DmSender {
+  return {
+    async sendDirectMessage(recipientId, text, options) {
+      const sent = await gateway.sendDm(recipientId, numberedMenu(text, options ?? []));
+      return { id: sent.dmEventId, createdAt: null };
+    },
+    close: () => gateway.close(),
+  };
+}
