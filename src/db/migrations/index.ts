@@ -9,6 +9,7 @@ import * as m0005 from './0005_outbox.js';
 import * as m0006 from './0006_oauth_tokens.js';
 import * as m0007 from './0007_interaction_api.js';
 import * as m0008 from './0008_privacy.js';
+import * as m0011 from './0011_xchat.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -18,6 +19,7 @@ export const migrations: Record<string, Migration> = {
   '0006_oauth_tokens': m0006,
   '0007_interaction_api': m0007,
   '0008_privacy': m0008,
+  '0011_xchat': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {
