@@ -249,6 +249,7 @@ export interface XChatIdentityTable {
 
 /** Conversation keys of X Chat conversations, encrypted (migration 0011). */
 export interface XChatConversationKeyTable {
+  id: Id;
   interaction_id: number;
   conversation_id: string;
   key_version: string;

@@ -37,6 +37,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('xchat_conversation_keys')
+    // A one-column key: `omni db copy` pages every table by its primary key.
+    .addColumn('id', 'integer', id(db))
     .addColumn('interaction_id', 'integer', (c) => c.notNull().references('interactions.id'))
     // `lo:hi` as signed inside events (group ids `g…` as they are).
     .addColumn('conversation_id', 'text', (c) => c.notNull())
@@ -44,7 +46,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('key_enc', 'text', (c) => c.notNull())
     .addColumn('via', 'text', (c) => c.notNull()) // 'key-change' (verified) | 'created' (omni started it)
     .addColumn('created_at', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('xchat_conversation_keys_pk', ['interaction_id', 'conversation_id', 'key_version'])
+    .addUniqueConstraint('xchat_conversation_keys_version', ['interaction_id', 'conversation_id', 'key_version'])
     .execute();
 }
 
