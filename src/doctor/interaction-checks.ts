@@ -12,6 +12,7 @@ import { authorizationJson } from '../interactions/authorization.js';
 import { API_GENERATIONS, apiLabel, isApiGeneration } from '../interactions/model.js';
 import { fail, pass, skip, warn, type InteractionCheck, type InteractionContext, type Outcome } from './model.js';
 import { probeCrc, probeHelper } from './probes.js';
+import { xchatCheck } from './xchat-check.js';
 
 const edit = (row: InteractionView) => `omni interaction edit ${row.id}`;
 
@@ -351,4 +352,5 @@ export const INTERACTION_CHECKS: readonly InteractionCheck[] = [
   crcFreshness,
   listenerCrc,
   outboxFailures,
+  xchatCheck,
 ];

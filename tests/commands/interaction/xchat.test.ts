@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
 import { loadSecretBox } from '../../../src/secrets.js';
 import { XChatIdentity } from '../../../src/xchat/sdk.js';
-import { loadActiveXChatIdentity } from '../../../src/xchat/store.js';
+import { blobField, loadActiveXChatIdentity } from '../../../src/xchat/store.js';
 import { cliWithDb } from '../../support/cli.js';
 import { TEST_ENGINE } from '../../support/engine.js';
 import { startFakeTwitter, type FakeTwitter } from '../../support/fake-twitter.js';
@@ -46,6 +46,8 @@ describe('omni interaction xchat', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is not authorized with OAuth 2.0, which X Chat needs');
     expect(r.stderr).toContain('omni interaction authorize 1');
+    const doc = JSON.parse((await run(['doctor', '1', '--offline', '--json'])).stdout) as { checks: Array<{ id: string; status: string; detail: string }> };
+    expect(doc.checks.find((c) => c.id === 'xchat')).toMatchObject({ status: 'pass', detail: expect.stringContaining('not set up: conversations customers start in X Chat (encrypted) are not read; to read them: omni interaction xchat setup 1') });
     const s = await run(['interaction', 'xchat', 'status', 'Support DMs', '--json']);
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toEqual({ interactionId: 1, status: 'not-set-up', identity: null, pending: null, retiredKeys: 0, conversations: 0, conversationKeys: 0, fix: 'omni interaction xchat setup 1' });
@@ -104,6 +106,17 @@ describe('omni interaction xchat', () => {
     expect(blob.equals(otherBlob)).toBe(true);
     const text = outputs.join('\n') + JSON.stringify(audit);
     for (const enc of ['base64', 'hex', 'base64url'] as const) expect(text).not.toContain(blob.toString(enc));
+    // doctor reads the stored keys back and compares the fingerprint X registered.
+    const xchatCheck = async () => (JSON.parse((await run(['doctor', '1', '--offline', '--json'])).stdout) as { checks: Array<{ id: string; status: string; detail: string; fix: string | null }> }).checks.find((c) => c.id === 'xchat');
+    expect(await xchatCheck()).toMatchObject({ status: 'pass', detail: `key version 2, X public key version 4242, fingerprint ${other.fingerprint()}` });
+    const { identity: swapped } = await XChatIdentity.generate(ACCOUNT_ID);
+    closers.push(() => swapped.dispose());
+    const box = TEST_ENGINE === 'sqlite' ? loadSecretBox(db, {}) : loadSecretBox(db, { XDG_CONFIG_HOME: path.join(dir, 'config'), HOME: dir });
+    const original = await h.kysely.selectFrom('xchat_identities').select('key_blob_enc').where('key_version', '=', 2).executeTakeFirstOrThrow();
+    await h.kysely.updateTable('xchat_identities').set({ key_blob_enc: box.encrypt(Buffer.from(swapped.exportKeyBlob()).toString('base64'), blobField(1, 2)) }).where('key_version', '=', 2).execute();
+    expect(await xchatCheck()).toMatchObject({ status: 'fail', detail: expect.stringContaining(`but ${other.fingerprint()} was registered`), fix: 'import the registered key blob: omni interaction xchat setup 1 --import-key-file <path> --rotate' });
+    await h.kysely.updateTable('xchat_identities').set({ key_blob_enc: original.key_blob_enc }).where('key_version', '=', 2).execute();
+
     if (TEST_ENGINE === 'sqlite') {
       for (const f of [db, `${db}-wal`].filter((x) => fs.existsSync(x))) {
         const bytes = fs.readFileSync(f);
