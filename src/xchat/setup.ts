@@ -152,3 +152,36 @@ async function importIdentity(
     identity.dispose();
   }
 }
+
+/**
+ * `omni apply` restoring an identity `omni export --include-secrets` wrote: X registered it already, so
+ * nothing is sent; the blob must have the fingerprint the file names. Returns the refusal, if any.
+ */
+export async function restoreXChatIdentity(
+  db: Kysely<Database>,
+  interactionId: number,
+  x: { keyBlob: string; publicKeyVersion: string; accountUserId: string; fingerprint: string; identityPublicKeySignature?: string },
+  w: { now: string; actor: string; box: SecretBox; auditExtra?: Record<string, unknown> },
+): Promise<string | undefined> {
+  const blob = new Uint8Array(Buffer.from(x.keyBlob, 'base64'));
+  let identity: XChatIdentity;
+  try {
+    identity = await XChatIdentity.fromKeyBlob(x.accountUserId, blob, x.publicKeyVersion);
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    blob.fill(0);
+  }
+  try {
+    const fingerprint = identity.fingerprint();
+    if (fingerprint !== x.fingerprint) return `the key blob has fingerprint ${fingerprint}, not ${x.fingerprint}: it is not the identity the file names`;
+    await storeXChatIdentity(
+      db,
+      { interactionId, identity, origin: 'imported', registeredAs: { publicKeyVersion: x.publicKeyVersion, identityPublicKeySignature: x.identityPublicKeySignature ?? '' } },
+      { ...w, auditExtra: { ...w.auditExtra, restored: true } },
+    );
+    return undefined;
+  } finally {
+    identity.dispose();
+  }
+}

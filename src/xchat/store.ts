@@ -155,7 +155,7 @@ export async function storeXChatIdentity(db: Kysely<Database>, n: NewIdentity, w
         fingerprint,
         public_key: keys.publicKey,
         signing_public_key: keys.signingPublicKey,
-        identity_public_key_signature: active ? n.registeredAs!.identityPublicKeySignature : (n.registration?.public_key.identity_public_key_signature ?? null),
+        identity_public_key_signature: (active ? n.registeredAs!.identityPublicKeySignature : n.registration?.public_key.identity_public_key_signature) || null,
         registration_json: n.registration ? JSON.stringify(n.registration) : null,
         key_blob_enc: envelope,
         origin: n.origin,
@@ -289,4 +289,28 @@ export async function saveConversationRing(db: Kysely<Database>, box: SecretBox,
 export async function conversationKeyCounts(db: Kysely<Database>, interactionId: number): Promise<{ conversations: number; keys: number }> {
   const rows = await db.selectFrom('xchat_conversation_keys').select('conversation_id').where('interaction_id', '=', interactionId).execute();
   return { conversations: new Set(rows.map((r) => r.conversation_id)).size, keys: rows.length };
+}
+
+/**
+ * The active identity of every interaction, for `omni export --include-secrets` only: the key blob in
+ * base64 (secret) with the public facts apply needs to restore it without calling X.
+ */
+export async function exportXChatIdentities(db: Kysely<Database>, box: SecretBox): Promise<Map<number, { keyBlob: string; publicKeyVersion: string; accountUserId: string; fingerprint: string; identityPublicKeySignature?: string }>> {
+  const rows = await db
+    .selectFrom('xchat_identities')
+    .select(['interaction_id', 'key_version', 'key_blob_enc', 'public_key_version', 'account_user_id', 'fingerprint', 'identity_public_key_signature'])
+    .where('status', '=', 'active')
+    .execute();
+  const out = new Map<number, { keyBlob: string; publicKeyVersion: string; accountUserId: string; fingerprint: string; identityPublicKeySignature?: string }>();
+  for (const r of rows) {
+    if (r.public_key_version === null) continue;
+    out.set(r.interaction_id, {
+      keyBlob: box.decrypt(r.key_blob_enc, blobField(r.interaction_id, r.key_version)),
+      publicKeyVersion: r.public_key_version,
+      accountUserId: r.account_user_id,
+      fingerprint: r.fingerprint,
+      ...(r.identity_public_key_signature ? { identityPublicKeySignature: r.identity_public_key_signature } : {}),
+    });
+  }
+  return out;
 }

@@ -125,6 +125,45 @@ describe('omni interaction xchat', () => {
     }
   });
 
+  it('omni export --include-secrets carries the identity and omni apply restores it elsewhere without calling X', async () => {
+    const { run, authorize, tw, dir } = await setup();
+    await authorize();
+    const first = JSON.parse((await run(['interaction', 'xchat', 'setup', '1', '--json'])).stdout);
+    const plain = await run(['export', '--format', 'json']);
+    expect(JSON.parse(plain.stdout).interactions[0].xchat).toBeUndefined();
+    const full = await run(['export', '--format', 'json', '--include-secrets']);
+    const doc = JSON.parse(full.stdout);
+    expect(doc.interactions[0].xchat).toEqual({ keyBlob: expect.stringMatching(/^[A-Za-z0-9+/]{86}==$/), publicKeyVersion: first.identity.publicKeyVersion, accountUserId: ACCOUNT_ID, fingerprint: first.identity.fingerprint, identityPublicKeySignature: expect.any(String) });
+    const file = path.join(dir, 'helpdesk.json');
+    fs.writeFileSync(file, full.stdout, { mode: 0o600 });
+    const same = await run(['apply', '-f', file, '--dry-run']);
+    expect(same.stdout.trim()).toBe('No changes.');
+
+    // Another installation: a fresh database and key; apply restores the identity, X sees no call.
+    const other = cliWithDb({ OMNI_TWITTER_API_URL: tw.url });
+    const requests = tw.state.requests.length;
+    const planned = await other.run(['--no-input', 'apply', '-f', file, '--dry-run']);
+    expect(planned.stdout).toContain('    xchat keys: set');
+    expect(planned.stdout).not.toContain(doc.interactions[0].xchat.keyBlob);
+    const applied = await other.run(['--no-input', 'apply', '-f', file]);
+    expect(applied.code).toBe(0);
+    const status = JSON.parse((await other.run(['interaction', 'xchat', 'status', '1', '--json'])).stdout);
+    expect(status).toMatchObject({ status: 'active', identity: { fingerprint: first.identity.fingerprint, publicKeyVersion: first.identity.publicKeyVersion, origin: 'imported' } });
+    expect((await other.run(['apply', '-f', file, '--dry-run'])).stdout.trim()).toBe('No changes.');
+    expect(tw.state.requests.length).toBe(requests);
+
+    // A blob that is not the identity the file names is refused, and nothing changes.
+    const { identity: stranger } = await XChatIdentity.generate(ACCOUNT_ID);
+    closers.push(() => stranger.dispose());
+    doc.interactions[0].xchat.keyBlob = Buffer.from(stranger.exportKeyBlob()).toString('base64');
+    doc.interactions[0].xchat.fingerprint = 'not-the-one';
+    fs.writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
+    const refused = await other.run(['--no-input', 'apply', '-f', file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('interactions[0].xchat.keyBlob: the key blob has fingerprint');
+    expect(JSON.parse((await other.run(['interaction', 'xchat', 'status', '1', '--json'])).stdout).identity.fingerprint).toBe(first.identity.fingerprint);
+  });
+
   it('documents itself with examples', async () => {
     const { run } = await setup();
     const help = await run(['interaction', 'xchat', 'setup', '--help']);
