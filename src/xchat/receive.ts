@@ -100,14 +100,16 @@ function keyVersionOf(eventB64: unknown): string | undefined {
 }
 
 /**
- * Accepts the whole Activity API envelope (`{data:{event_type, event_uuid, payload}}`), its `data`, or
- * a bare payload with `eventType` given.
+ * Accepts the whole Activity API envelope (`{data:{event_type, event_uuid, payload}}`), its `data`, the
+ * stream consumer's `ActivityEnvelope` (`{eventType, eventUuid, payload}`), or a bare payload with
+ * `eventTypeHint` given.
  */
 export async function receiveChatEvent(deps: ReceiveDeps, envelope: unknown, eventTypeHint?: ChatEventType): Promise<ChatReceiveOutcome> {
   const root = asRecord(envelope);
   const data = asRecord(root?.data) ?? root;
-  const eventType = str(data?.event_type) ?? eventTypeHint ?? '';
-  const eventUuid = str(data?.event_uuid);
+  // The stream consumer's parsed envelope (src/twitter/stream.ts) names them in camelCase.
+  const eventType = str(data?.event_type) ?? str(data?.eventType) ?? eventTypeHint ?? '';
+  const eventUuid = str(data?.event_uuid) ?? str(data?.eventUuid);
   const payload = asRecord(data?.payload) ?? (data?.encoded_event !== undefined ? data : undefined);
   const none = { learnedKeyVersions: [] as string[], keyChangeRejections: [] as Rejection[] };
   const refuse = (reason: ChatRejectReason, detail: string, ids: Partial<Pick<ChatRejection, 'eventId' | 'senderId' | 'conversationId'>> = {}, extra = none): ChatReceiveOutcome => ({

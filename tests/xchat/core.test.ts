@@ -10,6 +10,7 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { loadSecretBox, type SecretBox } from '../../src/secrets.js';
 import { TwitterError } from '../../src/twitter/errors.js';
 import { createXGateway, type XGateway } from '../../src/twitter/gateway-v2.js';
+import { activityStream } from '../../src/twitter/stream.js';
 import { createUserTokenSource, storeAuthorization } from '../../src/twitter/user-token.js';
 import { ownRegisteredKeys, SigningKeyDirectory, storedKeyCache } from '../../src/xchat/keys.js';
 import { receiveChatEvent, type ChatReceiveOutcome } from '../../src/xchat/receive.js';
@@ -172,6 +173,43 @@ describe('xchat receive and send', () => {
     expect(sent.createdKeyVersion).toBeUndefined();
     expect(chatter.reads().map((x) => x.text)).toEqual(['We are on it — sorry for the wait']);
     expect(sent.encodedMessageEvent).toEqual(expect.any(String));
+  });
+
+  it('delivers chat.received on the activity stream too, and the envelope decrypts the same way', async () => {
+    const { tw, db, box, gw, id, runSetup } = await setup();
+    await runSetup();
+    await gw.createActivitySubscription({ eventType: 'chat.received', userId: ACCOUNT_ID, tag: `omni:${id}` });
+    const ctl = new AbortController();
+    closers.push(() => ctl.abort());
+    const got: unknown[] = [];
+    const reading = (async () => {
+      for await (const env of activityStream({ baseUrl: tw.url, bearer: () => gw.appBearer(), signal: ctl.signal, stallMs: 5000, backoff: { initialMs: 20, maxMs: 100 } })) got.push(env);
+    })().catch(() => undefined);
+    await waitFor(() => tw.x.streamConnections() === 1 || undefined, 'the stream connection');
+    const chatter = await tw.x.customerChat({ userId: CUSTOMER, supportUserId: ACCOUNT_ID });
+    chatter.says('via the stream');
+    const envelope = await waitFor(() => got[0], 'the chat.received line');
+    const omni = await omniSide(db, box, gw, id);
+    expect(message(await receiveChatEvent(omni, envelope))).toMatchObject({ text: 'via the stream', senderId: CUSTOMER, eventType: 'chat.received' });
+    ctl.abort();
+    await reading;
+  });
+
+  it('X Chat endpoints take only the user token with their scopes, and a hyphenated conversation id', async () => {
+    const { tw, gw, runSetup } = await setup();
+    await runSetup();
+    const chatter = await tw.x.customerChat({ userId: CUSTOMER, supportUserId: ACCOUNT_ID });
+    const bearer = await gw.appBearer();
+    const asApp = await fetch(`${tw.url}/2/users/${CUSTOMER}/public_keys`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect(asApp.status).toBe(403);
+    expect(((await asApp.json()) as { title: string }).title).toBe('Unsupported Authentication');
+    expect((await gw.chatPublicKeys(CUSTOMER)).map((k) => k.public_key)).toEqual([chatter.customer.registered.public_key]);
+    const token = tw.x.issueTokens(ACCOUNT_ID, { scopes: ['dm.read', 'tweet.read', 'users.read'] }).access_token;
+    const readOnly = await fetch(`${tw.url}/2/chat/conversations/${chatter.customer.urlConversationId}/messages`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(readOnly.status).toBe(403);
+    expect(((await readOnly.json()) as { detail: string }).detail).toContain('dm.write');
+    const colon = await fetch(`${tw.url}/2/chat/conversations/${encodeURIComponent(chatter.conversationId)}/events`, { headers: { authorization: `Bearer ${token}` } });
+    expect(colon.status).toBe(400);
   });
 
   it('refuses a tampered signature (fail closed) and records why; a good message after it still decrypts', async () => {
