@@ -69,6 +69,11 @@ export interface ReceiveDeps {
   keys: ConversationKeyCache;
   /** For key changes a payload does not carry (GET /2/chat/conversations/{id}/events). */
   api?: Pick<XChatApi, 'chatEventsPage'>;
+  /**
+   * The account's retired identities (after a rotation): a key change a customer's app encrypted to
+   * an older public key of the account is opened with the identity that holds it.
+   */
+  retired?: readonly XChatIdentity[];
 }
 
 const USER_ID = /^[0-9]{1,19}$/;
@@ -94,6 +99,16 @@ function keyVersionOf(eventB64: unknown): string | undefined {
   if (!bytes) return undefined;
   try {
     return decodeMessageEvent(bytes).conversationKeyVersion;
+  } catch {
+    return undefined;
+  }
+}
+
+function decodeIds(eventB64: string): string | undefined {
+  const bytes = fromBase64(eventB64);
+  if (!bytes) return undefined;
+  try {
+    return decodeMessageEvent(bytes).messageId;
   } catch {
     return undefined;
   }
@@ -162,9 +177,11 @@ export async function receiveChatEvent(deps: ReceiveDeps, envelope: unknown, eve
   const carried = keyVersionOf(payload.conversation_key_change_event);
   const historyLearned: string[] = [];
   const historyRejected: Rejection[] = [];
+  let historyEvents: string[] = [];
   if (wanted && !ring.has(wanted) && carried !== wanted && deps.api?.chatEventsPage) {
     try {
       const page = await deps.api.chatEventsPage(urlConversationId(conversationId), { maxResults: 100 });
+      historyEvents = page.keyChangeEvents;
       const fresh = page.keyChangeEvents.filter((ev) => {
         const v = keyVersionOf(ev);
         return v === undefined || !ring.has(v);
@@ -186,7 +203,30 @@ export async function receiveChatEvent(deps: ReceiveDeps, envelope: unknown, eve
     keys = again;
     result = deps.identity.decryptPayload(ring, payload, keys);
   }
-  const learned = [...historyLearned, ...result.learnedKeyVersions];
+  const retiredLearned: string[] = [];
+  // A key change with no entry for the current key: the SDK says 'undecryptable' or, 0.4.3, that its
+  // signature has no matching signing key. Either way a retired identity may hold the key it is for.
+  const locked = result.keyChangeRejections.length > 0 || historyRejected.length > 0 || (result.outcome.status === 'rejected' && result.outcome.reason === 'unknown_key_version');
+  if (deps.retired && deps.retired.length > 0 && locked) {
+    const carriedEvent = typeof payload.conversation_key_change_event === 'string' ? [payload.conversation_key_change_event] : [];
+    for (const old of deps.retired) {
+      const pending = [...carriedEvent, ...historyEvents].filter((ev) => {
+        const v = keyVersionOf(ev);
+        return v === undefined || !ring.has(v);
+      });
+      if (pending.length === 0) break;
+      retiredLearned.push(...old.applyKeyChanges(ring, pending, keys).learned);
+    }
+    if (retiredLearned.length > 0) {
+      result = deps.identity.decryptPayload(ring, payload, keys);
+      // Refusals of key changes a retired identity opened are no longer refusals.
+      for (let i = historyRejected.length - 1; i >= 0; i--) {
+        const v = keyVersionOf(historyEvents.find((ev) => decodeIds(ev) === historyRejected[i]!.eventId));
+        if (v !== undefined && ring.has(v)) historyRejected.splice(i, 1);
+      }
+    }
+  }
+  const learned = [...historyLearned, ...retiredLearned, ...result.learnedKeyVersions];
   const extra = { learnedKeyVersions: learned, keyChangeRejections: [...historyRejected, ...result.keyChangeRejections] };
   if (learned.length > 0) await deps.keys.save(ring, 'key-change');
 

@@ -236,6 +236,14 @@ export async function loadPendingXChatIdentity(db: Kysely<Database>, box: Secret
   return identityFromRow(db, box, r as IdentityRow, reg?.version ?? '1');
 }
 
+/** Every retired identity of an interaction, newest first, decrypted into the SDK. Dispose them after use. */
+export async function loadRetiredXChatIdentities(db: Kysely<Database>, box: SecretBox, interactionId: number): Promise<XChatIdentity[]> {
+  const rows = await db.selectFrom('xchat_identities').select(PUBLIC_COLUMNS).where('interaction_id', '=', interactionId).where('status', '=', 'retired').orderBy('key_version', 'desc').execute();
+  const out: XChatIdentity[] = [];
+  for (const r of rows) if (r.public_key_version !== null) out.push(await identityFromRow(db, box, r as IdentityRow));
+  return out;
+}
+
 /** The retired identities whose registered version is `publicKeyVersion` (events encrypted to an old key). */
 export async function loadXChatIdentityByPublicKeyVersion(db: Kysely<Database>, box: SecretBox, interactionId: number, publicKeyVersion: string): Promise<XChatIdentity | undefined> {
   const r = await db

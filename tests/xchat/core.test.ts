@@ -17,7 +17,7 @@ import { receiveChatEvent, type ChatReceiveOutcome } from '../../src/xchat/recei
 import { XChatIdentity } from '../../src/xchat/sdk.js';
 import { sendChatMessage } from '../../src/xchat/send.js';
 import { setupXChat } from '../../src/xchat/setup.js';
-import { loadActiveXChatIdentity, loadConversationRing, xchatState } from '../../src/xchat/store.js';
+import { loadActiveXChatIdentity, loadConversationRing, loadRetiredXChatIdentities, xchatState } from '../../src/xchat/store.js';
 import { startFakeTwitter, type FakeTwitterOptions } from '../support/fake-twitter.js';
 import { startWebhookReceiver } from '../support/fake-x/receiver.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
@@ -244,6 +244,28 @@ describe('xchat receive and send', () => {
     expect((await loadConversationRing(db2.kysely, box, id, chatter.conversationId)).versions()).toEqual([one.conversationKeyVersion, two.conversationKeyVersion]);
     expect(message(await receiveChatEvent(omni, chatter.says('three', { withKeyChange: false }))).text).toBe('three');
     expect(tw.x.chatPublicKeys(ACCOUNT_ID)).toHaveLength(1); // no re-registration
+  });
+
+  it("after omni rotates its keys, opens a customer's key change still encrypted to the retired key", async () => {
+    const { tw, db, box, gw, id, runSetup } = await setup();
+    await runSetup();
+    const chatter = await tw.x.customerChat({ userId: CUSTOMER, supportUserId: ACCOUNT_ID });
+    message(await receiveChatEvent(await omniSide(db, box, gw, id), chatter.says('before')));
+    await runSetup({ rotate: true });
+    // The customer's app has not fetched the new key yet: its next key change is for the old one.
+    chatter.rotatesKey();
+    const omni = await omniSide(db, box, gw, id);
+    const delivery = chatter.says('after both rotations');
+    const without = await receiveChatEvent(omni, delivery);
+    expect(without).toMatchObject({ status: 'rejected', reason: 'unknown_key_version' });
+    // The SDK words a key change with no entry for this key as an unverifiable signature.
+    expect(without.status === 'rejected' && without.keyChangeRejections).toHaveLength(1);
+    const retired = await loadRetiredXChatIdentities(db.kysely, box, id);
+    closers.push(() => retired.forEach((r) => r.dispose()));
+    expect(retired).toHaveLength(1);
+    const out = await receiveChatEvent({ ...omni, retired }, delivery);
+    expect(message(out).text).toBe('after both rotations');
+    expect(out.status === 'message' && out.keyChangeRejections).toEqual([]);
   });
 
   it("learns a key from the conversation's history when the payload carries none, and refuses what it cannot unlock", async () => {
