@@ -8,10 +8,12 @@ import { openDatabase } from '../../../src/db/connection.js';
 import { loadSecretBox } from '../../../src/secrets.js';
 import { XChatIdentity } from '../../../src/xchat/sdk.js';
 import { blobField, loadActiveXChatIdentity } from '../../../src/xchat/store.js';
+import { readKeyBlob } from '../../../src/commands/interaction/xchat/setup.js';
 import { cliWithDb } from '../../support/cli.js';
 import { TEST_ENGINE } from '../../support/engine.js';
 import { startFakeTwitter, type FakeTwitter } from '../../support/fake-twitter.js';
 import { newFlags, secretEnv, seedCatalogs } from '../../support/interactions.js';
+import { tempDir } from '../../support/tmp.js';
 import { ACCOUNT_ID, testApp, testUser } from '../../support/twitter-fixtures.js';
 
 const CLIENT_ID = 'b2F1dGgyLWNsaWVudC1pZC1mb3Itb21uaQ';
@@ -162,6 +164,25 @@ describe('omni interaction xchat', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('interactions[0].xchat.keyBlob: the key blob has fingerprint');
     expect(JSON.parse((await other.run(['interaction', 'xchat', 'status', '1', '--json'])).stdout).identity.fingerprint).toBe(first.identity.fingerprint);
+  });
+
+  it('reads a key file as raw bytes, base64 or hex, and says when others can read it', async () => {
+    const dir = tempDir();
+    const blob = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 256));
+    const write = (name: string, data: string | Buffer, mode: number) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, data, { mode });
+      fs.chmodSync(f, mode);
+      return f;
+    };
+    for (const [name, data] of [['raw.key', blob], ['b64.key', blob.toString('base64') + '\n'], ['hex.key', blob.toString('hex')], ['url.key', blob.toString('base64url')]] as const) {
+      const r = await readKeyBlob(write(name, data, 0o600));
+      expect(Buffer.from(r.blob).equals(blob)).toBe(true);
+      expect(r.looseMode).toBe(false);
+    }
+    expect((await readKeyBlob(write('open.key', blob, 0o644))).looseMode).toBe(true);
+    await expect(readKeyBlob(path.join(dir, 'missing.key'))).rejects.toThrow('cannot read --import-key-file');
+    await expect(readKeyBlob(write('long.key', Buffer.concat([blob, blob]), 0o600))).rejects.toThrow('does not hold a 64-byte X Chat key blob');
   });
 
   it('documents itself with examples', async () => {

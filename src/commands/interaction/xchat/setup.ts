@@ -26,7 +26,7 @@ export async function readKeyBlob(file: string): Promise<{ blob: Uint8Array; loo
     throw new UsageError(`cannot read --import-key-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give the path of the key blob file');
   }
   let blob: Buffer | undefined;
-  if (raw.length === 64) blob = raw;
+  if (raw.length === 64) blob = Buffer.from(raw); // a copy: raw is wiped below
   else {
     const text = raw.toString('utf8').trim();
     if (/^[0-9a-fA-F]{128}$/.test(text)) blob = Buffer.from(text, 'hex');
@@ -39,7 +39,9 @@ export async function readKeyBlob(file: string): Promise<{ blob: Uint8Array; loo
   if (!blob) {
     throw new UsageError(`--import-key-file ${file} does not hold a 64-byte X Chat key blob (raw, base64 or hex)`, 'give the file chat-xdk exportKeys() or another omni wrote, unchanged');
   }
-  return { blob: new Uint8Array(blob), looseMode: process.platform !== 'win32' && (mode & 0o077) !== 0 };
+  const out = new Uint8Array(blob);
+  blob.fill(0);
+  return { blob: out, looseMode: process.platform !== 'win32' && (mode & 0o077) !== 0 };
 }
 
 export function identityJson(v: XChatIdentityView | undefined) {
