@@ -12,6 +12,7 @@ const postgresSuites = [
   'tests/commands/param/param.test.ts',
   'tests/commands/audit/audit.test.ts',
   'tests/privacy/privacy-db.test.ts',
+  'tests/commands/interaction/xchat.test.ts',
 ];
 
 export default defineConfig({

@@ -9,7 +9,7 @@ import { loadSecretBox } from '../../../src/secrets.js';
 import { XChatIdentity } from '../../../src/xchat/sdk.js';
 import { blobField, loadActiveXChatIdentity } from '../../../src/xchat/store.js';
 import { readKeyBlob } from '../../../src/commands/interaction/xchat/setup.js';
-import { cliWithDb } from '../../support/cli.js';
+import { cliWithDb, runCli } from '../../support/cli.js';
 import { TEST_ENGINE } from '../../support/engine.js';
 import { startFakeTwitter, type FakeTwitter } from '../../support/fake-twitter.js';
 import { newFlags, secretEnv, seedCatalogs } from '../../support/interactions.js';
@@ -141,8 +141,11 @@ describe('omni interaction xchat', () => {
     const same = await run(['apply', '-f', file, '--dry-run']);
     expect(same.stdout.trim()).toBe('No changes.');
 
-    // Another installation: a fresh database and key; apply restores the identity, X sees no call.
-    const other = cliWithDb({ OMNI_TWITTER_API_URL: tw.url });
+    // Another installation: a fresh SQLite database and key (whatever the engine of the first, which
+    // on PostgreSQL is one database per test); apply restores the identity, X sees no call.
+    const otherDir = tempDir();
+    const otherDb = path.join(otherDir, 'other.db');
+    const other = { run: (args: string[]) => runCli(['--db', otherDb, ...args], { env: { HOME: otherDir, OMNI_TWITTER_API_URL: tw.url } }) };
     const requests = tw.state.requests.length;
     const planned = await other.run(['--no-input', 'apply', '-f', file, '--dry-run']);
     expect(planned.stdout).toContain('    xchat keys: set');
