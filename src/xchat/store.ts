@@ -124,8 +124,8 @@ export interface NewIdentity {
 
 /**
  * Stores a new identity: `pending` until X confirms its registration (generated), or `active` at once
- * when it is already registered (an imported blob X knows). A pending identity replaces an earlier
- * pending one; activating retires the previous active one.
+ * when it is already registered (an imported blob X knows). Either replaces keys still pending;
+ * activating retires the previous active one.
  */
 export async function storeXChatIdentity(db: Kysely<Database>, n: NewIdentity, w: XChatWriteContext): Promise<XChatIdentityView> {
   return inTransaction(db, async (trx) => {
@@ -139,9 +139,10 @@ export async function storeXChatIdentity(db: Kysely<Database>, n: NewIdentity, w
     }
     const keys = n.identity.publicKeys();
     const active = n.registeredAs !== undefined;
-    if (!active) {
-      await trx.deleteFrom('xchat_identities').where('interaction_id', '=', n.interactionId).where('status', '=', 'pending').execute();
-    } else {
+    // Keys pending registration are superseded either way: a later plain setup must not register them
+    // over the identity stored now.
+    await trx.deleteFrom('xchat_identities').where('interaction_id', '=', n.interactionId).where('status', '=', 'pending').execute();
+    if (active) {
       await trx.updateTable('xchat_identities').set({ status: 'retired', retired_at: w.now, updated_at: w.now }).where('interaction_id', '=', n.interactionId).where('status', '=', 'active').execute();
     }
     const fingerprint = n.identity.fingerprint();

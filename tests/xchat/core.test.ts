@@ -117,6 +117,22 @@ describe('xchat setup', () => {
     expect(tw.x.chatPublicKeys(ACCOUNT_ID).at(-1)!.public_key).toBe(state.pending!.publicKey);
   });
 
+  it('an import supersedes keys still pending registration: a later setup does not register them', async () => {
+    const { tw, db, id, runSetup } = await setup({ x: { publicKeyRegistrationLimit: { limit: 1, windowMs: 60_000 } } });
+    await runSetup();
+    await runSetup({ rotate: true }).then(() => { throw new Error('expected the daily limit'); }, () => undefined);
+    expect((await xchatState(db.kysely, id)).pending).toBeDefined();
+    const { identity, registration } = await XChatIdentity.generate(ACCOUNT_ID);
+    closers.push(() => identity.dispose());
+    tw.x.addChatPublicKey(ACCOUNT_ID, { public_key_version: '88', public_key: registration.public_key.public_key, signing_public_key: registration.public_key.signing_public_key, identity_public_key_signature: registration.public_key.identity_public_key_signature });
+    await runSetup({ importBlob: identity.exportKeyBlob(), rotate: true });
+    const state = await xchatState(db.kysely, id);
+    expect(state.pending).toBeUndefined();
+    expect(state.active).toMatchObject({ publicKeyVersion: '88', fingerprint: identity.fingerprint() });
+    const again = await runSetup().then(() => undefined, (e: unknown) => e as Error);
+    expect(again?.message).toContain('already has an X Chat identity');
+  });
+
   it('imports a key blob X knows (no registration spent) and refuses one X does not know', async () => {
     const { tw, runSetup } = await setup();
     const { identity, registration } = await XChatIdentity.generate(ACCOUNT_ID);
