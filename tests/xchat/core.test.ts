@@ -16,6 +16,7 @@ import { ownRegisteredKeys, SigningKeyDirectory, storedKeyCache } from '../../sr
 import { receiveChatEvent, type ChatReceiveOutcome } from '../../src/xchat/receive.js';
 import { XChatIdentity } from '../../src/xchat/sdk.js';
 import { sendChatMessage } from '../../src/xchat/send.js';
+import { openXChatSession } from '../../src/xchat/session.js';
 import { setupXChat } from '../../src/xchat/setup.js';
 import { loadActiveXChatIdentity, loadConversationRing, loadRetiredXChatIdentities, xchatState } from '../../src/xchat/store.js';
 import { startFakeTwitter, type FakeTwitterOptions } from '../support/fake-twitter.js';
@@ -326,6 +327,24 @@ describe('xchat receive and send', () => {
     expect(message(await receiveChatEvent(omni, echo))).toMatchObject({ direction: 'sent', senderId: ACCOUNT_ID, text: 'hello from support', messageId: sent.messageId });
     const forged = { data: { ...d.data, event_type: 'chat.sent' } };
     expect(await receiveChatEvent(omni, forged)).toMatchObject({ status: 'rejected', reason: 'wrong_direction' });
+  });
+
+  it('a session (what the listener and outbox hold) receives, answers and survives a reopen; none without X Chat set up', async () => {
+    const { tw, db, box, gw, id, runSetup } = await setup();
+    expect(await openXChatSession({ db: db.kysely, box, interactionId: id, api: gw })).toBeUndefined();
+    await runSetup();
+    const session = (await openXChatSession({ db: db.kysely, box, interactionId: id, api: gw }))!;
+    closers.push(() => session.dispose());
+    expect(session.identity).toMatchObject({ userId: ACCOUNT_ID, fingerprint: (await xchatState(db.kysely, id)).active!.fingerprint });
+    expect(JSON.stringify(session.identity)).not.toMatch(/key_blob|keyBlob/);
+    const chatter = await tw.x.customerChat({ userId: CUSTOMER, supportUserId: ACCOUNT_ID });
+    const m = message(await session.receive(chatter.says('session hello')));
+    await session.send({ peerId: CUSTOMER, text: 'session reply', replyToEvent: m.encodedEvent });
+    expect(chatter.reads().map((r) => r.text)).toEqual(['session reply']);
+    session.dispose();
+    const reopened = (await openXChatSession({ db: db.kysely, box, interactionId: id, api: gw }))!;
+    closers.push(() => reopened.dispose());
+    expect(message(await reopened.receive(chatter.says('again', { withKeyChange: false }))).text).toBe('again');
   });
 
   it('leaves no private key byte in the SQLite file or its WAL', async () => {
