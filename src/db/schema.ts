@@ -240,6 +240,38 @@ export interface ReplayJobTable {
   reported_at: string | null;
 }
 
+/** The account's X Chat identity per key version (migration 0011); the key blob only as an envelope. */
+export interface XChatIdentityTable {
+  id: Id;
+  interaction_id: number;
+  account_user_id: string;
+  key_version: number;
+  public_key_version: string | null;
+  fingerprint: string;
+  public_key: string;
+  signing_public_key: string;
+  identity_public_key_signature: string | null;
+  registration_json: string | null;
+  key_blob_enc: string;
+  origin: 'generated' | 'imported';
+  status: 'pending' | 'active' | 'retired';
+  registered_at: string | null;
+  retired_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Conversation keys of X Chat conversations, encrypted (migration 0011). */
+export interface XChatConversationKeyTable {
+  id: Id;
+  interaction_id: number;
+  conversation_id: string;
+  key_version: string;
+  key_enc: string;
+  via: 'key-change' | 'created';
+  created_at: string;
+}
+
 export interface Database {
   units: CatalogTable;
   groups: CatalogTable;
@@ -263,6 +295,8 @@ export interface Database {
   settings: SettingTable;
   replay_jobs: ReplayJobTable;
   listener_heartbeats: ListenerHeartbeatTable;
+  xchat_identities: XChatIdentityTable;
+  xchat_conversation_keys: XChatConversationKeyTable;
 }
 
 /** Migration 0010: when each listener was last alive (src/db/heartbeats.ts). */

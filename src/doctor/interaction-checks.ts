@@ -15,6 +15,7 @@ import { probeCrc, probeHelper } from './probes.js';
 import { listInteractions } from '../db/interactions.js';
 import { isXApi, pickOurWebhook, target } from '../webhooks/x-service.js';
 import { missingSubscriptions, describeSubscription } from '../webhooks/subscriptions.js';
+import { xchatCheck } from './xchat-check.js';
 
 const edit = (row: InteractionView) => `omni interaction edit ${row.id}`;
 
@@ -411,4 +412,5 @@ export const INTERACTION_CHECKS: readonly InteractionCheck[] = [
   crcFreshness,
   listenerCrc,
   outboxFailures,
+  xchatCheck,
 ];

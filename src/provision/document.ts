@@ -38,6 +38,19 @@ export interface DesiredInteraction {
    * existing interaction keeps its stored value; the plan refuses them for a new one, naming NAME.
    */
   unsetEnvCredentials: Partial<Record<keyof Secrets, string>>;
+  /** The account's X Chat identity (written by `omni export --include-secrets`); absent: keep the stored one. */
+  xchat?: DesiredXChat;
+}
+
+/** An X Chat identity to restore: the 64-byte key blob and the public facts X registered it under. */
+export interface DesiredXChat {
+  /** Base64 of the 64-byte blob (secret). */
+  keyBlob: string;
+  publicKeyVersion: string;
+  accountUserId: string;
+  /** The identity key's fingerprint; apply checks the blob against it. */
+  fingerprint: string;
+  identityPublicKeySignature?: string;
 }
 
 export interface DesiredState {
@@ -68,8 +81,9 @@ export class DocumentErrors extends Error {
 const TOP_KEYS = new Set(['version', 'units', 'groups', 'portfolios', 'contactOrigins', 'contracts', 'parameters', 'interactions']);
 const INTERACTION_KEYS = new Set([
   'name', 'channel', 'api', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception',
-  'devEnvironment', 'callbackUrl', 'allowHttp', 'credentials',
+  'devEnvironment', 'callbackUrl', 'allowHttp', 'credentials', 'xchat',
 ]);
+const XCHAT_KEYS = ['keyBlob', 'publicKeyVersion', 'accountUserId', 'fingerprint', 'identityPublicKeySignature'];
 
 /** `${env:NAME}` and `${file:path}` keep secrets out of the committed file. */
 const REF = /^\$\{(env|file):([^}]+)\}$/;
@@ -230,8 +244,10 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
       }
     }
   }
+  const xchat = raw.xchat === undefined || raw.xchat === null ? undefined : parseXChat(raw.xchat, `${p}.xchat`, ctx, errors);
   if (errors.length > before) return undefined;
   return {
+    ...(xchat ? { xchat } : {}),
     path: p,
     name: name!,
     channel,
@@ -247,6 +263,27 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
     credentials,
     unsetEnvCredentials,
   };
+}
+
+function parseXChat(raw: unknown, p: string, ctx: ParseContext, errors: DocError[]): DesiredXChat | undefined {
+  if (!isObject(raw)) {
+    errors.push({ path: p, message: `must be a mapping of ${XCHAT_KEYS.join(', ')} (omni export --include-secrets writes it)` });
+    return undefined;
+  }
+  const before = errors.length;
+  for (const key of Object.keys(raw)) if (!XCHAT_KEYS.includes(key)) errors.push({ path: `${p}.${key}`, message: `unknown key (known: ${XCHAT_KEYS.join(', ')})` });
+  const given = str(raw, 'keyBlob', p, errors);
+  const keyBlob = given === undefined ? undefined : resolveRef(given, `${p}.keyBlob`, ctx, errors)?.trim();
+  if (keyBlob !== undefined && (!/^[A-Za-z0-9+/]+={0,2}$/.test(keyBlob) || Buffer.from(keyBlob, 'base64').length !== 64)) {
+    errors.push({ path: `${p}.keyBlob`, message: 'must be the base64 of the 64-byte X Chat key blob (as omni export --include-secrets writes it)' });
+  }
+  const publicKeyVersion = str(raw, 'publicKeyVersion', p, errors);
+  const accountUserId = str(raw, 'accountUserId', p, errors);
+  if (accountUserId !== undefined && !/^[0-9]{1,19}$/.test(accountUserId)) errors.push({ path: `${p}.accountUserId`, message: 'must be an X user id (1-19 digits)' });
+  const fingerprint = str(raw, 'fingerprint', p, errors);
+  const signature = str(raw, 'identityPublicKeySignature', p, errors, false);
+  if (errors.length > before) return undefined;
+  return { keyBlob: keyBlob!, publicKeyVersion: publicKeyVersion!, accountUserId: accountUserId!, fingerprint: fingerprint!, ...(signature ? { identityPublicKeySignature: signature } : {}) };
 }
 
 /** Parses and shape-checks a document; throws DocumentErrors listing every problem. */

@@ -12,6 +12,7 @@ import { setParameterValue, unsetParameterValue } from '../parameter-write.js';
 import type { SecretBox } from '../secrets.js';
 import { DocumentErrors, type DesiredInteraction } from './document.js';
 import { fileError, type Plan, type ResolvedInteraction } from './plan.js';
+import { restoreXChatIdentity } from '../xchat/setup.js';
 
 export interface ExecuteDeps {
   now: string;
@@ -77,12 +78,17 @@ export async function executePlan(db: Kysely<Database>, plan: Plan, deps: Execut
           const write = { ...w, box: deps.box(), allowHttp: it.allowHttp };
           try {
             const draft = { values: await draftValues(trx, it, plan.resolved.get(it.path)!), secrets: it.credentials };
+            let id: number;
             if (item.op === 'create') {
-              touched.push(await createInteraction(trx, draft, write));
+              id = await createInteraction(trx, draft, write);
             } else {
-              const existing = (await trx.selectFrom('interactions').select('id').where('name', '=', it.name).where('deleted_at', 'is', null).executeTakeFirstOrThrow()).id;
-              await updateInteraction(trx, existing, draft, write);
-              touched.push(existing);
+              id = (await trx.selectFrom('interactions').select('id').where('name', '=', it.name).where('deleted_at', 'is', null).executeTakeFirstOrThrow()).id;
+              await updateInteraction(trx, id, draft, write);
+            }
+            touched.push(id);
+            if (item.xchat && it.xchat) {
+              const refused = await restoreXChatIdentity(trx, id, it.xchat, { now: w.now, actor: w.actor, box: write.box, auditExtra: VIA });
+              if (refused) throw new DocumentErrors([{ path: `${it.path}.xchat.keyBlob`, message: refused }], deps.source ?? 'the file');
             }
           } catch (err) {
             // Another process changed the database since the plan was made (e.g. took the name).

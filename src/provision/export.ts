@@ -8,6 +8,7 @@ import { listInteractions } from '../db/interactions.js';
 import { PARAMS } from '../parameters.js';
 import { decryptSecrets } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
+import { exportXChatIdentities } from '../xchat/store.js';
 
 /** The catalogs the file lists flat, by name (portfolios carry their activities). */
 type FlatKind = Exclude<CatalogKind, 'portfolio' | 'activity'>;
@@ -33,6 +34,7 @@ export async function exportState(db: Kysely<Database>, opts: { includeSecrets: 
     }
   }
 
+  const xchat = opts.includeSecrets ? await exportXChatIdentities(db, opts.box()) : new Map<number, Record<string, string>>();
   const interactions = (await listInteractions(db)).map((i) => {
     // Always with its portfolio: an activity name is unique only within one.
     const activity = { name: i.activity_name, portfolio: i.portfolio_name };
@@ -51,6 +53,8 @@ export async function exportState(db: Kysely<Database>, opts: { includeSecrets: 
     if (i.dev_environment !== '') out.devEnvironment = i.dev_environment;
     if (i.callback_url.startsWith('http:')) out.allowHttp = true;
     if (opts.includeSecrets) out.credentials = decryptSecrets(i, opts.box());
+    const keys = xchat.get(i.id);
+    if (keys) out.xchat = keys;
     return out;
   });
 

@@ -31,6 +31,8 @@ export interface PlanItem {
   fields: FieldDiff[];
   /** Secrets appear only as "changed" / "unchanged", never with values. */
   secrets?: Partial<Record<SecretField, 'changed' | 'unchanged'>>;
+  /** The X Chat keys of an interaction: 'set' (none stored) or 'changed' (another identity); never values. */
+  xchat?: 'set' | 'changed';
   /** Activities: their portfolio. */
   portfolio?: string;
 }
@@ -50,6 +52,8 @@ export interface CurrentState {
   activities: { id: number; name: string; portfolio: string }[];
   parameters: Map<number, string>;
   interactions: Map<string, InteractionView>;
+  /** Interaction id → fingerprint of its active X Chat identity. */
+  xchat: Map<number, string>;
 }
 
 export async function loadCurrentState(db: Kysely<Database>): Promise<CurrentState> {
@@ -65,6 +69,7 @@ export async function loadCurrentState(db: Kysely<Database>): Promise<CurrentSta
     activities: (await listCatalog(db, 'activity')).map((r) => ({ id: r.id, name: r.name, portfolio: r.portfolio_name ?? '' })),
     parameters: await getParameters(db),
     interactions: new Map((await listInteractions(db)).map((i) => [i.name, i])),
+    xchat: new Map((await db.selectFrom('xchat_identities').select(['interaction_id', 'fingerprint']).where('status', '=', 'active').execute()).map((r) => [r.interaction_id, r.fingerprint])),
   };
 }
 
@@ -261,6 +266,7 @@ function planInteraction(
       path: it.path,
       fields: Object.entries(want).map(([field, to]) => ({ field, from: null, to })),
       secrets: Object.fromEntries(SECRET_FIELDS.map((f) => [f, 'changed' as const])),
+      ...(it.xchat ? { xchat: 'set' as const } : {}),
     };
   }
   const have: Record<string, string | boolean> = {
@@ -284,8 +290,10 @@ function planInteraction(
     for (const f of given) secrets[f] = stored[f] === it.credentials[f] ? 'unchanged' : 'changed';
   }
   const secretsChange = Object.values(secrets).some((s) => s === 'changed');
-  if (fields.length === 0 && !secretsChange) return undefined;
-  return { op: 'update', entity: 'interaction', name: it.name, path: it.path, fields, secrets };
+  const storedXChat = current.xchat.get(existing.id);
+  const xchat = it.xchat && it.xchat.fingerprint !== storedXChat ? (storedXChat === undefined ? 'set' : 'changed') : undefined;
+  if (fields.length === 0 && !secretsChange && !xchat) return undefined;
+  return { op: 'update', entity: 'interaction', name: it.name, path: it.path, fields, secrets, ...(xchat ? { xchat } : {}) };
 }
 
 export interface PlanOptions {

@@ -17,6 +17,7 @@ import { TwitterError, twitterBadResponse, xErrorFromResponse, type TwitterCall 
 import type { TwitterCredentials, Webhook } from './gateway.js';
 import { dataOf, str, xFetch, type XRequest, type XResponse } from './http.js';
 import type { UserTokenSource } from './user-token.js';
+import type { ConversationKeyChangeRequest, PublicKeyRegistration, RegisteredPublicKey } from '../xchat/sdk.js';
 
 export interface XGatewayOptions {
   /** Scheme + host of the API (OMNI_TWITTER_API_URL), e.g. https://api.x.com. */
@@ -422,6 +423,97 @@ export class XGateway {
     if (!jobId) throw twitterBadResponse(call, 'no job_id');
     return { jobId, createdAt: typeof d.created_at === 'string' ? d.created_at : null };
   }
+
+  // ---- X Chat (user context: dm.read for reads, dm.write for writes) ----
+
+  /** X's daily limit on key registrations answers 429 with x-user-limit-24hour-reset: read it as the reset. */
+  private chatFail(call: TwitterCall, res: XResponse): TwitterError {
+    const daily = res.headers['x-user-limit-24hour-reset'];
+    const headers = res.status === 429 && daily !== undefined && res.headers['x-rate-limit-reset'] === undefined ? { ...res.headers, 'x-rate-limit-reset': daily } : res.headers;
+    return xErrorFromResponse(call, res.status, res.body, headers);
+  }
+
+  /**
+   * POST /2/users/{id}/public_keys: registers the account's X Chat public keys (X allows only a few
+   * per 24 h). Answers the public_key_version X assigned (or the one the body named).
+   */
+  async registerChatPublicKeys(userId: string, registration: PublicKeyRegistration): Promise<{ publicKeyVersion: string; rateLimit: RateLimit | null }> {
+    const call = this.call('POST', `/2/users/${encodeURIComponent(userId)}/public_keys`, 'user2', 'register the X Chat public keys');
+    const res = await this.userCall(call, { json: registration });
+    if (res.status !== 200 && res.status !== 201) throw this.chatFail(call, res);
+    const version = str(dataOf(call, res).public_key_version) ?? (registration.generate_version ? undefined : registration.version);
+    if (!version) throw twitterBadResponse(call, 'no public_key_version');
+    return { publicKeyVersion: version, rateLimit: rateLimitOf(res.headers) };
+  }
+
+  /** GET /2/users/{id}/public_keys: the user's registered X Chat keys (public material), every version. */
+  async chatPublicKeys(userId: string): Promise<RegisteredPublicKey[]> {
+    const qs = new URLSearchParams({ 'public_key.fields': 'public_key_version,public_key,signing_public_key,identity_public_key_signature' });
+    const call = this.call('GET', `/2/users/${encodeURIComponent(userId)}/public_keys?${qs}`, 'user2', "read a user's X Chat public keys");
+    const res = await this.userCall(call);
+    if (res.status !== 200) throw this.chatFail(call, res);
+    const data = (res.body as { data?: unknown } | undefined)?.data;
+    if (data === undefined) return [];
+    const list = Array.isArray(data) ? data : typeof data === 'object' && data !== null && Array.isArray((data as { public_keys?: unknown }).public_keys) ? (data as { public_keys: unknown[] }).public_keys : undefined;
+    if (!list) throw twitterBadResponse(call, 'data is not a list of public keys');
+    return list.flatMap((raw) => {
+      const k = (raw ?? {}) as Record<string, unknown>;
+      const v = str(k.public_key_version);
+      if (!v || typeof k.public_key !== 'string' || typeof k.signing_public_key !== 'string' || typeof k.identity_public_key_signature !== 'string') return [];
+      return [{ public_key_version: v, public_key: k.public_key, signing_public_key: k.signing_public_key, identity_public_key_signature: k.identity_public_key_signature }];
+    });
+  }
+
+  /** POST /2/chat/conversations/{id}/keys: a new conversation key (omni starting or rotating a conversation). */
+  async postChatConversationKey(conversationId: string, request: ConversationKeyChangeRequest): Promise<void> {
+    const call = this.call('POST', `/2/chat/conversations/${encodeURIComponent(chatPathId(conversationId))}/keys`, 'user2', 'send an X Chat conversation key');
+    const res = await this.userCall(call, { json: request });
+    if (res.status !== 200 && res.status !== 201) throw this.chatFail(call, res);
+  }
+
+  /**
+   * POST /2/chat/conversations/{id}/messages: an encrypted, signed message. Answers the sent event
+   * (base64 MessageEvent) when X returns it. A 429 throws 'rate-limited' with resetAt.
+   */
+  async sendChatMessage(conversationId: string, body: { message_id: string; encoded_message_create_event: string; encoded_message_event_signature: string; conversation_token?: string }): Promise<{ encodedMessageEvent: string | null; rateLimit: RateLimit | null }> {
+    const call = this.call('POST', `/2/chat/conversations/${encodeURIComponent(chatPathId(conversationId))}/messages`, 'user2', 'send an X Chat message');
+    const res = await this.userCall(call, { json: body });
+    if (res.status !== 200 && res.status !== 201) throw this.chatFail(call, res);
+    const d = (res.body as { data?: { encoded_message_event?: unknown } } | undefined)?.data;
+    return { encodedMessageEvent: typeof d?.encoded_message_event === 'string' ? d.encoded_message_event : null, rateLimit: rateLimitOf(res.headers) };
+  }
+
+  /** One page of GET /2/chat/conversations/{id}/events (newest first) and the conversation's key change events. */
+  async chatEventsPage(conversationId: string, p: { maxResults?: number; paginationToken?: string } = {}): Promise<{ events: ChatHistoryEvent[]; keyChangeEvents: string[]; nextToken: string | null }> {
+    const qs = new URLSearchParams({ max_results: String(p.maxResults ?? 100), ...(p.paginationToken ? { pagination_token: p.paginationToken } : {}) });
+    const call = this.call('GET', `/2/chat/conversations/${encodeURIComponent(chatPathId(conversationId))}/events?${qs}`, 'user2', 'read the X Chat conversation history');
+    const res = await this.userCall(call);
+    if (res.status !== 200) throw this.chatFail(call, res);
+    const body = (res.body ?? {}) as { data?: unknown; meta?: { next_token?: unknown; conversation_key_events?: unknown } };
+    if (body.data !== undefined && !Array.isArray(body.data)) throw twitterBadResponse(call, 'data is not an array');
+    const events = ((body.data as Array<Record<string, unknown>> | undefined) ?? []).flatMap((e) => {
+      const id = str(e.id);
+      if (!id || typeof e.encoded_event !== 'string') return [];
+      return [{ id, conversationId: str(e.conversation_id) ?? null, senderId: str(e.sender_id) ?? null, createdAt: str(e.created_at) ?? null, encodedEvent: e.encoded_event, conversationToken: str(e.conversation_token) ?? null }];
+    });
+    const keyEvents = Array.isArray(body.meta?.conversation_key_events) ? body.meta.conversation_key_events.filter((x): x is string => typeof x === 'string') : [];
+    return { events, keyChangeEvents: keyEvents, nextToken: str(body.meta?.next_token) ?? null };
+  }
+}
+
+/** One stored event of an X Chat conversation (ciphertext). */
+export interface ChatHistoryEvent {
+  id: string;
+  conversationId: string | null;
+  senderId: string | null;
+  createdAt: string | null;
+  encodedEvent: string;
+  conversationToken: string | null;
+}
+
+/** X's URL paths take `lo-hi` (a colon is refused), a user id, or a group id. */
+function chatPathId(conversationId: string): string {
+  return conversationId.replace(':', '-');
 }
 
 function flatHeaders(h: Record<string, string | string[] | undefined> | undefined): Record<string, string> {

@@ -211,6 +211,44 @@ export interface DecryptedMessage {
   createdAtMsec: string | undefined;
   conversationKeyVersion: string;
   text: string;
+  /** Attachment metadata as signed in the message (the media itself stays encrypted at X). */
+  attachments: ChatAttachment[];
+}
+
+/** What omni keeps of an attachment: metadata only, never the media bytes. */
+export interface ChatAttachment {
+  /** 'media', 'url', 'post', 'unifiedCard' or 'money'. */
+  type: string;
+  /** The key of the encrypted media in X's store (media attachments). */
+  mediaHashKey?: string;
+  filename?: string;
+  filesizeBytes?: number;
+  mediaType?: string;
+  url?: string;
+}
+
+/** An attachment to send, in the SDK's wire shape (snake_case, as X's Thrift carries it). */
+export type OutgoingAttachment =
+  | { attachment_type: 'media'; media_hash_key: string; width: number; height: number; filesize_bytes: number; filename: string; media_type?: number }
+  | { attachment_type: 'url'; url: string; display_title?: string }
+  | { attachment_type: 'post'; rest_id?: string; post_url?: string };
+
+function attachmentsOf(raw: unknown): ChatAttachment[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((a: unknown) => {
+    if (typeof a !== 'object' || a === null) return [];
+    const o = a as Record<string, unknown>;
+    // 0.4.3 names the kind `attachment_type` although its typings say `attachmentType`: read both.
+    const kind = o.attachmentType ?? o.attachment_type;
+    const type = typeof kind === 'string' && kind !== '' ? kind : 'unknown';
+    const out: ChatAttachment = { type };
+    if (typeof o.mediaHashKey === 'string' && o.mediaHashKey !== '') out.mediaHashKey = o.mediaHashKey;
+    if (typeof o.filename === 'string' && o.filename !== '') out.filename = o.filename;
+    if (typeof o.filesizeBytes === 'number') out.filesizeBytes = o.filesizeBytes;
+    if (typeof o.mediaType === 'string' || typeof o.mediaType === 'number') out.mediaType = String(o.mediaType);
+    if (typeof o.url === 'string' && o.url !== '') out.url = o.url;
+    return [out];
+  });
 }
 
 export type DecryptOutcome =
@@ -781,6 +819,7 @@ export class XChatIdentity {
         createdAtMsec: f.createdAtMsec,
         conversationKeyVersion: version,
         text: typeof content.text === 'string' ? content.text : '',
+        attachments: attachmentsOf(out.attachments ?? content.attachments),
       },
     };
   }
@@ -832,7 +871,7 @@ export class XChatIdentity {
   }
 
   /** Encrypts and signs `text` under the ring's newest key (X refuses older ones), optionally as a reply. */
-  encryptMessage(ring: ConversationKeyRing, text: string, options: { replyToEvent?: string } = {}): OutgoingChatMessage {
+  encryptMessage(ring: ConversationKeyRing, text: string, options: { replyToEvent?: string; attachments?: OutgoingAttachment[] } = {}): OutgoingChatMessage {
     const version = ring.latestVersion();
     if (version === undefined) {
       throw new OmniError(`no conversation key for ${ring.conversationId}`, {
@@ -846,6 +885,7 @@ export class XChatIdentity {
       conversationKeyVersion: version,
       senderId: this.userId,
       signingKeyVersion: this.#version,
+      ...(options.attachments && options.attachments.length > 0 ? { attachments: options.attachments } : {}),
     };
     const what = options.replyToEvent === undefined ? 'encryptMessage()' : 'encryptReply()';
     let out: Record<string, unknown>;

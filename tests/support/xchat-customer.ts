@@ -16,6 +16,7 @@ import {
   type DecryptOutcome,
   type ConversationKeyChangeRequest,
   type Rejection,
+  type OutgoingAttachment,
 } from '../../src/xchat/sdk.js';
 import { decodeSignature, encodeMessageEvent, type MessageEventInput } from './xchat-events.js';
 
@@ -168,9 +169,12 @@ export class XChatCustomer {
   }
 
   /** The customer writes `text`: the `chat.received` delivery X sends the support account. */
-  encryptedDm(text: string, options: { replyToEvent?: string; withKeyChange?: boolean } = {}): ChatDelivery {
+  encryptedDm(text: string, options: { replyToEvent?: string; withKeyChange?: boolean; attachments?: OutgoingAttachment[] } = {}): ChatDelivery {
     if (!this.keyChangeEvent) this.shareKey();
-    const out = this.identity.encryptMessage(this.ring, text, options.replyToEvent === undefined ? {} : { replyToEvent: options.replyToEvent });
+    const out = this.identity.encryptMessage(this.ring, text, {
+      ...(options.replyToEvent === undefined ? {} : { replyToEvent: options.replyToEvent }),
+      ...(options.attachments === undefined ? {} : { attachments: options.attachments }),
+    });
     return this.#deliver(this.userId, out, options.withKeyChange ?? true, 'chat.received');
   }
 

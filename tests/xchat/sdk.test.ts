@@ -164,6 +164,7 @@ describe('customer → support', () => {
         createdAtMsec: p.created_at_msec,
         conversationKeyVersion: p.conversation_key_version,
         text: 'My order #123 never arrived ✉️',
+        attachments: [],
       },
     });
     // The next delivery carries the same key change again: no second check, same key.

@@ -43,6 +43,7 @@ function printPlan(ctx: Context, plan: Plan): void {
     if (item.entity === 'interaction' || item.entity === 'parameter') {
       for (const f of item.fields) ctx.out(item.op === 'create' ? `    ${f.field}: ${show(f.to)}` : `    ${f.field}: ${show(f.from)} → ${show(f.to)}`);
       for (const [f, state] of Object.entries(item.secrets ?? {})) ctx.out(`    ${f}: ${state}`);
+      if (item.xchat) ctx.out(`    xchat keys: ${item.xchat}`);
     }
   }
   const n = summary(plan);

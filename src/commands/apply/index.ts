@@ -36,7 +36,7 @@ export function registerApplyCommands(program: Command, run: Runner): void {
       .command('export')
       .description('print catalogs, parameters and interactions in the apply file format')
       .option('--format <yaml|json>', 'output format', 'yaml')
-      .option('--include-secrets', 'include the four credentials in clear (otherwise left out: apply keeps the stored ones)')
+      .option('--include-secrets', 'include the four credentials and the X Chat key blob in clear (otherwise left out: apply keeps the stored ones)')
       .addHelpText('after', examples(['omni export > helpdesk.yaml', 'omni export --format json', 'omni export | omni apply -f - --dry-run'])),
     async () => (await import('./export.js')).exportAction,
   );

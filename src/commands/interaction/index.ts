@@ -2,6 +2,7 @@
 // Flags mirror the form's fields; the four credentials come only from the environment or a file.
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { examples, type Runner } from '../../cli/runner.js';
+import { registerXChatCommands } from './xchat/index.js';
 
 const SECRETS_HELP = `
 Credentials (never as flag values: they would end up in shell history and ps):
@@ -173,6 +174,8 @@ OMNI_TWITTER_AUTHORIZE_URL overrides https://x.com/i/oauth2/authorize; the API b
       ),
     async () => (await import('./authorize.js')).authorizeAction,
   );
+
+  registerXChatCommands(cmd, run);
 
   cmd.addHelpText('after', examples(['omni interaction new', 'omni interaction authorize 3', 'omni interaction list', 'omni interaction show 3 --json', 'omni interaction edit 3', 'omni interaction delete 3 --yes']));
 }

@@ -10,6 +10,7 @@ import * as m0006 from './0006_oauth_tokens.js';
 import * as m0007 from './0007_interaction_api.js';
 import * as m0008 from './0008_privacy.js';
 import * as m0010 from './0010_listener_alive.js';
+import * as m0011 from './0011_xchat.js';
 import * as m0012 from './0012_replay_jobs.js';
 
 export const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0007_interaction_api': m0007,
   '0008_privacy': m0008,
   '0010_listener_alive': m0010,
+  '0011_xchat': m0011,
   '0012_replay_jobs': m0012,
 };
 

@@ -39,6 +39,7 @@ const INTERACTION_IDS = [
   'crc-freshness',
   'listener-crc',
   'outbox-failures',
+  'xchat',
 ];
 const GLOBAL_IDS = ['database', 'secret-key', 'interactions', 'param-118', 'param-315', 'param-317', 'param-390', 'param-447'];
 const TWITTER_IDS = ['credentials', 'dm-permission', 'dev-environment', 'webhook', 'webhook-valid', 'subscription'];
@@ -126,7 +127,7 @@ describe('omni doctor', () => {
     expect(human.stdout).toContain("Interaction 1 'Support'\n");
     expect(human.stdout).not.toContain('Sales');
     expect(human.stdout).toMatch(/^ {2}✓ the account is subscribed: subscribed on 'dev' {2}\[subscription\]$/m);
-    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✓ ready: 26 passed');
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✓ ready: 27 passed');
 
     const requestsBefore = tw.state.requests.length;
     const offline = await cli.run(['doctor', '--offline', '--json']);
@@ -314,7 +315,7 @@ describe('omni doctor', () => {
       ['listener-crc', expect.stringContaining(`start omni listen and route ${down}/webhooks/twitter/ to it`)],
     ]);
     expect(human.stdout).toContain("Interaction 1 'Support DMs'\n");
-    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✗ not ready: 6 failed, 1 warning, 17 passed, 2 skipped');
+    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe('✗ not ready: 6 failed, 1 warning, 18 passed, 2 skipped');
     // 447 (an e-mail template omni never uses) is the warning, not a failure.
     expect(check(report, 'param-447')).toMatchObject({ status: 'warn', detail: 'not set (stored; omni sends no e-mail)' });
   });

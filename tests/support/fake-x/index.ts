@@ -4,6 +4,7 @@
 import { XHttpError, type XAuth, type XCtx, type XHost, type XReply, type XRoute } from './common.js';
 import { createActivity, type ActivityOptions } from './activity.js';
 import { createDm, type DmOptions } from './dm.js';
+import { createChat, type ChatOptions } from './chat.js';
 import { createOAuth2, type OAuth2Options } from './oauth2.js';
 import { createWebhooks, type WebhooksOptions } from './webhooks.js';
 
@@ -13,14 +14,16 @@ export type { XaaSubscription } from './activity.js';
 export type { XDmEvent, Person } from './dm.js';
 export type { XHost, XAuth } from './common.js';
 
-export type X2026Options = OAuth2Options & WebhooksOptions & ActivityOptions & DmOptions;
+export type X2026Options = OAuth2Options & WebhooksOptions & ActivityOptions & DmOptions & ChatOptions;
+export type { CustomerRead } from './chat.js';
 
 export function createX2026(host: XHost, opts: X2026Options = {}) {
   const oauth2 = createOAuth2(host, opts);
   const webhooks = createWebhooks(host, oauth2, opts);
   const activity = createActivity(host, oauth2, webhooks, opts);
   const dm = createDm(host, oauth2, activity, opts);
-  const routes: XRoute[] = [...oauth2.routes, ...webhooks.routes, ...activity.routes, ...dm.routes];
+  const chat = createChat(host, oauth2, activity, opts);
+  const routes: XRoute[] = [...oauth2.routes, ...webhooks.routes, ...activity.routes, ...dm.routes, ...chat.routes];
 
   return {
     /** Whether a path belongs to the 2026 API (everything under /2/ and the authorize page). */
@@ -42,7 +45,10 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
     },
     /** The authenticated party of a handled request, for the request record. */
     authOf: (c: XCtx): XAuth | undefined => c.auth,
-    close: () => activity.close(),
+    close: () => {
+      activity.close();
+      chat.close();
+    },
     api: {
       // OAuth 2.0
       setApprover: oauth2.setApprover,
@@ -69,6 +75,11 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
       // DMs
       dmEvents: dm.events,
       customerSendsDm: dm.customerSendsDm,
+      // X Chat (encrypted DMs)
+      chatPublicKeys: chat.publicKeys,
+      addChatPublicKey: chat.addPublicKey,
+      customerChat: chat.customerChat,
+      customerReads: chat.customerReads,
       /**
        * The user revokes the app: every token of theirs stops working, XAA oauth.revoke subscriptions
        * get {date_time, user_id, app_id}, and AAA webhooks the user_event revoke body.
