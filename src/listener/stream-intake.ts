@@ -7,6 +7,7 @@
 // interaction of its account and through the same group committer and writer as a webhook delivery
 // (the one intake pipeline: dedup on the DM event id, the Helper, the outbox echo links), and is
 // logged with the same per-event line.
+import { ensureDmSubscriptions, type NeededSubscription } from '../webhooks/subscriptions.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { intakeInteractionOf, type IntakeInteraction } from '../db/intake.js';
@@ -27,12 +28,9 @@ import { Counter, Gauge } from './prometheus.js';
 export const MAX_BACKFILL_MINUTES = 5;
 
 /** The Activity API events a helpdesk needs of an account: the DMs it receives and its own (the echoes). */
-export const DM_EVENT_TYPES = ['dm.received', 'dm.sent'] as const;
-
 /**
  * Makes sure the account's dm.received and dm.sent subscriptions exist (created with the account's
- * user token, tag omni:<id>; `webhookId` null: for the stream only). Injected so that the one used
- * by `webhook register` (src/webhooks/subscriptions.ts) can take this one's place.
+ * user token, tag omni:<id>; `webhookId` null: for the stream only). Injected, so tests can watch it.
  */
 export type EnsureDmSubscriptions = (
   gateway: XGateway,
@@ -40,23 +38,14 @@ export type EnsureDmSubscriptions = (
 ) => Promise<{ created: string[]; present: string[] }>;
 
 /**
- * The stream's own: a subscription of the type for the account counts whatever its webhook (X
- * streams every subscription's events); a missing one is created without a webhook.
- * DuplicateSubscriptionFailed (someone created it meanwhile) counts as present.
+ * The one used by `webhook register` (src/webhooks/subscriptions.ts): with no webhook, a
+ * subscription of the type for the account counts whatever its webhook (X streams every
+ * subscription's events); a missing one is created without a webhook.
  */
 export const ensureStreamDmSubscriptions: EnsureDmSubscriptions = async (gateway, p) => {
-  const existing = await gateway.listActivitySubscriptions();
-  const created: string[] = [];
-  const present: string[] = [];
-  for (const type of DM_EVENT_TYPES) {
-    if (existing.some((s) => s.eventType === type && s.userId === p.accountUserId)) {
-      present.push(type);
-      continue;
-    }
-    const r = await gateway.createActivitySubscription({ eventType: type, userId: p.accountUserId, tag: `omni:${p.interactionId}`, ...(p.webhookId ? { webhookId: p.webhookId } : {}) });
-    (r.status === 'created' ? created : present).push(type);
-  }
-  return { created, present };
+  const r = await ensureDmSubscriptions(gateway, p);
+  const types = (list: NeededSubscription[]) => list.map((n) => (n.api === 'activity' ? n.eventType : 'subscriptions/all'));
+  return { created: types(r.created), present: types(r.present) };
 };
 
 export interface StreamInteraction {
