@@ -462,6 +462,11 @@ export interface XDeregisterResult {
   /** The webhook deleted, or null: none, or kept for the interactions in `keptFor`. */
   deletedWebhook: Webhook | null;
   keptFor: number[];
+  /**
+   * The app's webhook named this interaction's URL and others still use it: it was re-created at
+   * the URL of the first of them (X runs the CRC there) and their subscriptions moved to it.
+   */
+  handedOver: { interactionId: number; webhook: Webhook } | null;
 }
 
 /**
@@ -492,6 +497,7 @@ export async function deregisterXWebhook(deps: WebhookDeps, row: Row, opts: { on
         step(`deleting the webhook ${mine.url}`);
         if ((await gw.deleteWebhook(mine.id)) === 'deleted') deletedWebhook = mine;
       }
+      const handedOver = mine && others.length > 0 && mine.url === webhookUrl(row.callback_url, row.id) ? await handOver(deps, gw, mine, others, step) : null;
       const now = deps.now().toISOString();
       await remember(
         deps,
@@ -499,14 +505,54 @@ export async function deregisterXWebhook(deps: WebhookDeps, row: Row, opts: { on
         { webhook_id: null, webhook_url: null, webhook_valid: null, subscribed: 0, webhook_checked_at: now, webhook_last_error: null, updated_at: now },
         {
           action: 'webhook.delete',
-          changes: { api, removedSubscriptions: removed, deletedWebhook: deletedWebhook ? { id: deletedWebhook.id, url: deletedWebhook.url } : null, ...(others.length ? { keptFor: others.map((o) => o.id) } : {}) },
+          changes: {
+            api,
+            removedSubscriptions: removed,
+            deletedWebhook: deletedWebhook ? { id: deletedWebhook.id, url: deletedWebhook.url } : null,
+            ...(others.length ? { keptFor: others.map((o) => o.id) } : {}),
+            ...(handedOver ? { handedOver: { to: handedOver.interactionId, webhookId: handedOver.webhook.id, url: handedOver.webhook.url } } : {}),
+          },
         },
       );
-      return { interactionId: row.id, api, removedSubscriptions: removed, deletedWebhook, keptFor: mine ? others.map((o) => o.id) : [] };
+      return { interactionId: row.id, api, removedSubscriptions: removed, deletedWebhook, keptFor: mine ? others.map((o) => o.id) : [], handedOver };
     });
   } catch (err) {
     return rememberFailure(deps, row, named(err, row));
   }
+}
+
+/**
+ * X posts every account's events to the one URL of the app's webhook, and that URL names one
+ * interaction's path. When that interaction leaves while others still use the webhook, the URL
+ * would name an interaction that no longer takes deliveries: the webhook is re-created at the URL of
+ * the first remaining interaction (X allows one per app, so delete first; X runs the CRC against the
+ * listener there), the others store its new id, and their subscriptions are created on it. Events X
+ * sends in the seconds between delete and create are not attempted, so not replayable: omni reconcile
+ * (X's DM history) recovers them.
+ */
+async function handOver(deps: WebhookDeps, gw: XGateway, old: Webhook, heirs: Row[], step: Progress): Promise<{ interactionId: number; webhook: Webhook }> {
+  const heir = heirs[0]!;
+  const url = webhookUrl(heir.callback_url, heir.id);
+  step(`the webhook names this interaction's URL and interaction${heirs.length > 1 ? 's' : ''} ${heirs.map((h) => h.id).join(', ')} still use${heirs.length > 1 ? '' : 's'} it: moving it to ${url}`);
+  await gw.deleteWebhook(old.id);
+  let webhook: Webhook;
+  try {
+    webhook = await gw.createWebhook(url);
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    throw new OmniError(`the app's webhook was deleted, but re-creating it at ${url} failed: ${cause}`, { hint: `start omni listen where that URL points, then: omni webhook register ${heir.id}` });
+  }
+  for (const other of heirs) {
+    const now = deps.now().toISOString();
+    await remember(deps, other, { webhook_id: webhook.id, webhook_url: webhook.url, webhook_valid: webhook.valid ? 1 : 0, webhook_checked_at: now, updated_at: now }, { action: 'webhook.move', changes: { api: other.api, from: { id: old.id, url: old.url }, to: { id: webhook.id, url: webhook.url } } });
+    const account = (await getOAuthToken((await deps.db()).kysely, other.id))?.account_user_id ?? other.account_user_id;
+    if (account === null) continue;
+    step(`moving the subscriptions of interaction ${other.id} to the new webhook`);
+    // Activity API subscriptions name their webhook; v2 ones lived under the deleted webhook's path.
+    if (other.api === 'activity') await removeSubscriptions(gw, target(other, account, old.id));
+    await withGateway(deps, other, (ogw) => ensureSubscriptions(ogw, target(other, account, webhook.id), { onStep: step }));
+  }
+  return { interactionId: heir.id, webhook };
 }
 
 /** For doctor and show: the subscriptions an authorized interaction needs, described. */

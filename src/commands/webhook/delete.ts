@@ -26,11 +26,12 @@ export async function deleteAction(ctx: Context, [ref]: [string], opts: JsonOpt 
   if (isXApi(row.api)) {
     const x = await withSpinner(ctx, 'asking X', (onStep) => deregisterXWebhook(serviceDeps(ctx), row, { onStep }));
     if (opts.json) {
-      printJson(ctx, { interactionId: x.interactionId, api: x.api, removedSubscriptions: x.removedSubscriptions, deletedWebhook: x.deletedWebhook ? webhookJson(x.deletedWebhook) : null, keptFor: x.keptFor });
+      printJson(ctx, { interactionId: x.interactionId, api: x.api, removedSubscriptions: x.removedSubscriptions, deletedWebhook: x.deletedWebhook ? webhookJson(x.deletedWebhook) : null, keptFor: x.keptFor, handedOver: x.handedOver ? { interactionId: x.handedOver.interactionId, webhook: webhookJson(x.handedOver.webhook) } : null });
       return 0;
     }
     success(ctx, x.removedSubscriptions.length ? `removed ${x.removedSubscriptions.length} subscription${x.removedSubscriptions.length === 1 ? '' : 's'} of interaction ${row.id}` : `no subscription of interaction ${row.id} was left at X`);
     if (x.deletedWebhook) success(ctx, `deleted the webhook ${x.deletedWebhook.url} (id ${x.deletedWebhook.id})`);
+    else if (x.handedOver) success(ctx, `moved the app's webhook to interaction ${x.handedOver.interactionId}'s URL ${x.handedOver.webhook.url} (id ${x.handedOver.webhook.id}); ${x.keptFor.join(', ')} keep${x.keptFor.length > 1 ? '' : 's'} receiving; DMs sent during the move: omni reconcile`);
     else if (x.keptFor.length) success(ctx, `kept the app's webhook: interaction${x.keptFor.length > 1 ? 's' : ''} ${x.keptFor.join(', ')} still use${x.keptFor.length > 1 ? '' : 's'} it`);
     else success(ctx, 'no webhook of this interaction at X');
     return 0;

@@ -1,11 +1,11 @@
 // `omni interaction authorize` end to end: the built CLI spawned with no TTY against the fake X of
 // 2026. The test plays the user: it reads the authorize URL omni prints, GETs it (the fake approves
 // at once and redirects) and follows the redirect to omni's loopback receiver, as a browser would.
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
-import { BIN, ROOT, cleanEnv, cliWithDb } from '../../support/cli.js';
+import { browse, freePort, startCli } from '../../support/authorize.js';
+import { cliWithDb } from '../../support/cli.js';
 import { SECRETS, newFlags, secretEnv, seedCatalogs } from '../../support/interactions.js';
 import { startFakeTwitter, type FakeTwitter } from '../../support/fake-twitter.js';
 import { ACCOUNT_ID, testApp, testUser } from '../../support/twitter-fixtures.js';
@@ -17,14 +17,6 @@ const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   while (closers.length) await closers.pop()!();
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function setup(opts: { clientSecret?: string; api?: string } = {}) {
   const port = await freePort();
@@ -49,47 +41,6 @@ async function setup(opts: { clientSecret?: string; api?: string } = {}) {
   return { ...cli, tw, port, env };
 }
 
-interface Running {
-  /** The first stderr line that is a URL. */
-  url: Promise<string>;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-  stderr: () => string;
-  kill: (signal: NodeJS.Signals) => void;
-}
-
-function start(db: string, args: string[], env: Record<string, string>, input = ''): Running {
-  const child = spawn(process.execPath, [BIN, '--db', db, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let found: (u: string) => void;
-  const url = new Promise<string>((r) => (found = r));
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    const line = stderr.split('\n').find((l) => /^https?:\/\//.test(l));
-    if (line) found(line);
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  child.stdin.end(input);
-  return { url, done, stderr: () => stderr, kill: (s) => child.kill(s) };
-}
-
-/** What the browser does: open the URL, follow X's 302 to the loopback receiver. */
-async function browse(url: string): Promise<{ status: number; page: string }> {
-  const x = await fetch(url, { redirect: 'manual' });
-  await x.text();
-  const location = x.headers.get('location');
-  if (!location) return { status: x.status, page: '' };
-  const back = await fetch(location);
-  return { status: back.status, page: await back.text() };
-}
-
 async function dbText(db: string): Promise<{ text: string; audit: { action: string; changes: string }[] }> {
   const h = await openDatabase(db);
   try {
@@ -108,7 +59,7 @@ async function dbText(db: string): Promise<{ text: string; audit: { action: stri
 describe('omni interaction authorize', () => {
   it('prints the URL on its own line, receives the redirect, exchanges the code, names the account, stores it encrypted and audits no value', async () => {
     const { db, run, env, port, tw } = await setup({ clientSecret: CLIENT_SECRET });
-    const r = start(db, ['interaction', 'authorize', 'Support DMs', '--redirect-port', String(port), '--no-browser'], { ...env, OMNI_TWITTER_CLIENT_ID: CLIENT_ID, OMNI_TWITTER_CLIENT_SECRET: CLIENT_SECRET });
+    const r = startCli(db, ['interaction', 'authorize', 'Support DMs', '--redirect-port', String(port), '--no-browser'], { ...env, OMNI_TWITTER_CLIENT_ID: CLIENT_ID, OMNI_TWITTER_CLIENT_SECRET: CLIENT_SECRET });
     const url = new URL(await r.url);
     expect(url.origin + url.pathname).toBe(`${tw.url}/i/oauth2/authorize`);
     expect(url.searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${port}/callback`);
@@ -188,7 +139,7 @@ describe('omni interaction authorize', () => {
     }
 
     tw.x.denyNextAuthorization();
-    const r = start(db, ['interaction', 'authorize', '1', '--redirect-port', String(port), '--no-browser'], withClient);
+    const r = startCli(db, ['interaction', 'authorize', '1', '--redirect-port', String(port), '--no-browser'], withClient);
     const visit = await browse(await r.url);
     expect(visit.page).toContain('Authorization refused');
     const denied = await r.done;
@@ -201,7 +152,7 @@ describe('omni interaction authorize', () => {
     expect(waited.stderr).toContain('error: no authorization arrived within 1 s');
 
     // Ctrl-C while waiting: the receiver closes and omni says how to start over.
-    const interrupted = start(db, ['interaction', 'authorize', '1', '--redirect-port', String(port), '--no-browser'], withClient);
+    const interrupted = startCli(db, ['interaction', 'authorize', '1', '--redirect-port', String(port), '--no-browser'], withClient);
     await interrupted.url;
     interrupted.kill('SIGINT');
     const stopped = await interrupted.done;

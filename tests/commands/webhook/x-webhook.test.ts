@@ -146,24 +146,30 @@ describe('omni webhook on the X Activity API (spawned CLI → fake X)', () => {
     expect(check.code).toBe(0);
     expect(tw.requestsTo('PUT', `/2/webhooks/${hook}`)).toHaveLength(1);
 
-    // Delete one: its subscriptions go, the webhook stays for the other.
+    // Delete one: its subscriptions go, the webhook stays for the other; it named interaction 1's
+    // URL, so it moves to interaction 2's (X's CRC there) and 2's subscriptions follow it.
     const del1 = await run(['webhook', 'delete', '1', '--yes', '--json']);
     expect(del1.code).toBe(0);
-    expect(JSON.parse(del1.stdout)).toMatchObject({ interactionId: 1, deletedWebhook: null, keptFor: [2] });
+    expect(JSON.parse(del1.stdout)).toMatchObject({ interactionId: 1, deletedWebhook: null, keptFor: [2], handedOver: { interactionId: 2, webhook: { url: hookUrl(2) } } });
     expect(JSON.parse(del1.stdout).removedSubscriptions).toHaveLength(2);
-    expect(tw.x.webhooks()).toHaveLength(1);
-    expect(tw.x.activitySubscriptions().map((s) => s.filter.user_id)).toEqual([SALES_ID, SALES_ID]);
+    const moved = tw.x.webhooks();
+    expect(moved.map((h) => h.url)).toEqual([hookUrl(2)]);
+    expect(tw.x.activitySubscriptions().map((s) => [s.filter.user_id, s.webhookId])).toEqual([
+      [SALES_ID, moved[0]!.id],
+      [SALES_ID, moved[0]!.id],
+    ]);
     expect(await stored(1)).toMatchObject({ webhook_id: null, subscribed: 0 });
+    expect(await stored(2)).toMatchObject({ webhook_id: moved[0]!.id, webhook_url: hookUrl(2) });
 
     // Delete the last: the webhook goes too.
     const del2 = await run(['webhook', 'delete', '2', '--yes']);
     expect(del2.code).toBe(0);
-    expect(del2.stderr).toContain(`deleted the webhook ${hookUrl(1)} (id ${hook})`);
+    expect(del2.stderr).toContain(`deleted the webhook ${hookUrl(2)} (id ${moved[0]!.id})`);
     expect(tw.x.webhooks()).toEqual([]);
     expect(tw.x.activitySubscriptions()).toEqual([]);
 
     const audit = await withDb(dbOf(run), (db) => db.selectFrom('audit_log').select(['entity_id', 'action']).where('action', 'like', 'webhook.%').orderBy('id').execute());
-    expect(audit.map((a) => `${a.entity_id} ${a.action}`)).toEqual(['1 webhook.register', '2 webhook.register', '2 webhook.register', '1 webhook.delete', '2 webhook.delete']);
+    expect(audit.map((a) => `${a.entity_id} ${a.action}`)).toEqual(['1 webhook.register', '2 webhook.register', '2 webhook.register', '2 webhook.move', '1 webhook.delete', '2 webhook.delete']);
   }, 90_000); // many spawned commands against the fake X
 
   it('refuses a foreign webhook in the app’s one slot with the fix, and --replace takes it over', async () => {
