@@ -10,10 +10,11 @@ import { createBatchCommitter, type JobResult } from '../db/batch.js';
 import { createIntakeStore, type IntakeInteraction, type IntakeStore } from '../db/intake.js';
 import { createOutboxStore } from '../db/outbox.js';
 import { createChatbotStore } from '../db/chatbot.js';
-import { createChatbot } from '../chatbot/conversation.js';
+import { chatbotSteps } from '../chatbot/conversation.js';
+import { runSync } from '../db/step.js';
 import { parseDelivery } from '../intake/parse.js';
 import { eventHasher } from '../privacy/tombstone.js';
-import { processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
+import { deliveryStep, type EventResult } from '../intake/pipeline.js';
 
 /**
  * One verified delivery to store: plain data, so it can cross to a worker thread. The body travels
@@ -52,13 +53,14 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
   const commit = createBatchCommitter(sqlite);
   // The chatbot and the outbox write in the same transaction as the DM that caused them.
   const outbox = createOutboxStore(sqlite);
-  const messaging: Messaging = { outbox, chatbot: createChatbot({ intake: store, chatbot: createChatbotStore(sqlite), outbox }, settings.idleMs) };
+  const chatbot = createChatbotStore(sqlite);
+  const steps = chatbotSteps(settings.idleMs);
   return {
     write: (jobs) => {
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
-      const batchStore: IntakeStore = { ...store, intakeParameters: () => (params ??= store.intakeParameters()) };
-      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.at, messaging))));
+      const stores = { intake: { ...store, intakeParameters: () => (params ??= store.intakeParameters()) } satisfies IntakeStore, outbox, chatbot };
+      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => runSync(deliveryStep(j.interaction, parseDelivery(j.body), j.at, steps), stores))));
     },
     close: async () => undefined,
   };
