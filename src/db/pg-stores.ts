@@ -200,3 +200,69 @@ export function createPgStores(c: PgQueryable, opts: PgStoreOptions = {}): Async
 
   return { intake, outbox, chatbot };
 }
+
+/** Due rows, as src/db/outbox.ts says: pending past their time and claims whose lease ended, older unsent rows to the same recipient first. */
+const DUE = `o.status IN ('pending', 'sending') AND o.next_attempt_at <= $2
+  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.interaction_id = o.interaction_id AND p.recipient_twitter_id = o.recipient_twitter_id
+                  AND p.status IN ('pending', 'sending') AND p.id < o.id)`;
+
+/** What of the outbox a sending worker needs, on PostgreSQL: each call one statement (autocommit) or one short transaction. */
+export interface PgOutboxQueue {
+  /**
+   * Claims the oldest due row across the fleet: `FOR UPDATE SKIP LOCKED`, so two workers never
+   * wait for, nor take, the same row; the claim sets status 'sending', bumps `attempts` (the
+   * fencing token of markRetry/markFailed) and leases the row until `leaseUntil`: a worker killed
+   * mid-send leaves a row that any worker claims again once the lease has ended.
+   */
+  claimNext(now: string, leaseUntil: string): Promise<OutboxRecord | undefined>;
+  get(id: number): Promise<OutboxRecord | undefined>;
+  markSent(id: number, dmId: string, sentAt: string, now: string): Promise<MarkSentResult>;
+  markRetry(id: number, attempt: number, error: string, kind: string, nextAt: string, now: string): Promise<boolean>;
+  markFailed(id: number, attempt: number, error: string, kind: string, now: string): Promise<boolean>;
+  deferInteraction(interactionId: number, until: string, now: string): Promise<number>;
+}
+
+export function createPgOutboxQueue(pool: { query: PgQueryable['query']; connect(): Promise<PgQueryable & { release(err?: Error): void }> }): PgOutboxQueue {
+  const one = async <T>(text: string, values: unknown[]) => (await pool.query(text, values)).rows[0] as T | undefined;
+  const run = async (text: string, values: unknown[]) => (await pool.query(text, values)).rowCount ?? 0;
+  return {
+    claimNext: (now, leaseUntil) =>
+      one<OutboxRecord>(
+        `UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
+          WHERE id = (SELECT o.id FROM outbox o WHERE ${DUE} ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING ${OUTBOX_COLUMNS}`,
+        [leaseUntil, now],
+      ),
+    get: (id) => one<OutboxRecord>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = $1`, [id]),
+    markSent: async (id, dmId, sentAt, now) => {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const r = await createPgStores(client).outbox.markSent(id, dmId, sentAt, now);
+        await client.query('COMMIT');
+        client.release();
+        return r;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        client.release(err as Error);
+        throw err;
+      }
+    },
+    markRetry: async (id, attempt, error, kind, nextAt, now) =>
+      (await run(
+        `UPDATE outbox SET status = 'pending', last_error = $1, last_error_kind = $2, next_attempt_at = $3, updated_at = $4
+          WHERE id = $5 AND status = 'sending' AND attempts = $6`,
+        [error, kind, nextAt, now, id, attempt],
+      )) > 0,
+    markFailed: async (id, attempt, error, kind, now) =>
+      (await run(`UPDATE outbox SET status = 'failed', last_error = $1, last_error_kind = $2, updated_at = $3 WHERE id = $4 AND status = 'sending' AND attempts = $5`, [
+        error,
+        kind,
+        now,
+        id,
+        attempt,
+      ])) > 0,
+    deferInteraction: (interactionId, until, now) =>
+      run(`UPDATE outbox SET next_attempt_at = $1, updated_at = $2 WHERE interaction_id = $3 AND status = 'pending' AND next_attempt_at < $1`, [until, now, interactionId]),
+  };
+}
