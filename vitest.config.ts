@@ -9,6 +9,7 @@ const postgresSuites = [
   'tests/db/postgres.test.ts',
   'tests/listener/writer-engines.test.ts',
   'tests/outbox/pg-claims.test.ts',
+  'tests/db/pg-fleet.test.ts',
   'tests/db/copy.test.ts',
   'tests/commands/catalog/catalog.test.ts',
   'tests/commands/param/param.test.ts',
