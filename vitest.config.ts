@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // The suites that also run against PostgreSQL (project "postgres", only with OMNI_TEST_POSTGRES_URL):
-// everything that goes through Kysely. The listener, outbox and Helper statements are SQLite-only
-// until their storage seam lands (docs/postgresql.md).
+// everything that goes through Kysely, the listener's writer (the one pipeline on both engines) and
+// what only a fleet has (outbox claims, the OAuth refresh lease). docs/postgresql.md says what is left.
 const postgresSuites = [
   'tests/db/connection.test.ts',
   'tests/db/interactions.test.ts',
