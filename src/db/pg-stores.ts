@@ -4,7 +4,7 @@
 // committer of src/db/pg-batch.ts). The SQL is the SQLite stores' with `$n` parameters; where the
 // engines differ it says so. Cross-process rules are the database's: unique and partial unique
 // indexes (a racing insert gets 23505 and its job runs again) and row locks.
-import type { ConversationRow, TicketSummary, TranscriptRow } from './chatbot.js';
+import type { ChatbotJob, ConversationRow, TicketSummary, TranscriptRow } from './chatbot.js';
 import { INTAKE_PARAMETERS, type IntakeInteractionRow, type StoredMessageRef } from './intake.js';
 import { CHATBOT_PARAMETERS } from './chatbot.js';
 import type { MarkSentResult, OutboxRecord, SendingInteraction } from './outbox.js';
@@ -152,7 +152,10 @@ export function createPgStores(c: PgQueryable, opts: PgStoreOptions = {}): Async
     parameters: () => params(CHATBOT_PARAMETERS),
     activeConversation: (interactionId, requesterId) =>
       one<ConversationRow>(`SELECT ${CONVERSATION} FROM helper_conversations WHERE interaction_id = $1 AND requester_id = $2 AND status = 'active'`, [interactionId, requesterId]),
-    conversation: (id) => one<ConversationRow>(`SELECT ${CONVERSATION} FROM helper_conversations WHERE id = $1`, [id]),
+    // Read by the Helper worker before it records an external answer: locked for the rest of its
+    // transaction, so an intake job handing the conversation off at the same moment waits for it,
+    // or it sees the hand-off (FOR UPDATE reads the latest committed version).
+    conversation: (id) => one<ConversationRow>(`SELECT ${CONVERSATION} FROM helper_conversations WHERE id = $1 FOR UPDATE`, [id]),
     // helper_conversations_one_active: a second listener starting the same requester's conversation
     // gets 23505 and its job runs again (src/db/pg-batch.ts).
     startConversation: async (interactionId, requesterId, now) =>
@@ -265,4 +268,38 @@ export function createPgOutboxQueue(pool: { query: PgQueryable['query']; connect
     deferInteraction: (interactionId, until, now) =>
       run(`UPDATE outbox SET next_attempt_at = $1, updated_at = $2 WHERE interaction_id = $3 AND status = 'pending' AND next_attempt_at < $1`, [until, now, interactionId]),
   };
+}
+
+/** Due Helper jobs, as src/db/chatbot.ts says: jobs of one conversation run one at a time, in order. */
+const DUE_JOB = `j.status IN ('pending', 'working') AND j.next_attempt_at <= $2
+  AND NOT EXISTS (SELECT 1 FROM helper_jobs k WHERE k.conversation_id = j.conversation_id
+                  AND k.status IN ('pending', 'working') AND k.id < j.id)`;
+
+/**
+ * Claims the first due Helper job across the fleet (FOR UPDATE SKIP LOCKED, a lease until
+ * `leaseUntil`, attempts the fencing token of finishJob), with what the worker needs to call the
+ * Helper. One statement: two workers never hold one job, nor two jobs of one conversation.
+ */
+export async function claimPgHelperJob(db: PgQueryable, now: string, leaseUntil: string): Promise<ChatbotJob | undefined> {
+  const claimed = (
+    await db.query(
+      `UPDATE helper_jobs SET status = 'working', attempts = attempts + 1, next_attempt_at = $1, updated_at = $2
+        WHERE id = (SELECT j.id FROM helper_jobs j WHERE ${DUE_JOB} ORDER BY j.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING id, attempts, conversation_id, helper_message_id`,
+      [leaseUntil, now],
+    )
+  ).rows[0] as { id: number; attempts: number; conversation_id: number; helper_message_id: number } | undefined;
+  if (!claimed) return undefined;
+  const d = (
+    await db.query(
+      `SELECT c.id AS conversation_id, c.status AS conversation_status, c.interaction_id, c.requester_id,
+              r.twitter_user_id AS requester_twitter_id, m.text, m.payload
+         FROM helper_messages m
+         JOIN helper_conversations c ON c.id = m.conversation_id
+         JOIN requesters r ON r.id = c.requester_id
+        WHERE m.id = $1`,
+      [claimed.helper_message_id],
+    )
+  ).rows[0] as Omit<ChatbotJob, 'id' | 'attempts'>;
+  return { id: claimed.id, attempts: claimed.attempts, ...d };
 }

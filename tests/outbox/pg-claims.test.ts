@@ -4,7 +4,7 @@
 // can no longer change the row (attempts is the fencing token).
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
-import { createPgOutboxQueue, type PgOutboxQueue } from '../../src/db/pg-stores.js';
+import { claimPgHelperJob, createPgOutboxQueue, createPgStores, type PgOutboxQueue, type PgQueryable } from '../../src/db/pg-stores.js';
 import { TEST_ENGINE, TEST_SECRET_KEY, testDatabase } from '../support/engine.js';
 import { seedInteraction } from '../support/seed.js';
 
@@ -84,5 +84,63 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('the outbox of two listeners on one 
     expect(await a.markFailed(row, 1, 'boom', 'unknown', iso(61_000))).toBe(false);
     expect(await b.markSent(row, 'dm-1', iso(62_000), iso(62_000))).toMatchObject({ result: 'sent', row: { status: 'sent', twitter_dm_id: 'dm-1', attempts: 2 } });
     expect(await a.markSent(row, 'dm-1', iso(63_000), iso(63_000))).toMatchObject({ result: 'already' });
+  });
+});
+
+describe.skipIf(TEST_ENGINE !== 'postgres')('the Helper jobs of two listeners on one PostgreSQL', () => {
+  it('are each claimed once, one job of a conversation at a time, in order', async () => {
+    const { id, dbs } = await fleet(2);
+    const t0 = new Date(Date.now() - 1000).toISOString();
+    const k = dbs[0]!.kysely;
+    const jobIds: number[] = [];
+    for (let c = 0; c < 6; c++) {
+      const r = await k.insertInto('requesters').values({ twitter_user_id: String(700 + c), screen_name: null, name: null, unit_id: null, group_id: null, created_at: t0, updated_at: t0 }).returning('id').executeTakeFirstOrThrow();
+      const conv = await k
+        .insertInto('helper_conversations')
+        .values({ interaction_id: id, requester_id: r.id, status: 'active', state: 'menu', last_activity_at: t0, created_at: t0, updated_at: t0 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      for (let n = 0; n < 3; n++) {
+        const m = await k
+          .insertInto('helper_messages')
+          .values({ conversation_id: conv.id, interaction_id: id, direction: 'inbound', text: `m${n}`, payload: null, twitter_event_id: `e-${c}-${n}`, attachments: '[]', outbox_id: null, sent_at: t0, created_at: t0 })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const j = await k
+          .insertInto('helper_jobs')
+          .values({ conversation_id: conv.id, helper_message_id: m.id, status: 'pending', attempts: 0, next_attempt_at: t0, created_at: t0, updated_at: t0 })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        jobIds.push(j.id);
+      }
+    }
+    const claimedTimes = new Map<number, number>();
+    const busy = new Set<number>(); // conversations with a job being worked on
+    const order = new Map<number, number[]>();
+    const worker = async (pool: PgQueryable) => {
+      for (let idle = 0; idle < 5; ) {
+        const now = new Date();
+        const job = await claimPgHelperJob(pool, now.toISOString(), new Date(now.getTime() + 60_000).toISOString());
+        if (!job) {
+          idle++;
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        idle = 0;
+        expect(busy.has(job.conversation_id)).toBe(false);
+        busy.add(job.conversation_id);
+        claimedTimes.set(job.id, (claimedTimes.get(job.id) ?? 0) + 1);
+        order.set(job.conversation_id, [...(order.get(job.conversation_id) ?? []), job.id]);
+        expect(job).toMatchObject({ interaction_id: id, conversation_status: 'active', attempts: 1 });
+        await new Promise((r) => setTimeout(r, 5)); // the Helper's answer
+        busy.delete(job.conversation_id);
+        expect(await createPgStores(pool).chatbot.finishJob(job.id, job.attempts, 'done', 'answered', new Date().toISOString())).toBe(true);
+      }
+    };
+    const pools = dbs.map((db) => db.pool as unknown as PgQueryable);
+    await Promise.all([worker(pools[0]!), worker(pools[1]!), worker(pools[0]!), worker(pools[1]!)]);
+    expect([...claimedTimes.keys()].sort((a, b) => a - b)).toEqual(jobIds);
+    expect([...claimedTimes.values()].every((n) => n === 1)).toBe(true);
+    for (const jobs of order.values()) expect(jobs).toEqual([...jobs].sort((a, b) => a - b));
   });
 });
