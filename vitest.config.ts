@@ -1,12 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
 // The suites that also run against PostgreSQL (project "postgres", only with OMNI_TEST_POSTGRES_URL):
-// everything that goes through Kysely. The listener, outbox and Helper statements are SQLite-only
-// until their storage seam lands (docs/postgresql.md).
+// everything that goes through Kysely, the listener's writer (the one pipeline on both engines) and
+// what only a fleet has (outbox claims, the OAuth refresh lease). docs/postgresql.md says what is left.
 const postgresSuites = [
   'tests/db/connection.test.ts',
   'tests/db/interactions.test.ts',
   'tests/db/postgres.test.ts',
+  'tests/listener/writer-engines.test.ts',
+  'tests/outbox/pg-claims.test.ts',
+  'tests/db/pg-fleet.test.ts',
   'tests/db/copy.test.ts',
   'tests/commands/catalog/catalog.test.ts',
   'tests/commands/param/param.test.ts',

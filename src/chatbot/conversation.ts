@@ -1,6 +1,7 @@
 // The Helper chatbot's conversations: what happens to a DM from a requester with no open ticket
-// when the interaction intercepts. Synchronous; callers hold the transaction (the intake's group
-// commit, or the chatbot worker's own short one after it called an external bot).
+// when the interaction intercepts. Written as steps (src/db/step.ts), so both engines run the same
+// decisions; callers hold the transaction (the intake's group commit, or the chatbot worker's own
+// short one after it called an external bot). createChatbot/recordExternalAnswer run them on SQLite.
 //
 // Every turn is kept in the conversation's transcript (helper_messages); bot answers are queued in
 // the outbox in the same transaction. When a ticket opens (hand-off), the transcript so far is
@@ -9,11 +10,12 @@
 import type { IntakeInteraction, IntakeStore } from '../db/intake.js';
 import type { ConversationRow, ChatbotJob, ChatbotStore } from '../db/chatbot.js';
 import type { OutboxStore } from '../db/outbox.js';
-import type { Interception, InterceptedDm, Interceptor } from '../intake/pipeline.js';
+import type { Interception, InterceptedDm, Interceptor, StepInterceptor } from '../intake/pipeline.js';
+import { op, runSync, type Step } from '../db/step.js';
 import { ticketDefaults, subjectFromText, type TicketDefaults } from '../tickets/defaults.js';
-import { openOrJoinTicket, storeMessage } from '../tickets/open.js';
+import { openOrJoinTicketStep, storeMessageStep } from '../tickets/open.js';
 import { decodeOptions, encodeOptions, dmText } from '../outbox/options.js';
-import { queueTicketDm } from '../outbox/queue.js';
+import { queueTicketDmStep } from '../outbox/queue.js';
 import { builtinTurn, FALLBACK_OPTIONS, intentOf, isOmniPayload, LABELS, statusReply, TEXT, type BotReply, type BotState } from './builtin.js';
 import type { ExternalCall } from './external.js';
 
@@ -47,11 +49,25 @@ export function chatbotSettings(interaction: Pick<IntakeInteraction, 'helper_int
  * intercepting interactions. `idleMs`: a conversation idle this long starts over.
  */
 export function createChatbot(s: ChatbotStores, idleMs: number): Interceptor {
+  const steps = chatbotSteps(idleMs);
   return {
-    holds: (interactionId, eventId) => s.chatbot.messageByEvent(interactionId, eventId) !== undefined,
+    holds: (interactionId, eventId) => runSync(steps.holds(interactionId, eventId), s),
     forInteraction: (interaction) => {
-      const settings = chatbotSettings(interaction, s.chatbot.parameters());
-      return settings ? (dm) => chatbotInbound(s, { settings, idleMs }, dm) : undefined;
+      const take = runSync(steps.forInteraction(interaction), s);
+      return take && ((dm) => runSync(take(dm), s));
+    },
+  };
+}
+
+/** The chatbot as steps, for either engine: what the listener's writer gives the pipeline. */
+export function chatbotSteps(idleMs: number): StepInterceptor {
+  return {
+    holds: function* (interactionId, eventId) {
+      return (yield* op('chatbot', 'messageByEvent', interactionId, eventId)) !== undefined;
+    },
+    forInteraction: function* (interaction) {
+      const settings = chatbotSettings(interaction, yield* op('chatbot', 'parameters'));
+      return settings ? (dm: InterceptedDm) => chatbotInbound({ settings, idleMs }, dm) : undefined;
     },
   };
 }
@@ -67,7 +83,7 @@ interface Turn {
   interaction: IntakeInteraction;
   requester: Requester;
   at: string;
-  defaults: () => TicketDefaults;
+  defaults: () => Step<TicketDefaults>;
 }
 
 interface Setup {
@@ -76,18 +92,18 @@ interface Setup {
 }
 
 /** The requester's live conversation, or a new one when there is none or it sat idle too long. */
-function conversationFor(s: ChatbotStores, t: Turn, idleMs: number): ConversationRow {
-  const current = s.chatbot.activeConversation(t.interaction.id, t.requester.id);
+function* conversationFor(t: Turn, idleMs: number): Step<ConversationRow> {
+  const current = yield* op('chatbot', 'activeConversation', t.interaction.id, t.requester.id);
   if (current && Date.parse(current.last_activity_at) + idleMs > Date.parse(t.at)) return current;
-  if (current) s.chatbot.endConversation(current.id, 'expired', null, t.at);
-  return s.chatbot.startConversation(t.interaction.id, t.requester.id, t.at);
+  if (current) yield* op('chatbot', 'endConversation', current.id, 'expired', null, t.at);
+  return yield* op('chatbot', 'startConversation', t.interaction.id, t.requester.id, t.at);
 }
 
 /** A DM intercepted by the chatbot. The built-in bot answers at once; an external one gets a job. */
-export function chatbotInbound(s: ChatbotStores, setup: Setup, given: InterceptedDm): Interception {
-  const conversation = conversationFor(s, given, setup.idleMs);
-  const dm = numberedChoice(s, conversation.id, given);
-  const transcriptId = s.chatbot.insertMessage({
+export function* chatbotInbound(setup: Setup, given: InterceptedDm): Step<Interception> {
+  const conversation = yield* conversationFor(given, setup.idleMs);
+  const dm = yield* numberedChoice(conversation.id, given);
+  const transcriptId = yield* op('chatbot', 'insertMessage', {
     conversationId: conversation.id,
     interactionId: dm.interaction.id,
     direction: 'inbound',
@@ -103,37 +119,37 @@ export function chatbotInbound(s: ChatbotStores, setup: Setup, given: Intercepte
   // omni's own options (talk, open, status, menu) and a description it asked for are omni's to
   // handle, with an external bot too; everything else goes to the external bot.
   if (setup.settings.externalUrl !== null && !isOmniPayload(dm.payload) && state !== 'awaiting_description') {
-    s.chatbot.enqueueJob(conversation.id, transcriptId, dm.at);
-    s.chatbot.setState(conversation.id, state, dm.at);
+    yield* op('chatbot', 'enqueueJob', conversation.id, transcriptId, dm.at);
+    yield* op('chatbot', 'setState', conversation.id, state, dm.at);
     return { ticketId: null, detail: 'queued for the external Helper' };
   }
-  return builtin(s, dm, setup.settings, conversation, state);
+  return yield* builtin(dm, setup.settings, conversation, state);
 }
 
-function builtin(s: ChatbotStores, dm: InterceptedDm, settings: ChatbotSettings, conversation: ConversationRow, state: BotState): Interception {
+function* builtin(dm: InterceptedDm, settings: ChatbotSettings, conversation: ConversationRow, state: BotState): Step<Interception> {
   const decision = builtinTurn({ state, text: dm.text, payload: dm.payload, fallback: settings.fallback });
   switch (decision.kind) {
     case 'reply':
-      for (const r of decision.replies) queueBotReply(s, dm.interaction.id, conversation.id, dm.requester.twitterUserId, r, dm.at);
-      s.chatbot.setState(conversation.id, decision.state, dm.at);
+      for (const r of decision.replies) yield* queueBotReply(dm.interaction.id, conversation.id, dm.requester.twitterUserId, r, dm.at);
+      yield* op('chatbot', 'setState', conversation.id, decision.state, dm.at);
       return { ticketId: null, detail: decision.state === 'awaiting_description' ? 'asked for a description' : 'menu sent' };
     case 'status': {
-      const tickets = s.chatbot.requesterTickets(dm.interaction.id, dm.requester.id, STATUS_LIMIT);
-      queueBotReply(s, dm.interaction.id, conversation.id, dm.requester.twitterUserId, statusReply(tickets), dm.at);
-      s.chatbot.setState(conversation.id, 'menu', dm.at);
+      const tickets = yield* op('chatbot', 'requesterTickets', dm.interaction.id, dm.requester.id, STATUS_LIMIT);
+      yield* queueBotReply(dm.interaction.id, conversation.id, dm.requester.twitterUserId, statusReply(tickets), dm.at);
+      yield* op('chatbot', 'setState', conversation.id, 'menu', dm.at);
       return { ticketId: null, detail: `status of ${tickets.length} request(s) sent` };
     }
     case 'open_ticket': {
-      const subject = decision.subject !== null ? subjectFromText(decision.subject) : talkSubject(s, conversation.id);
-      const ticketId = handOff(s, dm, conversation, subject);
+      const subject = decision.subject !== null ? subjectFromText(decision.subject) : yield* talkSubject(conversation.id);
+      const ticketId = yield* handOff(dm, conversation, subject);
       return { ticketId, detail: decision.reason === 'talk' ? 'handed off to an attendant' : 'request opened by the Helper' };
     }
   }
 }
 
 /** "Talk to an attendant": the subject is the first thing the requester wrote that was not a menu choice. */
-function talkSubject(s: ChatbotStores, conversationId: number): string {
-  for (const m of s.chatbot.transcript(conversationId)) {
+function* talkSubject(conversationId: number): Step<string> {
+  for (const m of yield* op('chatbot', 'transcript', conversationId)) {
     if (m.direction === 'inbound' && m.payload === null && intentOf(m.text, null) === undefined) {
       const subject = subjectFromText(m.text);
       if (subject !== '') return subject;
@@ -148,15 +164,15 @@ function talkSubject(s: ChatbotStores, conversationId: number): string {
  * option had been tapped (its metadata, else its label, is the payload; the text stays as typed).
  * v1.1 shows real quick replies, and typed text keeps its meaning there.
  */
-export function numberedChoice(s: Pick<ChatbotStores, 'chatbot' | 'outbox'>, conversationId: number, dm: InterceptedDm): InterceptedDm {
+export function* numberedChoice(conversationId: number, dm: InterceptedDm): Step<InterceptedDm> {
   if (dm.payload !== null) return dm;
   const n = /^\s*(\d{1,2})\s*[.)]?\s*$/.exec(dm.text);
   if (!n) return dm;
-  const api = s.outbox.interactionForSending(dm.interaction.id)?.api;
+  const api = (yield* op('outbox', 'interactionForSending', dm.interaction.id))?.api;
   if (api === undefined || api === 'v1.1') return dm;
   // The menu of the Helper's last answer: it may be several messages (an external bot's), the menu on any of them.
   let menu: string | null = null;
-  const transcript = s.chatbot.transcript(conversationId);
+  const transcript = yield* op('chatbot', 'transcript', conversationId);
   for (let i = transcript.length - 1; i >= 0 && transcript[i]!.direction === 'outbound'; i--) {
     if (transcript[i]!.payload !== null) {
       menu = transcript[i]!.payload;
@@ -169,9 +185,9 @@ export function numberedChoice(s: Pick<ChatbotStores, 'chatbot' | 'outbox'>, con
 }
 
 /** A bot answer: an outbox row and its line in the transcript. */
-function queueBotReply(s: ChatbotStores, interactionId: number, conversationId: number, recipient: string, reply: BotReply, at: string): void {
+function* queueBotReply(interactionId: number, conversationId: number, recipient: string, reply: BotReply, at: string): Step<void> {
   const text = dmText(reply.text);
-  const row = s.outbox.enqueue({
+  const row = yield* op('outbox', 'enqueue', {
     interactionId,
     ticketId: null,
     messageId: null,
@@ -181,7 +197,7 @@ function queueBotReply(s: ChatbotStores, interactionId: number, conversationId: 
     options: encodeOptions(reply.options),
     now: at,
   });
-  s.chatbot.insertMessage({
+  yield* op('chatbot', 'insertMessage', {
     conversationId,
     interactionId,
     direction: 'outbound',
@@ -200,16 +216,16 @@ function queueBotReply(s: ChatbotStores, interactionId: number, conversationId: 
  * meanwhile), copies the transcript onto it, ends the conversation, and tells the requester the
  * ticket's number. Returns the ticket id.
  */
-function handOff(s: ChatbotStores, t: Turn, conversation: ConversationRow, subject: string): number {
-  const { ticketId } = openOrJoinTicket(s.intake, {
+function* handOff(t: Turn, conversation: ConversationRow, subject: string): Step<number> {
+  const { ticketId } = yield* openOrJoinTicketStep({
     interactionId: t.interaction.id,
     requesterId: t.requester.id,
     subject: subject || LABELS.talk,
-    defaults: t.defaults(),
+    defaults: yield* t.defaults(),
     at: t.at,
   });
-  for (const m of s.chatbot.transcript(conversation.id)) {
-    const messageId = storeMessage(s.intake, {
+  for (const m of yield* op('chatbot', 'transcript', conversation.id)) {
+    const messageId = yield* storeMessageStep({
       ticketId,
       interactionId: t.interaction.id,
       direction: m.direction,
@@ -220,12 +236,12 @@ function handOff(s: ChatbotStores, t: Turn, conversation: ConversationRow, subje
       attachments: m.attachments,
       at: t.at,
     });
-    if (messageId !== undefined && m.outbox_id !== null) s.chatbot.attachOutbox(m.outbox_id, ticketId, messageId, t.at);
+    if (messageId !== undefined && m.outbox_id !== null) yield* op('chatbot', 'attachOutbox', m.outbox_id, ticketId, messageId, t.at);
   }
-  s.chatbot.endConversation(conversation.id, 'handed_off', ticketId, t.at);
+  yield* op('chatbot', 'endConversation', conversation.id, 'handed_off', ticketId, t.at);
   // Messages still waiting for the external bot are on the ticket now; the attendant answers them.
-  s.chatbot.skipPendingJobs(conversation.id, `handed off to ticket ${ticketId}`, t.at);
-  queueTicketDm(s.outbox, {
+  yield* op('chatbot', 'skipPendingJobs', conversation.id, `handed off to ticket ${ticketId}`, t.at);
+  yield* queueTicketDmStep({
     ticketId,
     interactionId: t.interaction.id,
     recipientTwitterId: t.requester.twitterUserId,
@@ -234,7 +250,7 @@ function handOff(s: ChatbotStores, t: Turn, conversation: ConversationRow, subje
     conversationId: conversation.id,
     now: t.at,
   });
-  s.intake.touchTicket(ticketId, t.at);
+  yield* op('intake', 'touchTicket', ticketId, t.at);
   return ticketId;
 }
 
@@ -252,46 +268,52 @@ export type JobOutcome =
  * process took it over after our lease ended): nothing is written then.
  */
 export function recordExternalAnswer(s: ChatbotStores, job: ChatbotJob, call: ExternalCall, at: string): JobOutcome | undefined {
-  const finish = (outcome: JobOutcome, status: 'done' | 'skipped' = 'done') =>
-    s.chatbot.finishJob(job.id, job.attempts, status, outcome.kind === 'fallback' || outcome.kind === 'skipped' ? `${outcome.kind}: ${outcome.reason}` : outcome.kind, at)
-      ? outcome
-      : undefined;
-  const conversation = s.chatbot.conversation(job.conversation_id);
-  const interaction = s.intake.interaction(job.interaction_id);
-  if (!conversation || conversation.status !== 'active') return finish({ kind: 'skipped', reason: `the conversation is ${conversation?.status ?? 'gone'}` }, 'skipped');
-  if (!interaction) return finish({ kind: 'skipped', reason: 'the interaction was deleted' }, 'skipped');
+  return runSync(externalAnswerStep(job, call, at), s);
+}
+
+/** recordExternalAnswer as a step, for either engine. */
+export function* externalAnswerStep(job: ChatbotJob, call: ExternalCall, at: string): Step<JobOutcome | undefined> {
+  const finish = function* (outcome: JobOutcome, status: 'done' | 'skipped' = 'done'): Step<JobOutcome | undefined> {
+    const kept = yield* op('chatbot', 'finishJob', job.id, job.attempts, status, outcome.kind === 'fallback' || outcome.kind === 'skipped' ? `${outcome.kind}: ${outcome.reason}` : outcome.kind, at);
+    return kept ? outcome : undefined;
+  };
+  const conversation = yield* op('chatbot', 'conversation', job.conversation_id);
+  const interaction = yield* op('intake', 'interaction', job.interaction_id);
+  if (!conversation || conversation.status !== 'active') return yield* finish({ kind: 'skipped', reason: `the conversation is ${conversation?.status ?? 'gone'}` }, 'skipped');
+  if (!interaction) return yield* finish({ kind: 'skipped', reason: 'the interaction was deleted' }, 'skipped');
   // The claim is checked (finishJob) before anything is queued: a lost claim writes nothing.
   const recipient = job.requester_twitter_id;
   if (!call.ok) {
-    if (!s.chatbot.finishJob(job.id, job.attempts, 'done', `fallback: ${call.reason}`, at)) return undefined;
-    const text = chatbotSettings(interaction, s.chatbot.parameters())?.fallback ?? TEXT.externalFallback;
-    queueBotReply(s, interaction.id, conversation.id, recipient, { text, options: FALLBACK_OPTIONS }, at);
-    s.chatbot.setState(conversation.id, 'menu', at);
+    if (!(yield* op('chatbot', 'finishJob', job.id, job.attempts, 'done', `fallback: ${call.reason}`, at))) return undefined;
+    const text = chatbotSettings(interaction, yield* op('chatbot', 'parameters'))?.fallback ?? TEXT.externalFallback;
+    yield* queueBotReply(interaction.id, conversation.id, recipient, { text, options: FALLBACK_OPTIONS }, at);
+    yield* op('chatbot', 'setState', conversation.id, 'menu', at);
     return { kind: 'fallback', reason: call.reason };
   }
   const handoff = call.messages.some((m) => m.handoff);
-  if (!s.chatbot.finishJob(job.id, job.attempts, 'done', handoff ? 'handoff' : 'answered', at)) return undefined;
+  if (!(yield* op('chatbot', 'finishJob', job.id, job.attempts, 'done', handoff ? 'handoff' : 'answered', at))) return undefined;
   let sent = 0;
   for (const m of call.messages) {
     if (m.text === null && m.options.length === 0) continue;
     // Twitter needs text with quick replies; a Rasa message may carry only buttons.
-    queueBotReply(s, interaction.id, conversation.id, recipient, { text: m.text ?? TEXT.menu, options: m.options }, at);
+    yield* queueBotReply(interaction.id, conversation.id, recipient, { text: m.text ?? TEXT.menu, options: m.options }, at);
     sent++;
   }
   if (!handoff) {
-    s.chatbot.setState(conversation.id, conversation.state === 'start' ? 'menu' : conversation.state, at);
+    yield* op('chatbot', 'setState', conversation.id, conversation.state === 'start' ? 'menu' : conversation.state, at);
     return { kind: 'answered', messages: sent };
   }
-  const ticketId = handOff(
-    s,
+  const ticketId = yield* handOff(
     {
       interaction,
       requester: { id: job.requester_id, twitterUserId: recipient },
       at,
-      defaults: () => ticketDefaults(interaction, s.intake.intakeParameters()),
+      defaults: function* () {
+        return ticketDefaults(interaction, yield* op('intake', 'intakeParameters'));
+      },
     },
     conversation,
-    talkSubject(s, conversation.id),
+    yield* talkSubject(conversation.id),
   );
   return { kind: 'ticket', ticketId, messages: sent };
 }

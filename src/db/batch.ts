@@ -44,9 +44,27 @@ export function createBatchCommitter(sqlite: BetterSqlite3.Database): <T>(jobs: 
   };
 }
 
-/** Errors that mean "the database cannot take writes now" (answer 503 so the sender retries). */
+/**
+ * Errors that mean "the database cannot take writes now" (answer 503 so the sender retries).
+ * SQLite: its busy/IO codes. PostgreSQL: SQLSTATE class 08 (connection), 53 (insufficient
+ * resources: 53300 too many connections), 57P01–57P03 (shutting down, cannot connect now), 25006
+ * (a read-only standby), the socket's own errors, and ERR_DB_UNREACHABLE (src/db/pg-batch.ts: the
+ * client lost its connection). The pool opens a new connection for the next batch by itself.
+ */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
-  return /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|CORRUPT|NOTADB|PERM|AUTH)/.test(code) || code === 'ERR_DB_CLOSED';
+  return (
+    /^SQLITE_(BUSY|LOCKED|READONLY|IOERR|FULL|CANTOPEN|PROTOCOL|NOMEM|CORRUPT|NOTADB|PERM|AUTH)/.test(code) ||
+    code === 'ERR_DB_CLOSED' ||
+    code === 'ERR_DB_UNREACHABLE' ||
+    /^(08...|53...|57P0[123]|25006)$/.test(code) ||
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(code)
+  );
+}
+
+/** An error of the database itself (SQLite's codes, a PostgreSQL SQLSTATE, omni's ERR_DB_*), not of the code that called it. */
+export function isDatabaseError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_') || code.startsWith('ERR_DB_') || /^[0-9A-Z]{5}$/.test(code) || isDatabaseUnavailable(err));
 }

@@ -7,6 +7,7 @@ import { CompiledQuery, Kysely, Migrator, SqliteDialect, SqliteDriver, sql, type
 import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { DbError } from './errors.js';
+import type { Pool } from 'pg';
 import { configureConnection } from './pragmas.js';
 import { parseDbLocation, type DbLocation, type Engine, type PostgresLocation, type SqliteLocation } from './location.js';
 import { DEFAULT_POOL_SIZE, createPool, createPostgresKysely, migratePostgres, postgresError, postgresSchemaVersion } from './postgres.js';
@@ -19,6 +20,11 @@ export interface Db {
    * PostgreSQL reading it throws a DbError saying the command needs SQLite (check `engine` first).
    */
   readonly sqlite: BetterSqlite3.Database;
+  /**
+   * PostgreSQL only: the pg pool, for the listener's batch committer (src/db/pg-batch.ts). On SQLite
+   * reading it throws a DbError (check `engine` first).
+   */
+  readonly pool: Pool;
   /** The file for SQLite; the URL with its password masked for PostgreSQL. Safe to print. */
   path: string;
   location: DbLocation;
@@ -88,6 +94,7 @@ async function openPostgres(location: PostgresLocation, options: OpenOptions): P
         'run it against the SQLite file for now (the listener, outbox and Helper move to PostgreSQL in the next release)',
       );
     },
+    pool,
     path: location.display,
     location,
     close: async () => {
@@ -121,6 +128,9 @@ async function openSqlite(location: SqliteLocation, options: OpenOptions): Promi
     engine: 'sqlite',
     kysely,
     sqlite,
+    get pool(): Pool {
+      throw new DbError(`this needs a PostgreSQL database; ${file} is SQLite`, 'use its SQLite handle (Db.sqlite) instead');
+    },
     path: file,
     location,
     close: async () => {

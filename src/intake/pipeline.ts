@@ -1,10 +1,13 @@
 // The one intake pipeline: parse → dedup → requester → ticket (or the Helper) → message, for every
-// item of a delivery. Pure of HTTP and synchronous: the caller runs it inside a database transaction
-// (the listener's group commit) and answers the sender only after that transaction has committed.
+// item of a delivery. Pure of HTTP. Written once as a step (src/db/step.ts): it yields its storage
+// operations, and each engine runs them inside its batch transaction (SQLite synchronously on the
+// writer thread, PostgreSQL on one pooled client); the caller answers the sender only after that
+// transaction has committed. processDelivery/intakeRaw run it on SQLite stores.
 import type { IntakeInteraction, IntakeStore } from '../db/intake.js';
 import type { OutboxStore } from '../db/outbox.js';
+import { done, op, runSync, type Step } from '../db/step.js';
 import { subjectFromText, ticketDefaults, type TicketDefaults } from '../tickets/defaults.js';
-import { openTicket, storeMessage } from '../tickets/open.js';
+import { openTicketStep, storeMessageStep } from '../tickets/open.js';
 import { parseDelivery, type Delivery, type DeliveryItem, type DmEvent, type Profile } from './parse.js';
 
 export type { IntakeInteraction };
@@ -42,8 +45,8 @@ export interface InterceptedDm {
   sentAt: string;
   /** Arrival time of the delivery. */
   at: string;
-  /** The ticket defaults, should the chatbot hand off at once. */
-  defaults: () => TicketDefaults;
+  /** The ticket defaults, should the chatbot hand off at once (read at most once per delivery). */
+  defaults: () => Step<TicketDefaults>;
 }
 
 /** What the chatbot did with it: a ticket when it handed off at once, else none yet. */
@@ -54,7 +57,7 @@ export interface Interception {
 
 /**
  * The Helper chatbot as the pipeline sees it. The pipeline does not know the chatbot: the listener
- * (or a test) gives it one (src/chatbot/conversation.ts, createChatbot).
+ * (or a test) gives it one (src/chatbot/conversation.ts, createChatbot). Synchronous (SQLite).
  */
 export interface Interceptor {
   /** True when the chatbot's transcript already holds this DM event (a redelivery, or the echo of its answer). */
@@ -64,6 +67,12 @@ export interface Interceptor {
    * per delivery, and only when a DM arrives from a requester with no open ticket.
    */
   forInteraction(interaction: IntakeInteraction): ((dm: InterceptedDm) => Interception) | undefined;
+}
+
+/** The same chatbot as steps, for either engine (src/chatbot/conversation.ts, chatbotSteps). */
+export interface StepInterceptor {
+  holds(interactionId: number, twitterEventId: string): Step<boolean>;
+  forInteraction(interaction: IntakeInteraction): Step<((dm: InterceptedDm) => Step<Interception>) | undefined>;
 }
 
 /**
@@ -91,15 +100,41 @@ export function accountMismatch(interaction: Pick<IntakeInteraction, 'account_us
   return `for_user_id ${delivery.forUserId} is not this interaction's account (${account})`;
 }
 
-/** Parses then processes a verified raw body. Synchronous; run it inside a transaction. */
+/** Parses then processes a verified raw body. Synchronous (SQLite stores); run it inside a transaction. */
 export function intakeRaw(store: IntakeStore, interaction: IntakeInteraction, raw: Uint8Array | string, at: string, messaging?: Messaging): EventResult[] {
   return processDelivery(store, interaction, parseDelivery(raw), at, messaging);
 }
 
-/** `at`: when the delivery arrived (ISO-8601), stamped on what it creates. */
+/** `at`: when the delivery arrived (ISO-8601), stamped on what it creates. Synchronous, on SQLite stores. */
 export function processDelivery(store: IntakeStore, interaction: IntakeInteraction, delivery: Delivery, at: string, messaging?: Messaging): EventResult[] {
-  const defaults = lazy(() => ticketDefaults(interaction, store.intakeParameters()));
-  const intercept = lazy(() => messaging?.chatbot.forInteraction(interaction));
+  return runSync(deliveryStep(interaction, delivery, at, messaging && stepInterceptor(messaging.chatbot)), { intake: store, ...(messaging ? { outbox: messaging.outbox } : {}) });
+}
+
+/** A synchronous chatbot as steps (its storage is its own business). */
+function stepInterceptor(c: Interceptor): StepInterceptor {
+  return {
+    holds: (interactionId, eventId) => done(c.holds(interactionId, eventId)),
+    forInteraction: (interaction) => {
+      const take = c.forInteraction(interaction);
+      return done(take && ((dm: InterceptedDm) => done(take(dm))));
+    },
+  };
+}
+
+/**
+ * The pipeline itself, for either engine: `chatbot` given means the outbox store is there too
+ * (echoes are matched to the rows omni is sending, DMs may be intercepted).
+ */
+export function* deliveryStep(interaction: IntakeInteraction, delivery: Delivery, at: string, chatbot?: StepInterceptor): Step<EventResult[]> {
+  let defaultsOnce: TicketDefaults | undefined;
+  const defaults = function* (): Step<TicketDefaults> {
+    return (defaultsOnce ??= ticketDefaults(interaction, yield* op('intake', 'intakeParameters')));
+  };
+  let interceptOnce: { take: ((dm: InterceptedDm) => Step<Interception>) | undefined } | undefined;
+  const intercept = function* (): Step<((dm: InterceptedDm) => Step<Interception>) | undefined> {
+    return (interceptOnce ??= { take: chatbot ? yield* chatbot.forInteraction(interaction) : undefined }).take;
+  };
+  const m: Ctx = { interaction, at, chatbot, defaults, intercept };
   // The account that owns the webhook: what the delivery says, else what we registered.
   const account = delivery.forUserId ?? interaction.account_user_id;
   const results: EventResult[] = [];
@@ -113,15 +148,15 @@ export function processDelivery(store: IntakeStore, interaction: IntakeInteracti
         }
         results.push(
           item.event.senderId === account
-            ? echo(store, interaction, item.event, delivery.profiles.get(item.event.senderId), at, messaging)
-            : inbound(store, interaction, item.event, delivery.profiles.get(item.event.senderId), defaults, at, messaging, intercept),
+            ? yield* echo(m, item.event, delivery.profiles.get(item.event.senderId))
+            : yield* inbound(m, item.event, delivery.profiles.get(item.event.senderId)),
         );
         break;
       case 'replay_status':
-        results.push(replayStatus(store, interaction, item, at));
+        results.push(yield* replayStatus(interaction, item, at));
         break;
       case 'revoke':
-        results.push(revoke(store, interaction, item.userId, at));
+        results.push(yield* revoke(interaction, item.userId, at));
         break;
       case 'ignored':
         results.push({ event: item.event, outcome: 'ignored', detail: item.reason, ...(item.senderId ? { sender: item.senderId } : {}) });
@@ -134,28 +169,29 @@ export function processDelivery(store: IntakeStore, interaction: IntakeInteracti
   return results;
 }
 
-function inbound(
-  store: IntakeStore,
-  interaction: IntakeInteraction,
-  event: DmEvent,
-  profile: Profile | undefined,
-  defaults: () => TicketDefaults,
-  at: string,
-  messaging: Messaging | undefined,
-  intercept: () => ((dm: InterceptedDm) => Interception) | undefined,
-): EventResult {
+/** What every item of one delivery shares. */
+interface Ctx {
+  interaction: IntakeInteraction;
+  at: string;
+  chatbot: StepInterceptor | undefined;
+  defaults: () => Step<TicketDefaults>;
+  intercept: () => Step<((dm: InterceptedDm) => Step<Interception>) | undefined>;
+}
+
+function* inbound(m: Ctx, event: DmEvent, profile: Profile | undefined): Step<EventResult> {
+  const { interaction, at } = m;
   // First of all: a replay, late retry or reconciliation of an erased DM is dropped, and what is
   // returned (and logged) names neither the sender nor the event, only the tombstone's prefix.
-  const tombstone = store.erasedEvent(event.id);
+  const tombstone = yield* op('intake', 'erasedEvent', event.id);
   if (tombstone !== undefined) return erasedResult(tombstone);
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
-  const existing = store.messageByEvent(interaction.id, event.id);
+  const existing = yield* op('intake', 'messageByEvent', interaction.id, event.id);
   if (existing) return { ...base, outcome: 'duplicate', ticket: existing.ticket_id, message: existing.id, detail: 'already stored' };
   // A redelivered DM that the chatbot already has: same dedup key, in the transcript.
-  if (messaging?.chatbot.holds(interaction.id, event.id)) return { ...base, outcome: 'duplicate', detail: 'already in a Helper conversation' };
+  if (m.chatbot && (yield* m.chatbot.holds(interaction.id, event.id))) return { ...base, outcome: 'duplicate', detail: 'already in a Helper conversation' };
 
-  const d = defaults();
-  const requester = store.upsertRequester({
+  const d = yield* m.defaults();
+  const requester = yield* op('intake', 'upsertRequester', {
     twitterUserId: event.senderId,
     screenName: profile?.screenName ?? null,
     name: profile?.name ?? null,
@@ -163,11 +199,11 @@ function inbound(
     groupId: d.groupId,
     at,
   });
-  let ticket = store.openTicketId(interaction.id, requester);
-  const take = ticket === undefined ? intercept() : undefined;
+  let ticket = yield* op('intake', 'openTicketId', interaction.id, requester);
+  const take = ticket === undefined ? yield* m.intercept() : undefined;
   if (take) {
     // No open ticket and the interaction intercepts: the chatbot talks first.
-    const r = take({
+    const r = yield* take({
       interaction,
       requester: { id: requester, twitterUserId: event.senderId },
       eventId: event.id,
@@ -176,14 +212,14 @@ function inbound(
       attachments: JSON.stringify(event.attachments),
       sentAt: event.createdAt ?? at,
       at,
-      defaults,
+      defaults: m.defaults,
     });
     if (r.ticketId !== null) return { ...base, outcome: 'new_ticket', requester, ticket: r.ticketId, detail: r.detail };
     return { ...base, outcome: 'helper', requester, detail: r.detail };
   }
   const isNew = ticket === undefined;
-  ticket ??= openTicket(store, { interactionId: interaction.id, requesterId: requester, subject: subjectOf(event), defaults: d, at });
-  const message = storeDm(store, interaction, ticket, event, 'inbound', at);
+  ticket ??= yield* openTicketStep({ interactionId: interaction.id, requesterId: requester, subject: subjectOf(event), defaults: d, at });
+  const message = yield* storeDm(interaction, ticket, event, 'inbound', at);
   if (message === undefined) return { ...base, outcome: 'duplicate', requester, ticket, detail: 'already stored' };
   return { ...base, outcome: isNew ? 'new_ticket' : 'appended', requester, ticket, message };
 }
@@ -197,18 +233,19 @@ function inbound(
  * an agent answered from Twitter's own app and it joins the recipient's open ticket as an
  * outbound message, or is ignored when there is none.
  */
-function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent, profile: Profile | undefined, at: string, messaging: Messaging | undefined): EventResult {
-  const tombstone = store.erasedEvent(event.id);
+function* echo(m: Ctx, event: DmEvent, profile: Profile | undefined): Step<EventResult> {
+  const { interaction, at } = m;
+  const tombstone = yield* op('intake', 'erasedEvent', event.id);
   if (tombstone !== undefined) return erasedResult(tombstone);
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
-  const sent = store.messageByEvent(interaction.id, event.id);
+  const sent = yield* op('intake', 'messageByEvent', interaction.id, event.id);
   if (sent) return { ...base, outcome: 'echo', ticket: sent.ticket_id, message: sent.id, detail: `matches message ${sent.id}` };
-  if (messaging) {
-    if (messaging.chatbot.holds(interaction.id, event.id)) return { ...base, outcome: 'echo', detail: 'matches a Helper answer' };
-    const inFlight = event.recipientId === null ? [] : messaging.outbox.inFlight(interaction.id, event.recipientId).filter((r) => sameText(r.text, event.text));
+  if (m.chatbot) {
+    if (yield* m.chatbot.holds(interaction.id, event.id)) return { ...base, outcome: 'echo', detail: 'matches a Helper answer' };
+    const inFlight = event.recipientId === null ? [] : (yield* op('outbox', 'inFlight', interaction.id, event.recipientId)).filter((r) => sameText(r.text, event.text));
     if (inFlight.length === 1) {
       const row = inFlight[0]!;
-      messaging.outbox.markSent(row.id, event.id, event.createdAt ?? at, at);
+      yield* op('outbox', 'markSent', row.id, event.id, event.createdAt ?? at, at);
       return {
         ...base,
         outcome: 'echo',
@@ -218,12 +255,12 @@ function echo(store: IntakeStore, interaction: IntakeInteraction, event: DmEvent
       };
     }
   }
-  const requester = event.recipientId === null ? undefined : store.requesterIdByTwitterId(event.recipientId);
-  const ticket = requester === undefined ? undefined : store.openTicketId(interaction.id, requester);
+  const requester = event.recipientId === null ? undefined : yield* op('intake', 'requesterIdByTwitterId', event.recipientId);
+  const ticket = requester === undefined ? undefined : yield* op('intake', 'openTicketId', interaction.id, requester);
   if (requester === undefined || ticket === undefined) {
     return { ...base, outcome: 'echo', detail: `sent by the account; no open ticket for recipient ${event.recipientId ?? '(none)'}, not stored` };
   }
-  const message = storeDm(store, interaction, ticket, event, 'outbound', at);
+  const message = yield* storeDm(interaction, ticket, event, 'outbound', at);
   return { ...base, outcome: 'echo', requester, ticket, ...(message !== undefined ? { message } : {}), detail: 'sent from outside omni; stored as an outbound message' };
 }
 
@@ -234,13 +271,13 @@ function erasedResult(hash: string): EventResult {
   return { event: 'message_create', outcome: 'erased', detail: `DM of an erased requester dropped (tombstone ${hash.slice(0, TOMBSTONE_PREFIX_LENGTH)})` };
 }
 
-function revoke(store: IntakeStore, interaction: IntakeInteraction, userId: string | null, at: string): EventResult {
+function* revoke(interaction: IntakeInteraction, userId: string | null, at: string): Step<EventResult> {
   const account = interaction.account_user_id;
   // With no known account, the revoke can only concern the one account this webhook serves.
   if (account !== null && userId !== account) {
     return { event: 'revoke', outcome: 'ignored', ...(userId ? { sender: userId } : {}), detail: `revoke by user ${userId ?? '(unknown)'}, not this interaction's account` };
   }
-  const changed = store.markRevoked(interaction.id, at);
+  const changed = yield* op('intake', 'markRevoked', interaction.id, at);
   return {
     event: 'revoke',
     outcome: 'revoked',
@@ -250,9 +287,9 @@ function revoke(store: IntakeStore, interaction: IntakeInteraction, userId: stri
 }
 
 /** The end of a webhook replay job: recorded for `omni webhook replay` and the listener's replay on start. */
-function replayStatus(store: IntakeStore, interaction: IntakeInteraction, item: Extract<DeliveryItem, { kind: 'replay_status' }>, at: string): EventResult {
+function* replayStatus(interaction: IntakeInteraction, item: Extract<DeliveryItem, { kind: 'replay_status' }>, at: string): Step<EventResult> {
   if (item.webhookId === null) return { event: 'replay_job_status', outcome: 'rejected', detail: `replay job ${item.jobId}: no webhook_id` };
-  store.recordReplayJobStatus({ jobId: item.jobId, webhookId: item.webhookId, state: item.state, description: item.description, interactionId: interaction.id, at });
+  yield* op('intake', 'recordReplayJobStatus', { jobId: item.jobId, webhookId: item.webhookId, state: item.state, description: item.description, interactionId: interaction.id, at });
   return {
     event: 'replay_job_status',
     outcome: 'recorded',
@@ -294,14 +331,9 @@ function sameText(a: string, b: string): boolean {
   return a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
 }
 
-function lazy<T>(f: () => T): () => T {
-  let value: { v: T } | undefined;
-  return () => (value ??= { v: f() }).v;
-}
-
 /** A DM event as a message of a ticket: its text, Twitter's event id and time, its attachments. */
-function storeDm(store: IntakeStore, interaction: IntakeInteraction, ticketId: number, event: DmEvent, direction: 'inbound' | 'outbound', at: string): number | undefined {
-  return storeMessage(store, {
+function storeDm(interaction: IntakeInteraction, ticketId: number, event: DmEvent, direction: 'inbound' | 'outbound', at: string): Step<number | undefined> {
+  return storeMessageStep({
     ticketId,
     interactionId: interaction.id,
     direction,

@@ -10,10 +10,15 @@ import { createBatchCommitter, type JobResult } from '../db/batch.js';
 import { createIntakeStore, type IntakeInteraction, type IntakeStore } from '../db/intake.js';
 import { createOutboxStore } from '../db/outbox.js';
 import { createChatbotStore } from '../db/chatbot.js';
-import { createChatbot } from '../chatbot/conversation.js';
-import { parseDelivery } from '../intake/parse.js';
+import { chatbotSteps } from '../chatbot/conversation.js';
+import { runAsync, runSync } from '../db/step.js';
+import { isDatabaseError } from '../db/batch.js';
+import { createPgBatchCommitter } from '../db/pg-batch.js';
+import { createPgStores } from '../db/pg-stores.js';
+import type { Pool } from 'pg';
+import { parseDelivery, type Delivery } from '../intake/parse.js';
 import { eventHasher } from '../privacy/tombstone.js';
-import { processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
+import { deliveryStep, type EventResult } from '../intake/pipeline.js';
 
 /**
  * One verified delivery to store: plain data, so it can cross to a worker thread. The body travels
@@ -52,16 +57,84 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
   const commit = createBatchCommitter(sqlite);
   // The chatbot and the outbox write in the same transaction as the DM that caused them.
   const outbox = createOutboxStore(sqlite);
-  const messaging: Messaging = { outbox, chatbot: createChatbot({ intake: store, chatbot: createChatbotStore(sqlite), outbox }, settings.idleMs) };
+  const chatbot = createChatbotStore(sqlite);
+  const steps = chatbotSteps(settings.idleMs);
   return {
     write: (jobs) => {
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
-      const batchStore: IntakeStore = { ...store, intakeParameters: () => (params ??= store.intakeParameters()) };
-      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.at, messaging))));
+      const stores = { intake: { ...store, intakeParameters: () => (params ??= store.intakeParameters()) } satisfies IntakeStore, outbox, chatbot };
+      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => runSync(deliveryStep(j.interaction, parseDelivery(j.body), j.at, steps), stores))));
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * The PostgreSQL writer: the same pipeline (deliveryStep) awaited on one pooled client per batch,
+ * BEGIN, a SAVEPOINT per job, COMMIT (src/db/pg-batch.ts). No thread: the event loop is free while
+ * the server works. Up to `maxInFlight` batches commit at once on their own clients (the pool is
+ * shared with the rest of the listener, so keep it well above that).
+ */
+export function postgresWriter(pool: Pick<Pool, 'connect'>, settings: WriterSettings, options: { maxInFlight?: number } = {}): IntakeWriter {
+  const commit = createPgBatchCommitter(pool);
+  const eventHash = eventHasher(Buffer.from(settings.tombstoneKey, 'base64'));
+  const steps = chatbotSteps(settings.idleMs);
+  return {
+    maxInFlight: options.maxInFlight ?? 4,
+    write: async (jobs) => {
+      let params: Promise<Map<number, string>> | undefined;
+      const parsed = jobs.map((j) => {
+        try {
+          return { job: j, delivery: parseDelivery(j.body) };
+        } catch (err) {
+          return { job: j, error: new PoisonDelivery(err) };
+        }
+      });
+      // Jobs run in the order of the requesters they lock, the same order in every listener: two
+      // batches then wait for each other instead of deadlocking (src/db/pg-batch.ts reruns a batch
+      // that still does).
+      const order = parsed.map((_, i) => i).sort((x, y) => compareKeys(lockKey(parsed[x]!), lockKey(parsed[y]!)) || x - y);
+      const results = await commit(
+        order.map((i) => async (client) => {
+          const p = parsed[i]!;
+          if (!p.delivery) throw p.error;
+          const stores = createPgStores(client, { eventHash });
+          // Read once per batch, in its transaction; a retried job reuses it.
+          const read = stores.intake.intakeParameters;
+          stores.intake.intakeParameters = () =>
+            (params ??= read().catch((err: unknown) => {
+              params = undefined;
+              throw err;
+            }));
+          try {
+            return await runAsync(deliveryStep(p.job.interaction, p.delivery, p.job.at, steps), stores);
+          } catch (err) {
+            if (isDatabaseError(err)) throw err;
+            throw new PoisonDelivery(err);
+          }
+        }),
+      );
+      const answered = new Array<JobResult<EventResult[]>>(jobs.length);
+      order.forEach((i, k) => (answered[i] = results[k]!));
+      return answered;
+    },
+    close: async () => undefined, // the pool belongs to the database handle
+  };
+}
+
+/** The requester a delivery's first DM locks (its sender, or the recipient of the account's own DM), as the sort key of its job. */
+function lockKey(p: { job: WriteJob; delivery?: Delivery }): string {
+  for (const item of p.delivery?.items ?? []) {
+    if (item.kind !== 'dm') continue;
+    const account = p.delivery!.forUserId ?? p.job.interaction.account_user_id;
+    return `${p.job.interaction.id}:${item.event.senderId === account ? (item.event.recipientId ?? '') : item.event.senderId}`;
+  }
+  return '';
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

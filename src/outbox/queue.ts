@@ -1,7 +1,9 @@
 // Queueing a DM that belongs to a ticket: an outbound message on the ticket (its DM id is filled in
 // when Twitter answers) and the outbox row that delivers it, written together. The caller holds
 // the transaction that also records what caused the DM (a reply, a close, a Helper handoff).
+// A step (src/db/step.ts): the same code on both engines; queueTicketDm runs it on a SQLite store.
 import type { OutboxRecord, OutboxStore } from '../db/outbox.js';
+import { op, runSync, type Step } from '../db/step.js';
 import type { QuickReplyOption } from '../twitter/gateway.js';
 import { dmText, encodeOptions } from './options.js';
 
@@ -20,9 +22,9 @@ export interface TicketDm {
   claimedUntil?: string;
 }
 
-export function queueTicketDm(outbox: OutboxStore, dm: TicketDm): { messageId: number; row: OutboxRecord } {
+export function* queueTicketDmStep(dm: TicketDm): Step<{ messageId: number; row: OutboxRecord }> {
   const text = dmText(dm.text);
-  const messageId = outbox.insertTicketMessage({
+  const messageId = (yield* op('outbox', 'insertTicketMessage', {
     ticketId: dm.ticketId,
     interactionId: dm.interactionId,
     direction: 'outbound',
@@ -32,8 +34,8 @@ export function queueTicketDm(outbox: OutboxStore, dm: TicketDm): { messageId: n
     sentAt: dm.now,
     attachments: '[]',
     at: dm.now,
-  })!; // no event id yet, so no conflict is possible
-  const row = outbox.enqueue({
+  }))!; // no event id yet, so no conflict is possible
+  const row = yield* op('outbox', 'enqueue', {
     interactionId: dm.interactionId,
     ticketId: dm.ticketId,
     messageId,
@@ -45,4 +47,8 @@ export function queueTicketDm(outbox: OutboxStore, dm: TicketDm): { messageId: n
     ...(dm.claimedUntil ? { claimedUntil: dm.claimedUntil } : {}),
   });
   return { messageId, row };
+}
+
+export function queueTicketDm(outbox: OutboxStore, dm: TicketDm): { messageId: number; row: OutboxRecord } {
+  return runSync(queueTicketDmStep(dm), { outbox });
 }

@@ -1,7 +1,9 @@
 // The one place a ticket is opened and a message stored on it, for every path that does so: the
 // intake (a DM with no open ticket), the Helper chatbot's hand-off, and the echo of a DM an agent
-// sent from Twitter's own app. Synchronous: the caller holds the transaction.
+// sent from Twitter's own app. Written as steps (src/db/step.ts) so both engines run the same
+// decisions; the synchronous functions run them on SQLite stores. The caller holds the transaction.
 import type { NewMessageRow, TicketWrites } from '../db/tickets.js';
+import { op, runSync, type Step, type StepIntake } from '../db/step.js';
 import type { TicketDefaults } from './defaults.js';
 
 export interface TicketToOpen {
@@ -14,8 +16,8 @@ export interface TicketToOpen {
 }
 
 /** A new open ticket stamped with the defaults. The caller has checked that the requester has none open. */
-export function openTicket(w: TicketWrites, t: TicketToOpen): number {
-  return w.insertTicket({
+export function* openTicketStep(t: TicketToOpen): Step<number> {
+  return yield* op('intake', 'insertTicket', {
     interactionId: t.interactionId,
     requesterId: t.requesterId,
     subject: t.subject,
@@ -29,17 +31,31 @@ export function openTicket(w: TicketWrites, t: TicketToOpen): number {
 }
 
 /** The requester's open ticket on the interaction, else a new one: `opened` says which. */
-export function openOrJoinTicket(w: TicketWrites, t: TicketToOpen): { ticketId: number; opened: boolean } {
-  const existing = w.openTicketId(t.interactionId, t.requesterId);
-  return existing !== undefined ? { ticketId: existing, opened: false } : { ticketId: openTicket(w, t), opened: true };
+export function* openOrJoinTicketStep(t: TicketToOpen): Step<{ ticketId: number; opened: boolean }> {
+  const existing = yield* op('intake', 'openTicketId', t.interactionId, t.requesterId);
+  return existing !== undefined ? { ticketId: existing, opened: false } : { ticketId: yield* openTicketStep(t), opened: true };
 }
 
 /**
  * Stores a message on a ticket and moves the ticket's updated_at to `m.at`. Undefined (and nothing
  * written) when that DM event id is already stored on the interaction.
  */
-export function storeMessage(w: TicketWrites, m: NewMessageRow): number | undefined {
-  const id = w.insertMessage(m);
-  if (id !== undefined) w.touchTicket(m.ticketId, m.at);
+export function* storeMessageStep(m: NewMessageRow): Step<number | undefined> {
+  const id = yield* op('intake', 'insertMessage', m);
+  if (id !== undefined) yield* op('intake', 'touchTicket', m.ticketId, m.at);
   return id;
+}
+
+const on = (w: TicketWrites) => ({ intake: w as StepIntake });
+
+export function openTicket(w: TicketWrites, t: TicketToOpen): number {
+  return runSync(openTicketStep(t), on(w));
+}
+
+export function openOrJoinTicket(w: TicketWrites, t: TicketToOpen): { ticketId: number; opened: boolean } {
+  return runSync(openOrJoinTicketStep(t), on(w));
+}
+
+export function storeMessage(w: TicketWrites, m: NewMessageRow): number | undefined {
+  return runSync(storeMessageStep(m), on(w));
 }
