@@ -12,6 +12,7 @@ import { createOutboxStore } from '../db/outbox.js';
 import { createChatbotStore } from '../db/chatbot.js';
 import { createChatbot } from '../chatbot/conversation.js';
 import { parseDelivery } from '../intake/parse.js';
+import { chatDelivery, type ChatWriteItem } from '../intake/chat.js';
 import { eventHasher } from '../privacy/tombstone.js';
 import { processDelivery, type EventResult, type Messaging } from '../intake/pipeline.js';
 
@@ -26,6 +27,8 @@ export interface WriteJob {
   body: string;
   /** ISO-8601 time of arrival. */
   at: string;
+  /** An X Chat message decrypted and verified on the main thread: stored instead of parsing `body`. */
+  chat?: ChatWriteItem;
 }
 
 export interface IntakeWriter {
@@ -58,7 +61,7 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
       const batchStore: IntakeStore = { ...store, intakeParameters: () => (params ??= store.intakeParameters()) };
-      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => processDelivery(batchStore, j.interaction, parseDelivery(j.body), j.at, messaging))));
+      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => processDelivery(batchStore, j.interaction, j.chat ? chatDelivery(j.chat) : parseDelivery(j.body), j.at, messaging))));
     },
     close: async () => undefined,
   };
