@@ -117,10 +117,16 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
     expect(JSON.stringify(JSON.parse(status.stdout))).toContain(`chat.received of user ${ACCOUNT_ID} to webhook ${hook}`);
 
     const chat = await s.tw.x.customerChat({ userId: CUSTOMER, supportUserId: ACCOUNT_ID });
+    // X cannot give the customer's signing keys at first: not stored, answered 503, X retries it.
+    s.tw.failNext({ method: 'GET', path: `/2/users/${CUSTOMER}/public_keys`, status: 503, times: 1 });
     chat.says('Hello, my order #42 never arrived 📦', {
       attachments: [{ attachment_type: 'media', media_hash_key: 'mhk-0123456789abcdef', width: 640, height: 480, filesize_bytes: 12345, filename: 'receipt.jpg' }],
     });
     await waitFor(() => messages(s).length === 1, 'the ticket of the encrypted message', 10_000);
+    expect(l.logs().filter((x) => x.msg === 'delivery' || x.msg === 'delivery rejected').map((x) => [x.status, x.reason ?? null])).toEqual([
+      [503, expect.stringMatching(/^not stored yet: cannot read the participants' X Chat keys from X: .*; retry later$/)],
+      [200, null],
+    ]);
     const [first] = messages(s);
     expect(first).toMatchObject({ direction: 'inbound', text: 'Hello, my order #42 never arrived 📦' });
     expect(JSON.parse(first.attachments)).toEqual([expect.objectContaining({ type: 'media', mediaHashKey: 'mhk-0123456789abcdef', filename: 'receipt.jpg', filesizeBytes: 12345 })]);
@@ -134,7 +140,7 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
     expect(chat.reads()).toEqual([expect.objectContaining({ text: 'We found it: it ships tomorrow.', rejected: null })]);
     expect(s.tw.requestsTo('POST', '/2/dm_conversations/with/' + CUSTOMER + '/messages')).toEqual([]);
     // Its chat.sent echo comes back through the webhook and is linked to the outbound message, not stored twice.
-    await waitFor(() => l.logs().some((x) => x.msg === 'delivery' && x.results?.some((r: any) => r.outcome === 'echo')), 'the chat.sent echo');
+    await waitFor(() => l.logs().some((x) => x.msg === 'delivery' && x.results?.some((r: any) => r.outcome === 'echo')), 'the chat.sent echo', 10_000);
     expect(messages(s).map((m) => [m.direction, m.text])).toEqual([
       ['inbound', 'Hello, my order #42 never arrived 📦'],
       ['outbound', 'We found it: it ships tomorrow.'],
@@ -143,7 +149,7 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
 
     // A tampered event: answered 200 (a retry cannot make it verify), refused, recorded, counted, shown by doctor.
     chat.saysTampered('Please send the refund to my other account');
-    await waitFor(() => l.logs().some((x) => x.msg === 'delivery' && x.results?.some((r: any) => r.outcome === 'rejected')), 'the refusal');
+    await waitFor(() => l.logs().some((x) => x.msg === 'delivery' && x.results?.some((r: any) => r.outcome === 'rejected')), 'the refusal', 10_000);
     const refused = l.logs().find((x) => x.msg === 'delivery' && x.results?.some((r: any) => r.outcome === 'rejected'))!;
     expect(refused).toMatchObject({ status: 200, results: [expect.objectContaining({ event: 'chat.received', outcome: 'rejected', detail: expect.stringMatching(/^bad_signature: /) })] });
     expect(messages(s)).toHaveLength(2);
@@ -175,7 +181,7 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
     expect(s.tw.x.chatPublicKeys(ACCOUNT_ID)).toHaveLength(1);
     expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await expectNoKeyBytes(s);
-  });
+  }, 60_000);
 
   it('--stream: subscribes chat.* with dm.*, an encrypted message opens a ticket, the reply reaches the customer', async () => {
     const s = await setup();
@@ -200,10 +206,10 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
     expect(reply.code, reply.stderr).toBe(0);
     expect(chat.reads()).toEqual([expect.objectContaining({ text: 'Yes, 10:00 to 16:00.', rejected: null })]);
     chat.saysTampered('forged');
-    await waitFor(() => l.logs().some((x) => x.msg === 'delivery' && x.source === 'stream' && x.results?.some((r: any) => r.outcome === 'rejected')), 'the refusal on the stream');
+    await waitFor(() => l.logs().some((x) => x.msg === 'delivery' && x.source === 'stream' && x.results?.some((r: any) => r.outcome === 'rejected')), 'the refusal on the stream', 10_000);
     expect(messages(s).filter((m) => m.text === 'forged')).toEqual([]);
     expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    await waitFor(() => s.rows("SELECT result FROM webhook_events WHERE kind = 'chat_rejected'").length > 0, 'the refusal recorded');
+    await waitFor(() => s.rows("SELECT result FROM webhook_events WHERE kind = 'chat_rejected'").length > 0, 'the refusal recorded', 10_000);
     await expectNoKeyBytes(s);
-  });
+  }, 60_000);
 });
