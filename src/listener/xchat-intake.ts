@@ -6,7 +6,7 @@
 // result = the reason), counted in /metrics, logged, answered 200 (X retrying the same bytes cannot
 // make them verify); never a crash, never a silent drop. A `deferred` (X unreachable for keys) is
 // NOT answered as stored: the webhook route answers 503 so X retries the delivery; the stream tries
-// again a few times, then records it as refused `deferred` with the fix (omni webhook replay).
+// again a few times, then records it as refused `deferred` with the fix (a backfill, or a replay).
 // One session per interaction (its keys decrypted into the SDK once), kept across requests, opened
 // lazily, and disposed (keys wiped from WASM memory) when the listener stops.
 import type { Kysely } from 'kysely';
@@ -164,7 +164,7 @@ export function createXChatIntake(o: XChatIntakeOptions): XChatIntake {
       }
     },
     giveUp(target, eventType, detail) {
-      return refuse(target, eventType, 'deferred', `${detail}; not stored (fix: omni webhook replay ${target.id} --since <time>)`);
+      return refuse(target, eventType, 'deferred', `${detail}; not stored (fix: within 5 minutes, restart with omni listen --stream --stream-backfill 5 so that X re-sends it; with a webhook: omni webhook replay ${target.id} --since <time>)`);
     },
     close() {
       closed = true;

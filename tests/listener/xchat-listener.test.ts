@@ -27,12 +27,12 @@ afterEach(async () => {
   while (closers.length) await closers.pop()!();
 });
 
-async function setup() {
+async function setup(opts: { helper?: boolean } = {}) {
   const tw: FakeTwitter = await startFakeTwitter({ apps: [testApp()], users: [testUser()], x: { clients: [{ clientId: CLIENT_ID, redirectUris: [] }] } });
   closers.push(() => tw.close());
   const dir = tempDir();
   const dbPath = path.join(dir, 'omni.db');
-  const id = (await seedInteraction(dbPath, { name: 'Support', accountUserId: null })).id;
+  const id = (await seedInteraction(dbPath, { name: 'Support', accountUserId: null, helper: opts.helper ?? false })).id;
   await withDb(dbPath, (db) => updateInteraction(db, id, { api: 'activity', dev_environment: '' }));
   const env = { OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_CLIENT_ID: CLIENT_ID, HOME: dir };
   const outputs: string[] = [];
@@ -211,5 +211,22 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
     expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await waitFor(() => s.rows("SELECT result FROM webhook_events WHERE kind = 'chat_rejected'").length > 0, 'the refusal recorded', 10_000);
     await expectNoKeyBytes(s);
+  }, 60_000);
+
+  it('the Helper answers an encrypted first message encrypted, in the same X Chat conversation', async () => {
+    const s = await setup({ helper: true });
+    expect((await s.run(['param', 'set', '450', 'Y'])).code).toBe(0);
+    expect((await s.run(['interaction', 'xchat', 'setup', String(s.id)])).code).toBe(0);
+    const l = await s.listen(['--stream']);
+    await l.waitForLog((x) => x.msg?.startsWith('stream connected'));
+    const chat = await s.tw.x.customerChat({ userId: CUSTOMER, supportUserId: ACCOUNT_ID });
+    chat.says('hello');
+    const menu = await waitFor(() => chat.reads()[0], 'the Helper menu at the customer', 10_000);
+    expect(menu).toMatchObject({ rejected: null, text: expect.stringContaining("Hi! I'm the virtual assistant. How can I help you?") });
+    expect(menu.text).toContain('Talk to an attendant');
+    expect(s.tw.requestsTo('POST', /^\/2\/dm_conversations\//)).toEqual([]);
+    await waitFor(() => s.rows("SELECT status FROM outbox WHERE status = 'sent'").length === 1, 'the outbox row marked sent', 10_000);
+    expect(s.rows('SELECT status, twitter_dm_id FROM outbox')).toEqual([{ status: 'sent', twitter_dm_id: menu.messageId }]);
+    expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 60_000);
 });
