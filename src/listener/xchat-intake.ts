@@ -15,7 +15,7 @@ import type { NewWebhookEvent } from '../db/webhook-events.js';
 import type { ChatWriteItem } from '../intake/chat.js';
 import type { EventResult } from '../intake/pipeline.js';
 import type { SecretBox } from '../secrets.js';
-import { rememberXChatConversation } from '../xchat/conversations.js';
+import { hasActiveXChat, rememberXChatConversation } from '../xchat/conversations.js';
 import type { XChatApi } from '../xchat/keys.js';
 import { CHAT_EVENT_TYPES, type ChatIntakeMessage } from '../xchat/receive.js';
 import { openXChatSession, type XChatSession } from '../xchat/session.js';
@@ -103,7 +103,8 @@ export function createXChatIntake(o: XChatIntakeOptions): XChatIntake {
         return sessionOf(interactionId);
       });
     }
-    const session = (async () => openXChatSession({ db: o.db, box: o.box, interactionId, api: await o.api(interactionId), now: clock }))();
+    // No identity: no gateway is built (its credentials are not even decrypted).
+    const session = (async () => ((await hasActiveXChat(o.db, interactionId)) ? openXChatSession({ db: o.db, box: o.box, interactionId, api: await o.api(interactionId), now: clock }) : undefined))();
     const entry = { at: Date.now(), session };
     sessions.set(interactionId, entry);
     // A failure (keys unreadable, credentials unreadable) is not kept: the next event tries again.
