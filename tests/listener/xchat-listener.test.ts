@@ -123,6 +123,7 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
       attachments: [{ attachment_type: 'media', media_hash_key: 'mhk-0123456789abcdef', width: 640, height: 480, filesize_bytes: 12345, filename: 'receipt.jpg' }],
     });
     await waitFor(() => messages(s).length === 1, 'the ticket of the encrypted message', 10_000);
+    await l.waitForLog((x) => x.msg === 'delivery' && x.status === 200);
     expect(l.logs().filter((x) => x.msg === 'delivery' || x.msg === 'delivery rejected').map((x) => [x.status, x.reason ?? null])).toEqual([
       [503, expect.stringMatching(/^not stored yet: cannot read the participants' X Chat keys from X: .*; retry later$/)],
       [200, null],
@@ -201,7 +202,8 @@ describe('X Chat in omni listen (spawned CLI → fake X with a customer X Chat a
     chat.says('Is the shop open on Sunday?');
     await waitFor(() => messages(s).length === 1, 'the ticket from the stream', 10_000);
     expect(messages(s)[0]).toMatchObject({ direction: 'inbound', text: 'Is the shop open on Sunday?' });
-    expect(l.logs().find((x) => x.msg === 'delivery' && x.source === 'stream')).toMatchObject({ status: 200, results: [expect.objectContaining({ outcome: 'new_ticket', sender: CUSTOMER })] });
+    // The log line is written after the commit: waited for, not assumed.
+    expect(await l.waitForLog((x) => x.msg === 'delivery' && x.source === 'stream')).toMatchObject({ status: 200, results: [expect.objectContaining({ outcome: 'new_ticket', sender: CUSTOMER })] });
     const reply = await s.run(['ticket', 'reply', String(messages(s)[0].ticket_id), 'Yes, 10:00 to 16:00.']);
     expect(reply.code, reply.stderr).toBe(0);
     expect(chat.reads()).toEqual([expect.objectContaining({ text: 'Yes, 10:00 to 16:00.', rejected: null })]);
