@@ -115,14 +115,15 @@ export interface MessageTable {
 }
 
 /** delivery_unrouted: a delivery on a shared webhook for an account no interaction owns (not stored). */
-export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog' | 'delivery_unrouted';
+/** chat_rejected: an X Chat event refused (bad signature, unknown key version…; result is the reason, never stored as words). */
+export type WebhookEventKind = 'crc_answered' | 'crc_refused' | 'watchdog' | 'delivery_unrouted' | 'chat_rejected';
 
 export interface WebhookEventTable {
   id: Id;
   interaction_id: number;
   at: string;
   kind: WebhookEventKind;
-  /** crc_answered: "answered"; crc_refused: the reason; watchdog: valid, revalidated, invalid, missing, rate_limited, error; delivery_unrouted: no_owner. */
+  /** crc_answered: "answered"; crc_refused: the reason; watchdog: valid, revalidated, invalid, missing, rate_limited, error; delivery_unrouted: no_owner; chat_rejected: the refusal reason (bad_signature, unknown_key_version…). */
   result: string;
   detail: string | null;
   /** The client address of a CRC (X-Forwarded-For first, else the socket). */
@@ -272,6 +273,19 @@ export interface XChatConversationKeyTable {
   created_at: string;
 }
 
+/** An X Chat conversation of an interaction with one customer (migration 0014). */
+export interface XChatConversationTable {
+  id: Id;
+  interaction_id: number;
+  peer_user_id: string;
+  conversation_id: string;
+  conversation_token: string | null;
+  last_message_id: string | null;
+  last_message_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   units: CatalogTable;
   groups: CatalogTable;
@@ -297,6 +311,7 @@ export interface Database {
   listener_heartbeats: ListenerHeartbeatTable;
   xchat_identities: XChatIdentityTable;
   xchat_conversation_keys: XChatConversationKeyTable;
+  xchat_conversations: XChatConversationTable;
 }
 
 /** Migration 0010: when each listener was last alive (src/db/heartbeats.ts). */

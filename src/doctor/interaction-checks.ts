@@ -14,7 +14,8 @@ import { fail, pass, skip, warn, type InteractionCheck, type InteractionContext,
 import { probeCrc, probeHelper } from './probes.js';
 import { listInteractions } from '../db/interactions.js';
 import { isXApi, pickOurWebhook, target } from '../webhooks/x-service.js';
-import { missingSubscriptions, describeSubscription } from '../webhooks/subscriptions.js';
+import { activityEventTypes, missingSubscriptions, describeSubscription } from '../webhooks/subscriptions.js';
+import { hasActiveXChat } from '../xchat/conversations.js';
 import { xchatCheck } from './xchat-check.js';
 
 const edit = (row: InteractionView) => `omni interaction edit ${row.id}`;
@@ -377,7 +378,7 @@ const xSubscriptions: InteractionCheck = {
     try {
       const hooks = await facts.xWebhooks();
       const others = new Set((await listInteractions(db.kysely)).filter((r) => r.id !== row.id && isXApi(r.api) && r.webhook_id !== null).map((r) => r.webhook_id!));
-      c = await missingSubscriptions(await facts.x(), target(row, userId, pickOurWebhook(row, hooks, others)!.id));
+      c = await missingSubscriptions(await facts.x(), target(row, userId, pickOurWebhook(row, hooks, others)!.id, row.api === 'activity' && (await hasActiveXChat(db.kysely, row.id)) ? activityEventTypes(true) : undefined));
     } catch (err) {
       return twitterFailure(err);
     }

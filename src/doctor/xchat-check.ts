@@ -2,7 +2,7 @@
 // is set up, registered, readable with this installation's secret key, and still the one whose
 // fingerprint was registered; an identity of another account (re-authorized as someone else) fails.
 import { loadActiveXChatIdentity, xchatState } from '../xchat/store.js';
-import { CheckSkipped, fail, pass, type InteractionCheck } from './model.js';
+import { CheckSkipped, fail, pass, warn, type InteractionCheck } from './model.js';
 
 export const xchatCheck: InteractionCheck = {
   id: 'xchat',
@@ -37,6 +37,23 @@ export const xchatCheck: InteractionCheck = {
     if (fingerprint !== a.fingerprint) {
       return fail(`the stored X Chat key blob has fingerprint ${fingerprint}, but ${a.fingerprint} was registered`, `import the registered key blob: ${setup} --import-key-file <path> --rotate`);
     }
-    return pass(`key version ${a.keyVersion}, X public key version ${a.publicKeyVersion}, fingerprint ${a.fingerprint}`);
+    const summary = `key version ${a.keyVersion}, X public key version ${a.publicKeyVersion}, fingerprint ${a.fingerprint}`;
+    // X Chat events the listener refused lately (bad signature, unknown key version…): never stored as words.
+    const since = new Date(deps.now().getTime() - 24 * 3_600_000).toISOString();
+    const refused = await db.kysely
+      .selectFrom('webhook_events')
+      .select(['result', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('interaction_id', '=', row.id)
+      .where('kind', '=', 'chat_rejected')
+      .where('at', '>=', since)
+      .groupBy('result')
+      .orderBy('result')
+      .execute();
+    const total = refused.reduce((sum, r) => sum + Number(r.n), 0);
+    if (total > 0) {
+      const by = refused.map((r) => `${r.result}: ${Number(r.n)}`).join(', ');
+      return warn(`${summary}; ${total} X Chat event${total === 1 ? '' : 's'} refused in the last 24 h (${by}), not stored`, `the listener logs each one (outcome rejected, with its reason); what each reason means and what to do: docs/xchat.md#refusals`);
+    }
+    return pass(summary);
   },
 };

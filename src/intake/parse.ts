@@ -9,6 +9,12 @@ export interface Attachment {
   type: string;
   mediaUrl: string | null;
   idStr: string | null;
+  /** X Chat attachments (src/intake/chat.ts): the media stays encrypted at X, its metadata is kept. */
+  mediaHashKey?: string;
+  filename?: string;
+  filesizeBytes?: number;
+  mediaType?: string;
+  url?: string;
 }
 
 export interface DmEvent {

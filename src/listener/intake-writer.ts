@@ -17,6 +17,7 @@ import { createPgBatchCommitter } from '../db/pg-batch.js';
 import { createPgStores } from '../db/pg-stores.js';
 import type { Pool } from 'pg';
 import { parseDelivery, type Delivery } from '../intake/parse.js';
+import { chatDelivery, type ChatWriteItem } from '../intake/chat.js';
 import { eventHasher } from '../privacy/tombstone.js';
 import { deliveryStep, type EventResult } from '../intake/pipeline.js';
 
@@ -31,6 +32,8 @@ export interface WriteJob {
   body: string;
   /** ISO-8601 time of arrival. */
   at: string;
+  /** An X Chat message decrypted and verified on the main thread: stored instead of parsing `body`. */
+  chat?: ChatWriteItem;
 }
 
 export interface IntakeWriter {
@@ -38,6 +41,11 @@ export interface IntakeWriter {
   readonly maxInFlight?: number;
   write(jobs: WriteJob[]): Array<JobResult<EventResult[]>> | Promise<Array<JobResult<EventResult[]>>>;
   close(): Promise<void>;
+}
+
+/** What a job carries, as the pipeline reads it: a verified X Chat message, or the delivery body. */
+function deliveryOf(j: WriteJob): Delivery {
+  return j.chat ? chatDelivery(j.chat) : parseDelivery(j.body);
 }
 
 /** A writer that answers synchronously (the in-process one). */
@@ -64,7 +72,7 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
       const stores = { intake: { ...store, intakeParameters: () => (params ??= store.intakeParameters()) } satisfies IntakeStore, outbox, chatbot };
-      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => runSync(deliveryStep(j.interaction, parseDelivery(j.body), j.at, steps), stores))));
+      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => runSync(deliveryStep(j.interaction, deliveryOf(j), j.at, steps), stores))));
     },
     close: async () => undefined,
   };
@@ -86,7 +94,7 @@ export function postgresWriter(pool: Pick<Pool, 'connect'>, settings: WriterSett
       let params: Promise<Map<number, string>> | undefined;
       const parsed = jobs.map((j) => {
         try {
-          return { job: j, delivery: parseDelivery(j.body) };
+          return { job: j, delivery: deliveryOf(j) };
         } catch (err) {
           return { job: j, error: new PoisonDelivery(err) };
         }

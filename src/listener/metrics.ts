@@ -23,6 +23,8 @@ export const DELIVERY_REJECTIONS = [
   'db_unavailable',
   'secret_unreadable',
   'internal_error',
+  // An X Chat event whose keys X could not give now: 503, X retries (src/listener/xchat-intake.ts).
+  'xchat_deferred',
 ] as const;
 export type DeliveryRejection = (typeof DELIVERY_REJECTIONS)[number];
 

@@ -28,6 +28,7 @@ import { createRouter, WEBHOOK_PATH } from './routes/router.js';
 import { createSecretCache } from './secrets-cache.js';
 import { closeServer } from './shutdown.js';
 import { tombstoneKey } from '../privacy/tombstone.js';
+import { createXChatIntake, type XChatIntake, type XChatIntakeOptions } from './xchat-intake.js';
 
 
 export interface ListenerOptions {
@@ -49,6 +50,8 @@ export interface ListenerOptions {
   trustedProxies?: TrustedProxies;
   /** Where write transactions run; default: inline on `sqlite`. `omni listen` passes a worker thread. */
   writer?: IntakeWriter;
+  /** X Chat (chat.received / chat.sent) read and verified before the commit; without it they are ignored as unsupported. */
+  xchat?: Pick<XChatIntakeOptions, 'db' | 'box' | 'api' | 'absentTtlMs'>;
 }
 
 export interface Listener {
@@ -59,6 +62,8 @@ export interface Listener {
   readonly metrics: ListenerMetrics;
   /** Where CRCs (and the watchdog's checks) are recorded; still usable after close. */
   readonly events: EventJournal;
+  /** The X Chat intake (also used by --stream), when X Chat is on. */
+  readonly xchat: XChatIntake | undefined;
   /** Stops accepting, lets in-flight requests finish for up to graceMs, then drops what remains. */
   close(graceMs: number): Promise<{ forced: boolean }>;
 }
@@ -73,6 +78,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const secrets = createSecretCache(opts.box);
   let closing = false;
   const trustedProxies = opts.trustedProxies ?? defaultTrustedProxies(opts.host);
+  const xchat = opts.xchat ? createXChatIntake({ ...opts.xchat, record: (e) => events.record(e), registry: metrics.registry, log: opts.log, ...(opts.clock ? { clock: opts.clock } : {}) }) : undefined;
 
   const apiSecret = (row: IntakeInteractionRow) => rethrowAs(() => secrets.apiSecret(row.id, row.api_secret_key_enc), (e) => new SecretUnreadable(row.id, e));
   const deps: RouteDeps = {
@@ -96,6 +102,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       interaction: (id) => rethrowAs(() => store.interaction(id), (e) => new InteractionUnreadable(e)),
       secretOf: apiSecret,
     }),
+    ...(xchat ? { xchat } : {}),
   };
   const policy = {
     exempt: (address: string) => trustedProxies.has(address),
@@ -122,12 +129,15 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     committer,
     metrics,
     events,
+    xchat,
     async close(graceMs) {
       closing = true;
       const result = await closeServer(server, graceMs);
       // Whatever was submitted before the sockets went away is still committed.
       await committer.drain();
       await writer.close();
+      // The X Chat keys are wiped from WASM memory once nothing can need them any more.
+      xchat?.close();
       events.close();
       return result;
     },

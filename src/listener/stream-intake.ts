@@ -7,7 +7,10 @@
 // interaction of its account and through the same group committer and writer as a webhook delivery
 // (the one intake pipeline: dedup on the DM event id, the Helper, the outbox echo links), and is
 // logged with the same per-event line.
-import { ensureDmSubscriptions, type NeededSubscription } from '../webhooks/subscriptions.js';
+import { activityEventTypes, ensureDmSubscriptions, type NeededSubscription } from '../webhooks/subscriptions.js';
+import { hasActiveXChat } from '../xchat/conversations.js';
+import { parseJsonLossless } from '../intake/json.js';
+import { isChatEventType, type XChatIntake } from './xchat-intake.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { intakeInteractionOf, type IntakeInteraction } from '../db/intake.js';
@@ -34,7 +37,7 @@ export const MAX_BACKFILL_MINUTES = 5;
  */
 export type EnsureDmSubscriptions = (
   gateway: XGateway,
-  p: { interactionId: number; accountUserId: string; webhookId: string | null },
+  p: { interactionId: number; accountUserId: string; webhookId: string | null; eventTypes?: readonly string[] },
 ) => Promise<{ created: string[]; present: string[] }>;
 
 /**
@@ -56,6 +59,8 @@ export interface StreamInteraction {
   intake: IntakeInteraction;
   /** Its gateway: the app bearer, and its own user token for subscribing. */
   gateway: XGateway;
+  /** It has an active X Chat identity: chat.received/chat.sent are subscribed to and read too. */
+  xchat?: boolean;
 }
 
 /** The interactions of one app (one API key): one stream connection serves them all. */
@@ -132,7 +137,7 @@ export async function planStream(o: StreamPlanOptions): Promise<StreamPlan> {
     });
     const key = `${apiKey}\n${apiSecretKey}`;
     const app = apps.get(key) ?? { apiKey, interactions: [] };
-    app.interactions.push({ id: r.id, name: r.name, account, gateway, intake: intakeInteractionOf({ ...r, account_user_id: account }) });
+    app.interactions.push({ id: r.id, name: r.name, account, gateway, xchat: await hasActiveXChat(o.db, r.id), intake: intakeInteractionOf({ ...r, account_user_id: account }) });
     apps.set(key, app);
   }
   return { apps: [...apps.values()], skipped };
@@ -150,6 +155,8 @@ export interface StreamIntakeOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   stallMs?: number;
   clock?: () => Date;
+  /** X Chat events decrypted and verified before the commit (the listener's, shared with its webhook route). */
+  xchat?: XChatIntake;
 }
 
 export interface StreamIntake {
@@ -180,7 +187,7 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
     for (const i of app.interactions) {
       if (stop.signal.aborted) return;
       try {
-        const r = await o.ensureSubscriptions(i.gateway, { interactionId: i.id, accountUserId: i.account, webhookId: null });
+        const r = await o.ensureSubscriptions(i.gateway, { interactionId: i.id, accountUserId: i.account, webhookId: null, ...(i.xchat ? { eventTypes: activityEventTypes(true) } : {}) });
         for (const type of r.created) log.info(`interaction #${i.id} ${i.name}: created the ${type} subscription of account ${i.account} (tag omni:${i.id})`, { interaction: i.id, subscription: type, account: i.account });
       } catch (err) {
         const e = err as { message?: string; hint?: string };
@@ -246,7 +253,26 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
       log.delivery({ interaction: null, interactionId: 'stream', source: 'stream', status: 200, results, ms: performance.now() - started, remote: undefined });
       return;
     }
-    const job: WriteJob = { interaction: target.intake, body: line, at: clock().toISOString() };
+    let job: WriteJob = { interaction: target.intake, body: line, at: clock().toISOString() };
+    if (o.xchat && isChatEventType(parsed.eventType)) {
+      // X Chat: decrypted and verified before the commit; X unreachable for keys is tried again here
+      // (nothing re-sends a stream event but a reconnect's backfill), then recorded as refused.
+      const chatTarget = { id: target.id, name: target.name };
+      for (let attempt = 0; ; attempt++) {
+        const step = await o.xchat.receive(chatTarget, parseJsonLossless(line));
+        if (step.kind === 'store') {
+          job = { interaction: target.intake, body: '', at: job.at, chat: step.chat };
+          break;
+        }
+        const results = step.kind === 'answered' ? step.results : attempt >= WRITE_RETRY_MS.length || stop.signal.aborted ? o.xchat.giveUp(chatTarget, parsed.eventType!, step.detail) : undefined;
+        if (results) {
+          o.metrics.deliveryAccepted(results.map((r) => r.outcome));
+          log.delivery({ interaction: { id: target.id, name: target.name }, source: 'stream', status: 200, results, ms: performance.now() - started, remote: undefined });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, WRITE_RETRY_MS[attempt]));
+      }
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         const results = await o.committer.submit(job);

@@ -128,6 +128,14 @@ export async function eraseRequester(db: Kysely<Database>, input: EraseInput): P
         .executeTakeFirst(),
     );
 
+    // 5b. Their X Chat conversations (which customer writes from X Chat, docs/xchat.md) and the
+    //     conversation keys omni learned for them: nothing of theirs is read or answered again.
+    const chats = await trx.selectFrom('xchat_conversations').select(['interaction_id', 'conversation_id']).where('peer_user_id', '=', r.twitter_user_id).execute();
+    for (const c of chats) {
+      await trx.deleteFrom('xchat_conversation_keys').where('interaction_id', '=', c.interaction_id).where('conversation_id', '=', c.conversation_id).execute();
+    }
+    await trx.deleteFrom('xchat_conversations').where('peer_user_id', '=', r.twitter_user_id).execute();
+
     // 6. The requester: names gone, the Twitter id freed (a new DM from that account is a new requester).
     await trx
       .updateTable('requesters')

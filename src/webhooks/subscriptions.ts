@@ -20,6 +20,14 @@ export type SubscriptionGateway = Pick<
 /** The DM events a helpdesk needs: what customers send, and our own sends (echoes). */
 export const DM_EVENT_TYPES = ['dm.received', 'dm.sent'] as const;
 
+/** X Chat (encrypted DMs, docs/xchat.md): an account with an active X Chat identity also needs these. */
+export const CHAT_EVENT_TYPES = ['chat.received', 'chat.sent'] as const;
+
+/** The Activity API event types an interaction needs: the DM ones, and X Chat's when it has an active identity. */
+export function activityEventTypes(xchat: boolean): readonly string[] {
+  return xchat ? [...DM_EVENT_TYPES, ...CHAT_EVENT_TYPES] : DM_EVENT_TYPES;
+}
+
 /** The tag omni puts on its Activity API subscriptions: whose they are. */
 export function subscriptionTag(interactionId: number): string {
   return `omni:${interactionId}`;
@@ -145,9 +153,10 @@ export async function removeSubscriptions(gw: SubscriptionGateway, t: Subscripti
 }
 
 /**
- * The Activity API DM subscriptions of one interaction (dm.received + dm.sent, tag omni:<id>): on a
- * webhook, or with `webhookId: null` for the stream (`omni listen --stream`).
+ * The Activity API DM subscriptions of one interaction (dm.received + dm.sent, tag omni:<id>; plus
+ * chat.received + chat.sent when `eventTypes` says so): on a webhook, or with `webhookId: null` for
+ * the stream (`omni listen --stream`).
  */
-export function ensureDmSubscriptions(gw: SubscriptionGateway, p: { interactionId: number; accountUserId: string; webhookId: string | null }, opts: { onStep?: (step: string) => void } = {}): Promise<EnsureResult> {
+export function ensureDmSubscriptions(gw: SubscriptionGateway, p: { interactionId: number; accountUserId: string; webhookId: string | null; eventTypes?: readonly string[] }, opts: { onStep?: (step: string) => void } = {}): Promise<EnsureResult> {
   return ensureSubscriptions(gw, { api: 'activity', ...p }, opts);
 }

@@ -14,7 +14,8 @@ import { apiBaseUrl, apiTimeoutMs, type Webhook } from '../twitter/gateway.js';
 import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
 import { createUserTokenSource } from '../twitter/user-token.js';
 import { remember, rememberFailure, type Progress, type WebhookDeps } from './deps.js';
-import { describeSubscription, ensureSubscriptions, missingSubscriptions, neededSubscriptions, removeSubscriptions, type SubscriptionTarget } from './subscriptions.js';
+import { hasActiveXChat } from '../xchat/conversations.js';
+import { activityEventTypes, describeSubscription, ensureSubscriptions, missingSubscriptions, neededSubscriptions, removeSubscriptions, type SubscriptionTarget } from './subscriptions.js';
 
 type Row = InteractionView;
 export type XApi = 'activity' | 'v2';
@@ -166,8 +167,14 @@ export function pickOurWebhook(row: Pick<Row, 'id' | 'callback_url' | 'webhook_i
   );
 }
 
-export function target(row: Pick<Row, 'id' | 'api'>, accountUserId: string, webhookId: string): SubscriptionTarget {
-  return { api: row.api as XApi, interactionId: row.id, accountUserId, webhookId };
+export function target(row: Pick<Row, 'id' | 'api'>, accountUserId: string, webhookId: string, eventTypes?: readonly string[]): SubscriptionTarget {
+  return { api: row.api as XApi, interactionId: row.id, accountUserId, webhookId, ...(eventTypes ? { eventTypes } : {}) };
+}
+
+/** The Activity API event types of an interaction: X Chat's too when it has an active identity (docs/xchat.md). */
+export async function eventTypesOf(deps: Pick<WebhookDeps, 'db'>, row: Pick<Row, 'id' | 'api'>): Promise<readonly string[] | undefined> {
+  if (row.api !== 'activity') return undefined;
+  return (await hasActiveXChat((await deps.db()).kysely, row.id)) ? activityEventTypes(true) : undefined;
 }
 
 /** X's generic fix names "<interaction>": name this one. */
@@ -245,7 +252,7 @@ export async function registerXWebhook(deps: WebhookDeps, row: Row, opts: { repl
       await remember(deps, row, { ...failurePatch, account_user_id: account.userId, ...(account.username ? { account_screen_name: account.username } : {}) });
 
       step('reading the subscriptions');
-      const t = target(row, account.userId, webhook.id);
+      const t = target(row, account.userId, webhook.id, await eventTypesOf(deps, row));
       const subs = await ensureSubscriptions(gw, t, { onStep: step });
       const now = deps.now().toISOString();
       const nothingNew = action === 'unchanged' && subs.created.length === 0 && row.revoked_at === null && row.subscribed === 1;
@@ -325,7 +332,7 @@ export async function xWebhookStatus(deps: WebhookDeps, row: Row, opts: { onStep
     if (!mine) unknown ??= `no webhook: omni webhook register ${row.id}`;
     else if (account) {
       step('reading the subscriptions');
-      const c = await missingSubscriptions(gw, target(row, account.userId, mine.id));
+      const c = await missingSubscriptions(gw, target(row, account.userId, mine.id, await eventTypesOf(deps, row)));
       subscriptions = { present: c.present.map((p) => describeSubscription(p.subscription)), missing: c.missing.map(describeSubscription) };
     }
     const checkedAt = deps.now().toISOString();
@@ -442,7 +449,7 @@ export async function superviseXWebhook(deps: WebhookDeps, row: Row): Promise<XS
     const token = await getOAuthToken((await deps.db()).kysely, row.id);
     const userId = token?.account_user_id ?? row.account_user_id;
     if (token && token.lost_at === null && userId) {
-      const t = target(row, userId, mine.id);
+      const t = target(row, userId, mine.id, await eventTypesOf(deps, row));
       const c = await missingSubscriptions(gw, t);
       if (c.missing.length > 0) {
         const made = await ensureSubscriptions(gw, t, { known: c });
@@ -489,7 +496,7 @@ export async function deregisterXWebhook(deps: WebhookDeps, row: Row, opts: { on
       let removed: string[] = [];
       if (userId && !others.some((o) => o.account_user_id === userId)) {
         step('removing the subscriptions');
-        if (api === 'activity') removed = (await removeSubscriptions(gw, { api, interactionId: row.id, accountUserId: userId, webhookId })).removed;
+        if (api === 'activity') removed = (await removeSubscriptions(gw, { api, interactionId: row.id, accountUserId: userId, webhookId, eventTypes: activityEventTypes(true) })).removed;
         else if (mine) removed = (await removeSubscriptions(gw, target(row, userId, mine.id))).removed;
       }
       let deletedWebhook: Webhook | null = null;
@@ -556,6 +563,6 @@ async function handOver(deps: WebhookDeps, gw: XGateway, old: Webhook, heirs: Ro
 }
 
 /** For doctor and show: the subscriptions an authorized interaction needs, described. */
-export function neededDescriptions(row: Row, accountUserId: string, webhookId: string): string[] {
-  return neededSubscriptions(target(row, accountUserId, webhookId)).map(describeSubscription);
+export function neededDescriptions(row: Row, accountUserId: string, webhookId: string, eventTypes?: readonly string[]): string[] {
+  return neededSubscriptions(target(row, accountUserId, webhookId, eventTypes)).map(describeSubscription);
 }

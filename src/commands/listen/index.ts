@@ -34,7 +34,8 @@ const STREAM = `
 Stream mode (--stream, X Activity API interactions only): instead of waiting for X to POST to a
 public URL, omni reads X's activity stream (GET /2/activity/stream) with the app's bearer token, one
 connection per app. At start it creates any missing dm.received/dm.sent subscription of each
-authorized activity interaction (tag omni:<id>, no webhook). Events go through the same intake as
+authorized activity interaction (tag omni:<id>, no webhook; with X Chat set up, chat.received/chat.sent
+too: encrypted messages are verified and decrypted, docs/xchat.md). Events go through the same intake as
 webhook deliveries (each DM stored once, whichever way it came) and print the same lines. A dropped
 connection is opened again with backoff (X's 429 reset honoured) and X re-sends what was missed (up
 to 5 minutes). Other interactions are listed with the reason they are not on the stream. The HTTP

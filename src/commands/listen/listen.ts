@@ -99,11 +99,15 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(box) },
       onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
     });
+    // X Chat: each interaction's session is opened on its first chat.* event and kept until shutdown.
+    const [{ createXChatGateways }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([import('../../listener/xchat-gateways.js'), import('../../twitter/gateway.js')]);
+    const xchatGateways = createXChatGateways({ db: db.kysely, box, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), ...(ctx.env.OMNI_TWITTER_CLIENT_ID ? { clientIdFallback: ctx.env.OMNI_TWITTER_CLIENT_ID } : {}) });
     let listener;
     try {
-      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer, limits, ...(trustedProxies ? { trustedProxies } : {}) });
+      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer, limits, ...(trustedProxies ? { trustedProxies } : {}), xchat: { db: db.kysely, box, api: (id) => xchatGateways.of(id) } });
     } catch (err) {
       await writer.close(); // a live thread would keep the process from exiting
+      xchatGateways.close();
       throw listenError(err, host, port);
     }
     const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill) : undefined;
@@ -123,6 +127,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       await stopWorkers();
       await lastAlive.stop();
       listener.events.close();
+      xchatGateways.close();
     }
   } finally {
     signals.release();
@@ -165,6 +170,7 @@ async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener
     ensureSubscriptions: ensureStreamDmSubscriptions,
     baseUrl: apiBaseUrl(ctx.env),
     backfillMinutes,
+    ...(listener.xchat ? { xchat: listener.xchat } : {}),
   });
 }
 
@@ -250,7 +256,8 @@ async function startWorkers(
     import('../../chatbot/worker.js'),
     import('../outbox/send.js'),
   ]);
-  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, x: xSender(ctx), log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const x = xSender(ctx);
+  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, x, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
   const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
   // Hourly, off unless messages.retention is set (omni retention set 90d).
   const [{ startRetentionSchedule }, { openDatabase }] = await Promise.all([import('../../privacy/schedule.js'), import('../../db/connection.js')]);
@@ -259,6 +266,7 @@ async function startWorkers(
     await retention.stop();
     await helper.stop(); // it queues DMs: stop it first
     await sender.stop();
+    x.close?.(); // the X Chat keys of the outbox's sessions, wiped from WASM memory
   };
 }
 

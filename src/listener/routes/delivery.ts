@@ -5,6 +5,9 @@
 import { deliveryAccount, parseDelivery } from '../../intake/parse.js';
 import { accountMismatch, malformedAccount, unroutedResults, type EventResult, type Outcome } from '../../intake/pipeline.js';
 import type { ResultsOmitted } from '../log.js';
+import type { ChatWriteItem } from '../../intake/chat.js';
+import { parseJsonLossless } from '../../intake/json.js';
+import { isChatEventType } from '../xchat-intake.js';
 import { intakeInteractionOf } from '../../db/intake.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../twitter/signature.js';
 import { BodyTooLarge, declaredLength, declaredTooLarge, readBody, UnverifiedBudgetSpent } from '../body.js';
@@ -95,10 +98,21 @@ export const deliveryRoute: WebhookRoute = {
     // A retry of a delivery already found poisonous is refused again without costing the writer.
     const key = `${row.id}:${signature}`;
     if (d.poisoned.has(key)) throw new PoisonDelivery('refused before (a retry of the same bytes)');
-    const results = await d.committer.submit({ interaction: intakeInteractionOf(target), body, at: d.clock().toISOString() }).catch((err: unknown) => {
-      if (isPoison(err)) d.poisoned.add(key);
-      throw err;
-    });
+    let chat: ChatWriteItem | undefined;
+    let answered: EventResult[] | undefined;
+    if (d.xchat && target.api === 'activity' && isChatEventType(parsed.eventType)) {
+      // X Chat: decrypted and verified here (may call X for keys), before the commit.
+      const step = await d.xchat.receive(target, parseJsonLossless(body));
+      if (step.kind === 'deferred') return new Refusal(503, 'xchat_deferred', `not stored yet: ${step.detail}; retry later`);
+      if (step.kind === 'answered') answered = step.results;
+      else chat = step.chat;
+    }
+    const results =
+      answered ??
+      (await d.committer.submit({ interaction: intakeInteractionOf(target), body: chat ? '' : body, at: d.clock().toISOString(), ...(chat ? { chat } : {}) }).catch((err: unknown) => {
+        if (isPoison(err)) d.poisoned.add(key);
+        throw err;
+      }));
     // A delivery of 200,000 non-events must not become a 17 MB answer and log line: the first
     // few results, and counts by outcome for the rest.
     const shown = capResults(results);

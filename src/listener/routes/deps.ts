@@ -11,6 +11,7 @@ import type { WriteJob } from '../intake-writer.js';
 import type { ListenerLog } from '../log.js';
 import type { ListenerMetrics } from '../metrics.js';
 import type { Refusal } from '../refusal.js';
+import type { XChatIntake } from '../xchat-intake.js';
 
 export type Json = Record<string, unknown>;
 
@@ -40,6 +41,8 @@ export interface RouteDeps {
   warnedUnknownAccount: Set<number>;
   /** Which interaction on a shared X webhook owns a delivery's account (account-routing.ts). */
   accounts: AccountRouter;
+  /** X Chat (chat.received / chat.sent): decrypted and verified before the commit; absent in tests without it. */
+  xchat?: XChatIntake;
 }
 
 /** One request to a webhook route, as its handler and its refusal reporter see it. */

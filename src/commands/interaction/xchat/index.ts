@@ -25,6 +25,10 @@ setup refuses to register again when keys exist, unless --rotate. When X refuses
 (its daily limit), the keys stay stored, pending: run setup again later and it sends the same keys.
 The private key blob is never printed, logged or audited; back it up with the database's key file
 (see docs/xchat.md).
+
+Once registered, setup subscribes chat.received and chat.sent where the account's DMs already go (its
+webhook, or the activity stream of omni listen --stream) and says what it did; from then on omni listen
+turns encrypted messages into tickets and the outbox answers them encrypted.
 `,
       )
       .addHelpText(

@@ -8,6 +8,9 @@ import { UsageError } from '../../../errors.js';
 import { setupXChat } from '../../../xchat/setup.js';
 import type { XChatIdentityView } from '../../../xchat/store.js';
 import { requireXChatReady, xchatGateway } from './gateway.js';
+import type { InteractionView } from '../../../db/interactions.js';
+import type { XGateway } from '../../../twitter/gateway-v2.js';
+import { CHAT_EVENT_TYPES, DM_EVENT_TYPES, describeSubscription, ensureSubscriptions, subscriptionTag } from '../../../webhooks/subscriptions.js';
 
 export interface SetupOptions {
   importKeyFile?: string;
@@ -82,15 +85,55 @@ export async function setupAction(ctx: Context, [ref]: [string], opts: SetupOpti
       beforeRegistration: () => warn(ctx, `registering the X Chat public keys of user ${account} at X: X allows only a few key registrations per account per 24 h`),
     });
     const v = result.identity;
-    if (opts.json) printJson(ctx, { interactionId: row.id, action: result.action, identity: identityJson(v), replaced: identityJson(result.replaced) });
+    const subscriptions = await subscribeChat(row, account, gw);
+    if (opts.json) printJson(ctx, { interactionId: row.id, action: result.action, identity: identityJson(v), replaced: identityJson(result.replaced), subscriptions });
     const verb = { registered: 'registered', rotated: 'rotated to new keys', resumed: 'registered (the pending keys)', imported: 'imported' }[result.action];
     success(ctx, `X Chat ${verb} for interaction ${row.id} '${row.name}': key version ${v.keyVersion}, X public key version ${v.publicKeyVersion}, fingerprint ${v.fingerprint}`);
     if (result.replaced) {
       ctx.err(`the previous keys (key version ${result.replaced.keyVersion}, fingerprint ${result.replaced.fingerprint}) are kept, retired: conversation keys already learned keep working`);
     }
+    if (subscriptions.error !== null) warn(ctx, `the X Chat subscriptions could not be made sure of: ${subscriptions.error} (fix: ${subscriptions.fix})`);
+    else if (subscriptions.created.length > 0) success(ctx, `subscribed: ${subscriptions.created.join('; ')}`);
+    else if (subscriptions.present.length > 0) ctx.err(`already subscribed: ${subscriptions.present.join('; ')}`);
+    else if (subscriptions.fix !== null) ctx.err(`not subscribed to chat.received/chat.sent yet: ${subscriptions.fix}`);
     ctx.err(`back up the database's secret key (${box.source}) with the database: without it the stored X Chat keys cannot be read (docs/xchat.md)`);
     return 0;
   } finally {
     gw.close();
+  }
+}
+
+export interface ChatSubscriptions {
+  /** 'webhook' (the interaction's registered X webhook), 'stream' (omni listen --stream), or null: neither in use yet. */
+  via: 'webhook' | 'stream' | null;
+  created: string[];
+  present: string[];
+  error: string | null;
+  fix: string | null;
+}
+
+/**
+ * Once the keys are registered: the chat.received/chat.sent subscriptions of the account, where its
+ * DMs already go: on its registered webhook, or for the stream when its dm.* subscriptions have no
+ * webhook (omni listen --stream made them). Neither in use: nothing is created, and it says how.
+ */
+async function subscribeChat(row: InteractionView, account: string, gw: XGateway): Promise<ChatSubscriptions> {
+  const none = { created: [] as string[], present: [] as string[] };
+  if (row.api !== 'activity') return { via: null, ...none, error: null, fix: null };
+  try {
+    let webhookId: string | null | undefined = row.webhook_id ?? undefined;
+    if (webhookId === undefined) {
+      const tag = subscriptionTag(row.id);
+      const ours = (await gw.listActivitySubscriptions()).filter((x) => x.userId === account && (x.tag === tag || (DM_EVENT_TYPES as readonly string[]).includes(x.eventType)));
+      if (ours.some((x) => x.webhookId === null)) webhookId = null;
+    }
+    if (webhookId === undefined) {
+      return { via: null, ...none, error: null, fix: `omni webhook register ${row.id} (or omni listen --stream) subscribes chat.* with dm.*` };
+    }
+    const r = await ensureSubscriptions(gw, { api: 'activity', interactionId: row.id, accountUserId: account, webhookId, eventTypes: CHAT_EVENT_TYPES });
+    return { via: webhookId === null ? 'stream' : 'webhook', created: r.created.map(describeSubscription), present: r.present.map(describeSubscription), error: null, fix: null };
+  } catch (err) {
+    const e = err as { message?: string; hint?: string };
+    return { via: null, ...none, error: e.message ?? String(err), fix: e.hint ?? `omni webhook register ${row.id}` };
   }
 }
