@@ -49,6 +49,8 @@ export interface ListenerOptions {
   trustedProxies?: TrustedProxies;
   /** Where write transactions run; default: inline on `sqlite`. `omni listen` passes a worker thread. */
   writer?: IntakeWriter;
+  /** GET /healthz?verbose: the accounts' health as the monitor last judged it. */
+  accountHealth?: () => unknown[] | undefined;
 }
 
 export interface Listener {
@@ -89,6 +91,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     interaction: (rawId) => (/^\d{1,15}$/.test(rawId) ? rethrowAs(() => store.interaction(Number(rawId)), (e) => new InteractionUnreadable(e)) : undefined),
     apiSecret,
     closing: () => closing,
+    ...(opts.accountHealth ? { accountHealth: opts.accountHealth } : {}),
     warnedUnknownAccount: new Set(),
     poisoned: new BoundedSet(1_000),
     accounts: createAccountRouter({

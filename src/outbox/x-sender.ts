@@ -11,6 +11,7 @@ import { OAUTH_CLIENT_COLUMNS } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 import type { QuickReplyOption, SentDirectMessage } from '../twitter/gateway.js';
 import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
+import { healthObserver } from '../health/observer.js';
 import { createUserTokenSource } from '../twitter/user-token.js';
 import { numberedMenu } from './options.js';
 import { UnsendableError } from './policy.js';
@@ -63,6 +64,7 @@ export function createXSenderFactory(o: XSenderOptions): XSenderFactory {
       }),
       editCommand: `omni interaction edit ${row.id}`,
       authorizeCommand: authorize,
+      observer: healthObserver(db, [row.id]),
     });
     return xDmSender(gateway);
   };
