@@ -146,7 +146,7 @@ describe('account health: omni status and omni listen --notify (two listeners, f
     expect(notesOf('credits-depleted')[0]!.text).toContain('HTTP 402');
     expect(notesOf('app-not-enrolled')[0]!.text).toContain('client-not-enrolled');
     // Exactly one warn line for the silence across both listeners; the URL never in a log.
-    const silenceWarns = [...a.logs(), ...b.logs()].filter((l) => l.level === 'warn' && l.state === 'silence');
+    const silenceWarns = [...a.logs(), ...b.logs()].filter((l) => l.level === 'warn' && l.state === 'silence' && l.edge === 'enter');
     expect(silenceWarns).toHaveLength(1);
     expect(a.stdout() + b.stdout()).not.toContain('secret-token-123');
     // The metrics say the same.
