@@ -21,6 +21,16 @@ export async function patchHealth(db: Kysely<Database>, interactionIds: number[]
 /** Clears the last X error of these interactions (a later call succeeded); true when one was cleared. */
 export async function clearXError(db: Kysely<Database>, interactionIds: number[], now: string): Promise<boolean> {
   if (interactionIds.length === 0) return false;
+  // Read first: the usual answer is "nothing to clear", and on SQLite even an UPDATE matching no row
+  // takes the write lock the intake's writer thread wants.
+  const held = await db
+    .selectFrom('interaction_health')
+    .select('interaction_id')
+    .where('interaction_id', 'in', interactionIds)
+    .where('x_error_kind', 'is not', null)
+    .where('x_error_kind', '!=', 'rate-limited')
+    .executeTakeFirst();
+  if (!held) return false;
   const r = await db
     .updateTable('interaction_health')
     .set({ x_error_kind: null, x_error_status: null, x_error_message: null, x_error_at: null, updated_at: now })

@@ -124,6 +124,20 @@ describe('account health: omni status and omni listen --notify (two listeners, f
     const dmSent = tw.x.activitySubscriptions().find((s) => s.eventType === 'dm.sent')!;
     await cycle('subscription-missing', () => tw.x.deleteActivitySubscription(dmSent.id), () => undefined, { transient: true });
 
+    // The user revokes omni at X: the watchdog finds a subscription gone, and creating it again with the
+    // account's token fails (X refuses the refresh token): authorization lost, until authorized again.
+    tw.x.revokeUser(ACCOUNT_ID);
+    const dmSentAgain = tw.x.activitySubscriptions().find((s) => s.eventType === 'dm.sent')!;
+    await cycle(
+      'authorization-lost',
+      () => tw.x.deleteActivitySubscription(dmSentAgain.id),
+      async () => {
+        const again = tw.x.issueTokens(ACCOUNT_ID).refresh_token!;
+        expect((await cli.run(['interaction', 'authorize', '1', '--no-browser'], { env: { OMNI_TWITTER_CLIENT_ID: CLIENT_ID, OMNI_TWITTER_REFRESH_TOKEN: again } })).code).toBe(0);
+      },
+    );
+    await waitFor(() => notesOf('subscription-missing').filter((n) => n.edge === 'leave').length === 2, 'the subscription created again after the new authorization', 15_000);
+
     // Silence: an alert of 10 minutes on an interaction that has heard nothing for an hour.
     expect((await cli.run(['interaction', 'edit', '1', '--silence-alert', '10m'])).code).toBe(0);
     await withDb(cli.db, (db) => db.updateTable('interactions').set({ created_at: new Date(Date.now() - 3_600_000).toISOString() }).where('id', '=', id).execute());
@@ -139,9 +153,12 @@ describe('account health: omni status and omni listen --notify (two listeners, f
 
     // A few more rounds of both listeners: nothing is repeated.
     await new Promise((r) => setTimeout(r, 2_500));
-    for (const state of ['credits-depleted', 'app-not-enrolled', 'webhook-invalid', 'subscription-missing', 'silence']) {
+    for (const state of ['credits-depleted', 'app-not-enrolled', 'webhook-invalid', 'authorization-lost', 'silence']) {
       expect(notesOf(state).map((n) => n.edge), state).toEqual(['enter', 'leave']);
     }
+    // Twice missing: deleted by X, then deleted while the authorization was lost.
+    expect(notesOf('subscription-missing').map((n) => n.edge)).toEqual(['enter', 'leave', 'enter', 'leave']);
+    expect(notesOf('authorization-lost')[0]!.text).toContain('omni interaction authorize 1');
     expect(rx.notes.every((n) => n.interaction === 1 && n.text.startsWith('omni: interaction #1 Support: ') && !Number.isNaN(Date.parse(n.since)))).toBe(true);
     expect(notesOf('credits-depleted')[0]!.text).toContain('HTTP 402');
     expect(notesOf('app-not-enrolled')[0]!.text).toContain('client-not-enrolled');
