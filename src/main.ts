@@ -21,6 +21,8 @@ import { registerDoctorCommand } from './commands/doctor/index.js';
 import { registerOutboxCommands } from './commands/outbox/index.js';
 import { registerCompletionCommands } from './commands/completion/index.js';
 import { registerRetentionCommands } from './commands/retention/index.js';
+import { registerStatusCommand } from './commands/status/index.js';
+import { registerNotifyCommands } from './commands/notify/index.js';
 
 const EXIT_CODES_HELP = `
 Getting started:
@@ -75,6 +77,8 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerInteractionCommands(program, run);
   registerWebhookCommands(program, run);
   registerListenCommands(program, run);
+  registerStatusCommand(program, run);
+  registerNotifyCommands(program, run);
   registerSimulateCommands(program, run);
   registerTicketCommands(program, run);
   registerRequesterCommands(program, run);

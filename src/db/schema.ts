@@ -55,6 +55,8 @@ export interface InteractionTable {
   deleted_at: string | null;
   created_at: string;
   updated_at: string;
+  /** No inbound DM for this long (seconds) while all else is healthy is an alert (migration 0016); null: off. */
+  silence_alert_seconds: Generated<number | null>;
 }
 
 export interface AuditTable {
@@ -312,6 +314,43 @@ export interface Database {
   xchat_identities: XChatIdentityTable;
   xchat_conversation_keys: XChatConversationKeyTable;
   xchat_conversations: XChatConversationTable;
+  interaction_health: InteractionHealthTable;
+  health_transitions: HealthTransitionTable;
+}
+
+/** Migration 0016: what the listeners saw of each interaction (src/db/health.ts). */
+export interface InteractionHealthTable {
+  interaction_id: number;
+  /** JSON array of descriptions; '[]' when all were present. */
+  subscriptions_missing: string | null;
+  subscriptions_checked_at: string | null;
+  stream_connected_since: string | null;
+  stream_updated_at: string | null;
+  x_error_kind: string | null;
+  x_error_status: number | null;
+  x_error_message: string | null;
+  x_error_at: string | null;
+  rate_limited_until: string | null;
+  last_reconcile_at: string | null;
+  last_reconcile_found: number | null;
+  updated_at: string;
+}
+
+/** Migration 0016: entering/leaving an unhealthy state, and its notification. */
+export interface HealthTransitionTable {
+  id: Id;
+  interaction_id: number;
+  state: string;
+  episode: number;
+  edge: 'enter' | 'leave';
+  since: string;
+  text: string;
+  recorded_at: string;
+  sent_at: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  claimed_until: string | null;
+  last_error: string | null;
 }
 
 /** Migration 0010: when each listener was last alive (src/db/heartbeats.ts). */

@@ -1,6 +1,7 @@
 // What an edit changes, field by field, for the audit trail and for the user: old → new for plain
 // fields, secrets only as "set"/"changed" (their values never leave the secret box this way).
 import {
+  formatSilence,
   FIELD_LABELS,
   FORM_ORDER,
   SECRET_FIELDS,
@@ -21,14 +22,15 @@ export interface FieldChange {
 }
 
 function displayValue(values: InteractionValues, field: keyof InteractionValues): string | boolean | null {
-  const v = values[field];
+  const v = values[field] ?? null;
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return formatSilence(v);
   return v.name;
 }
 
 function sameValue(a: InteractionValues, b: InteractionValues, field: keyof InteractionValues): boolean {
-  const x = a[field];
-  const y = b[field];
+  const x = a[field] ?? null;
+  const y = b[field] ?? null;
   if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return x === y;
   return x.id === y.id;
 }
@@ -56,6 +58,8 @@ export function interactionChanges(
     }
     const p = f as keyof InteractionValues;
     if (before && sameValue(before, after, p)) continue;
+    // An optional setting left off is no change worth a line on creation.
+    if (!before && p === 'silenceAlert' && after.silenceAlert == null) continue;
     changes.push({
       field: f,
       label: FIELD_LABELS[f],

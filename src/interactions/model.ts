@@ -109,6 +109,7 @@ export function interactionJson(row: InteractionView, box: SecretBox, showSecret
     devEnvironment: row.dev_environment,
     callbackUrl: row.callback_url,
     webhookUrl: webhookUrl(row.callback_url, row.id),
+    silenceAlert: row.silence_alert_seconds == null ? null : formatSilence(row.silence_alert_seconds),
     apiKey: shown(secrets.apiKey),
     apiSecretKey: shown(secrets.apiSecretKey),
     accessToken: shown(secrets.accessToken),
@@ -149,6 +150,8 @@ export interface InteractionValues {
   /** The v1.1 dev environment label; '' when the generation needs none. */
   devEnvironment: string;
   callbackUrl: string;
+  /** Seconds without an inbound DM (all else healthy) that make `omni status` say "silent"; null or absent: off. */
+  silenceAlert?: number | null;
 }
 
 /** The 4biz form's labels, in the form's order (the wizard, `show` and change lists use them). */
@@ -167,6 +170,7 @@ export const FIELD_LABELS = {
   accessToken: 'Access token',
   accessTokenSecret: 'Access token secret',
   callbackUrl: 'Callback URL',
+  silenceAlert: 'Silence alert',
 } as const satisfies Record<keyof InteractionValues | SecretField, string>;
 export type FieldName = keyof typeof FIELD_LABELS;
 export const FORM_ORDER = Object.keys(FIELD_LABELS) as FieldName[];
@@ -189,6 +193,7 @@ export function valuesFromRow(row: InteractionView): InteractionValues {
     helperInterception: row.helper_interception === 1,
     devEnvironment: row.dev_environment,
     callbackUrl: row.callback_url,
+    silenceAlert: row.silence_alert_seconds ?? null,
   };
 }
 
@@ -205,6 +210,7 @@ export function valuesToColumns(v: InteractionValues) {
     helper_interception: v.helperInterception ? 1 : 0,
     dev_environment: v.devEnvironment,
     callback_url: v.callbackUrl,
+    silence_alert_seconds: v.silenceAlert ?? null,
   };
 }
 
@@ -219,4 +225,23 @@ export function webhookState(row: Pick<InteractionView, 'webhook_id' | 'webhook_
 
 export function channelLabel(channel: string): string {
   return isChannel(channel) ? `${CHANNELS[channel].label} (${channel})` : channel;
+}
+
+/** The shortest duration text for a silence alert: 90m, 6h, 2d. */
+export function formatSilence(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3_600 === 0) return `${seconds / 3_600}h`;
+  return `${Math.round(seconds / 60)}m`;
+}
+
+/** Silence alerts go from 10 minutes to 30 days. */
+export const SILENCE_ALERT_BOUNDS = { min: 600, max: 30 * 86_400 } as const;
+
+/** "6h", "90m", "2d" → seconds; "off" → null; undefined when it is not a duration. */
+export function parseSilence(raw: string): number | null | undefined {
+  const t = raw.trim().toLowerCase();
+  if (t === 'off' || t === 'none' || t === '0') return null;
+  const m = /^(\d+)\s*(m|h|d)$/.exec(t);
+  if (!m) return undefined;
+  return Number(m[1]) * (m[2] === 'm' ? 60 : m[2] === 'h' ? 3_600 : 86_400);
 }

@@ -20,6 +20,8 @@ export type ProblemCode =
   | 'not-https'
   | 'query-or-fragment'
   | 'has-credentials'
+  | 'not-a-duration'
+  | 'out-of-range'
   | 'missing';
 
 export interface Problem {
@@ -43,6 +45,7 @@ function subject(field: FieldName): string {
   if (field === 'devEnvironment') return 'the development environment label';
   if (field === 'callbackUrl') return 'the callback URL';
   if (field === 'name') return 'the name';
+  if (field === 'silenceAlert') return 'the silence alert';
   return `the ${FIELD_LABELS[field]}`;
 }
 
@@ -84,6 +87,10 @@ export function problemSentence(p: Problem): string {
       return 'the callback URL must not have a query or fragment';
     case 'has-credentials':
       return 'the callback URL must not contain credentials';
+    case 'not-a-duration':
+      return `'${v}' is not a duration like 90m, 6h or 2d`;
+    case 'out-of-range':
+      return `${subject(p.field)} '${v}' is outside 10m to 30d`;
     case 'missing':
       return `${subject(p.field)} is required`;
   }
@@ -108,6 +115,9 @@ export function problemFix(p: Problem): string | undefined {
     case 'not-a-url':
     case 'not-https':
       return 'example: https://helpdesk.example.com';
+    case 'not-a-duration':
+    case 'out-of-range':
+      return 'example: 6h (no inbound DM for 6 hours while all else is healthy), or off';
     case 'query-or-fragment':
     case 'has-credentials':
       return 'give the public base URL of the listener, e.g. https://helpdesk.example.com';

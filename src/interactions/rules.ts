@@ -2,6 +2,8 @@
 // the one list of what is missing when nothing may be asked.
 import { UsageError } from '../errors.js';
 import {
+  parseSilence,
+  SILENCE_ALERT_BOUNDS,
   API_GENERATIONS,
   CHANNELS,
   DEFAULT_API,
@@ -38,6 +40,7 @@ export const FIELD_SOURCES: Record<FieldName, string> = {
   accessToken: `${SECRET_ENV.accessToken} (or --secrets-file)`,
   accessTokenSecret: `${SECRET_ENV.accessTokenSecret} (or --secrets-file)`,
   callbackUrl: '--callback-url',
+  silenceAlert: '--silence-alert',
 };
 
 export const NAME_MAX = 100;
@@ -121,7 +124,15 @@ export function isLoopbackUrl(value: string): boolean {
 }
 
 /** The plain values the rules look at (catalog references are checked by looking them up). */
-export type RuledValues = Record<'name' | 'channel' | 'api' | 'devEnvironment' | 'callbackUrl', string>;
+export type RuledValues = Record<'name' | 'channel' | 'api' | 'devEnvironment' | 'callbackUrl', string> & { silenceAlert?: string };
+
+/** A silence alert as text: a duration (90m, 6h, 2d) from 10 minutes to 30 days, or off. */
+export function silenceAlertRule(value: string): Problem | undefined {
+  const seconds = parseSilence(value);
+  if (seconds === undefined) return { field: 'silenceAlert', code: 'not-a-duration', value };
+  if (seconds !== null && (seconds < SILENCE_ALERT_BOUNDS.min || seconds > SILENCE_ALERT_BOUNDS.max)) return { field: 'silenceAlert', code: 'out-of-range', value };
+  return undefined;
+}
 
 /**
  * Every rule over the given values and secrets, in the form's order. Only the keys present are
@@ -143,6 +154,7 @@ export function interactionProblems(values: Partial<RuledValues>, secrets: Parti
     if (v !== undefined) add(secretRule(f, v));
   }
   if (values.callbackUrl !== undefined) add(callbackUrlRule(values.callbackUrl, opts.allowHttp));
+  if (values.silenceAlert !== undefined) add(silenceAlertRule(values.silenceAlert));
   return problems;
 }
 
@@ -240,6 +252,7 @@ export interface ScriptedInput {
   api?: string | undefined;
   envLabel?: string | undefined;
   callbackUrl?: string | undefined;
+  silenceAlert?: string | undefined;
 }
 
 /** Scripted input after the value rules: plain values normalized, catalog references still raw. */
@@ -254,6 +267,8 @@ export interface CheckedInput {
   api?: ApiGeneration;
   devEnvironment?: string;
   callbackUrl?: string;
+  /** Seconds; null: off. */
+  silenceAlert?: number | null;
 }
 
 /**
@@ -301,6 +316,10 @@ export function resolveInteractionInput(
     check(callbackUrlRule(input.callbackUrl, opts.allowHttp));
     values.callbackUrl = normalizeCallbackUrl(input.callbackUrl);
   }
+  if (input.silenceAlert !== undefined) {
+    check(silenceAlertRule(input.silenceAlert));
+    values.silenceAlert = parseSilence(input.silenceAlert)!;
+  }
   for (const f of SECRET_FIELDS) {
     const v = secrets[f];
     if (v !== undefined) check(secretRule(f, v));
@@ -324,6 +343,7 @@ export function resolveInteractionInput(
       accessToken: secrets.accessToken !== undefined,
       accessTokenSecret: secrets.accessTokenSecret !== undefined,
       callbackUrl: values.callbackUrl !== undefined,
+      silenceAlert: true, // defaults to off
     };
     for (const f of FORM_ORDER) if (!given[f]) missing.push(FIELD_SOURCES[f]);
   }

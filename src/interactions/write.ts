@@ -20,6 +20,7 @@ import {
   encryptSecrets,
   valuesFromRow,
   valuesToColumns,
+  formatSilence,
   type FieldName,
   type InteractionValues,
   type Secrets,
@@ -78,12 +79,12 @@ export function draftProblems(draft: InteractionDraft, opts: { allowHttp: boolea
 }
 
 function ruled(v: InteractionValues): RuledValues {
-  return { name: v.name, channel: v.channel, api: v.api, devEnvironment: v.devEnvironment, callbackUrl: v.callbackUrl };
+  return { name: v.name, channel: v.channel, api: v.api, devEnvironment: v.devEnvironment, callbackUrl: v.callbackUrl, silenceAlert: v.silenceAlert == null ? 'off' : formatSilence(v.silenceAlert) };
 }
 
 /** The values to store: trimmed, the callback URL without trailing slashes (when it is a URL at all). */
 function normalized(v: InteractionValues): InteractionValues {
-  const { callbackUrl, ...rest } = ruled(v);
+  const { callbackUrl, silenceAlert: _silence, ...rest } = ruled(v);
   let url = callbackUrl.trim();
   try {
     url = normalizeValues({ callbackUrl }).callbackUrl;
@@ -150,6 +151,7 @@ async function diff(db: Kysely<Database>, row: NonNullable<Awaited<ReturnType<ty
   const changed = new Set<FieldName>(changes.map((c) => c.field));
   const check: Partial<RuledValues> = {};
   for (const f of ['name', 'channel', 'api', 'devEnvironment', 'callbackUrl'] as const) if (changed.has(f)) (check as Record<string, string>)[f] = draft.values[f];
+  if (changed.has('silenceAlert')) check.silenceAlert = ruled(draft.values).silenceAlert;
   // The label's rule depends on the generation: a change to either checks the pair.
   if (changed.has('api') || changed.has('devEnvironment')) {
     check.api = draft.values.api;

@@ -52,6 +52,8 @@ export interface ListenerOptions {
   writer?: IntakeWriter;
   /** X Chat (chat.received / chat.sent) read and verified before the commit; without it they are ignored as unsupported. */
   xchat?: Pick<XChatIntakeOptions, 'db' | 'box' | 'api' | 'absentTtlMs'>;
+  /** GET /healthz?verbose: the accounts' health as the monitor last judged it. */
+  accountHealth?: () => unknown[] | undefined;
 }
 
 export interface Listener {
@@ -95,6 +97,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     interaction: (rawId) => (/^\d{1,15}$/.test(rawId) ? rethrowAs(() => store.interaction(Number(rawId)), (e) => new InteractionUnreadable(e)) : undefined),
     apiSecret,
     closing: () => closing,
+    ...(opts.accountHealth ? { accountHealth: opts.accountHealth } : {}),
     warnedUnknownAccount: new Set(),
     poisoned: new BoundedSet(1_000),
     accounts: createAccountRouter({

@@ -19,6 +19,7 @@ import { deliveryAccount, parseDelivery } from '../intake/parse.js';
 import { unroutedResults, type EventResult } from '../intake/pipeline.js';
 import type { SecretBox } from '../secrets.js';
 import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
+import { healthObserver } from '../health/observer.js';
 import { activityStream, type StreamEvent } from '../twitter/stream.js';
 import { createUserTokenSource } from '../twitter/user-token.js';
 import type { GroupCommitter } from './group-commit.js';
@@ -134,6 +135,7 @@ export async function planStream(o: StreamPlanOptions): Promise<StreamPlan> {
       userToken: createUserTokenSource({ db: o.db, box: o.box, interactionId: r.id, client: { apiBaseUrl: o.baseUrl, clientId, clientSecret, timeoutMs: o.timeoutMs, authorizeCommand } }),
       authorizeCommand,
       editCommand: `omni interaction edit ${r.id}`,
+      observer: healthObserver(o.db, [r.id]),
     });
     const key = `${apiKey}\n${apiSecretKey}`;
     const app = apps.get(key) ?? { apiKey, interactions: [] };
@@ -157,6 +159,8 @@ export interface StreamIntakeOptions {
   clock?: () => Date;
   /** X Chat events decrypted and verified before the commit (the listener's, shared with its webhook route). */
   xchat?: XChatIntake;
+  /** Told when an app's stream connects (the time) and disconnects (null): account health, `omni status`. */
+  onConnection?: (interactionIds: number[], connectedSince: string | null) => void;
 }
 
 export interface StreamIntake {
@@ -201,10 +205,12 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
         case 'connected':
           connects.inc();
           connected.add(app.apiKey);
+          o.onConnection?.(app.interactions.map((i) => i.id), clock().toISOString());
           log.info(`stream connected: ${label}${e.backfillMinutes > 0 ? `, X re-sends the last ${e.backfillMinutes} min` : ''}`, { stream: app.interactions.map((i) => i.id), backfillMinutes: e.backfillMinutes });
           break;
         case 'disconnected':
           connected.delete(app.apiKey);
+          o.onConnection?.(app.interactions.map((i) => i.id), null);
           if (!stop.signal.aborted) log.warn(`stream disconnected: ${label}: ${e.reason}`, { stream: app.interactions.map((i) => i.id) });
           break;
         case 'reconnecting':
@@ -238,6 +244,7 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
       log.error(`stream refused by X for good: ${label}; its interactions get no DMs until omni listen --stream is started again`, err, { stream: app.interactions.map((i) => i.id), ...(e.hint ? { hint: e.hint } : {}) });
     } finally {
       connected.delete(app.apiKey);
+      o.onConnection?.(app.interactions.map((i) => i.id), null);
     }
   };
 

@@ -11,6 +11,7 @@ import { OAUTH_CLIENT_COLUMNS } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 import type { QuickReplyOption, SentDirectMessage } from '../twitter/gateway.js';
 import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
+import { healthObserver } from '../health/observer.js';
 import { createUserTokenSource } from '../twitter/user-token.js';
 import { numberedMenu } from './options.js';
 import { UnsendableError } from './policy.js';
@@ -69,6 +70,7 @@ export function createXSenderFactory(o: XSenderOptions): XSenderFactory {
       }),
       editCommand: `omni interaction edit ${row.id}`,
       authorizeCommand: authorize,
+      observer: healthObserver(db, [row.id]),
     });
     // X Chat: a customer who writes from X Chat is answered there, encrypted (docs/xchat.md). The
     // session (the account's keys in the SDK) is opened on the first such send and kept.

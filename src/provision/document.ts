@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SECRET_FIELDS, type ApiGeneration, type Secrets } from '../interactions/model.js';
-import { apiRule, channelRule } from '../interactions/rules.js';
+import { parseSilence, SECRET_FIELDS, type ApiGeneration, type Secrets } from '../interactions/model.js';
+import { apiRule, channelRule, silenceAlertRule } from '../interactions/rules.js';
 import { problemLine } from '../interactions/problems.js';
 import { catalogNameRule, catalogProblemFix, catalogProblemSentence, type CatalogProblem } from '../catalogs/write.js';
 import type { CatalogKind } from '../db/catalogs.js';
@@ -31,6 +31,8 @@ export interface DesiredInteraction {
   devEnvironment?: string;
   callbackUrl: string;
   allowHttp: boolean;
+  /** Seconds (null: off); absent: an existing interaction keeps its own, a new one has none. */
+  silenceAlert?: number | null;
   /** Only the fields the file gives; absent ones keep their stored value (required to create). */
   credentials: Partial<Secrets>;
   /**
@@ -81,7 +83,7 @@ export class DocumentErrors extends Error {
 const TOP_KEYS = new Set(['version', 'units', 'groups', 'portfolios', 'contactOrigins', 'contracts', 'parameters', 'interactions']);
 const INTERACTION_KEYS = new Set([
   'name', 'channel', 'api', 'unit', 'group', 'activity', 'contactOrigin', 'helperInterception',
-  'devEnvironment', 'callbackUrl', 'allowHttp', 'credentials', 'xchat',
+  'devEnvironment', 'callbackUrl', 'allowHttp', 'credentials', 'xchat', 'silenceAlert',
 ]);
 const XCHAT_KEYS = ['keyBlob', 'publicKeyVersion', 'accountUserId', 'fingerprint', 'identityPublicKeySignature'];
 
@@ -218,6 +220,9 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
   const callbackUrl = str(raw, 'callbackUrl', p, errors);
   const helperInterception = bool(raw, 'helperInterception', p, errors);
   const allowHttp = bool(raw, 'allowHttp', p, errors);
+  const silenceRaw = str(raw, 'silenceAlert', p, errors, false);
+  const silenceProblem = silenceRaw === undefined ? undefined : silenceAlertRule(silenceRaw);
+  if (silenceProblem) errors.push({ path: `${p}.silenceAlert`, message: problemLine(silenceProblem) });
   const credentials: Partial<Secrets> = {};
   const unsetEnvCredentials: Partial<Record<keyof Secrets, string>> = {};
   if (raw.credentials !== undefined && raw.credentials !== null) {
@@ -258,6 +263,7 @@ function parseInteraction(raw: unknown, p: string, ctx: ParseContext, errors: Do
     helperInterception,
     ...(api !== undefined ? { api: api as ApiGeneration } : {}),
     ...(devEnvironment !== undefined ? { devEnvironment } : {}),
+    ...(silenceRaw !== undefined ? { silenceAlert: parseSilence(silenceRaw) ?? null } : {}),
     callbackUrl: callbackUrl!,
     allowHttp,
     credentials,

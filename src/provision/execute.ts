@@ -40,6 +40,7 @@ async function draftValues(trx: Kysely<Database>, it: DesiredInteraction, r: Res
     api: r.api,
     devEnvironment: r.devEnvironment,
     callbackUrl: r.callbackUrl,
+    silenceAlert: r.silenceAlert,
   };
 }
 

@@ -6,7 +6,7 @@ import { listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions } from '../db/interactions.js';
 import { PARAMS } from '../parameters.js';
-import { decryptSecrets } from '../interactions/model.js';
+import { decryptSecrets, formatSilence } from '../interactions/model.js';
 import type { SecretBox } from '../secrets.js';
 import { exportXChatIdentities } from '../xchat/store.js';
 
@@ -52,6 +52,7 @@ export async function exportState(db: Kysely<Database>, opts: { includeSecrets: 
     // Only v1.1 uses a label; one kept from before a switch is exported too, so apply changes nothing.
     if (i.dev_environment !== '') out.devEnvironment = i.dev_environment;
     if (i.callback_url.startsWith('http:')) out.allowHttp = true;
+    if (i.silence_alert_seconds != null) out.silenceAlert = formatSilence(i.silence_alert_seconds);
     if (opts.includeSecrets) out.credentials = decryptSecrets(i, opts.box());
     const keys = xchat.get(i.id);
     if (keys) out.xchat = keys;

@@ -7,7 +7,7 @@ import { listCatalog, type CatalogKind } from '../db/catalogs.js';
 import { getParameters } from '../db/parameters.js';
 import { listInteractions, type InteractionView } from '../db/interactions.js';
 import { PARAMS, checkParamValue, paramDef } from '../parameters.js';
-import { DEFAULT_API, SECRET_FIELDS, decryptSecrets, valuesFromRow, type ApiGeneration, type FieldName, type SecretField, type Secrets } from '../interactions/model.js';
+import { DEFAULT_API, SECRET_FIELDS, decryptSecrets, formatSilence, valuesFromRow, type ApiGeneration, type FieldName, type SecretField, type Secrets } from '../interactions/model.js';
 import { interactionProblems, normalizeCallbackUrl, type RuledValues } from '../interactions/rules.js';
 import { problemFix, problemLine, type Problem } from '../interactions/problems.js';
 import type { SecretBox } from '../secrets.js';
@@ -196,6 +196,8 @@ export interface ResolvedInteraction {
   /** The generation and label to store: the file's, else the stored ones, else activity and none. */
   api: ApiGeneration;
   devEnvironment: string;
+  /** Seconds or null (off): the file's, else the stored one, else off. */
+  silenceAlert: number | null;
 }
 
 function planInteraction(
@@ -245,7 +247,8 @@ function planInteraction(
   }
   if (errors.length > before) return undefined;
   const callbackUrl = normalizeCallbackUrl(it.callbackUrl);
-  resolved.set(it.path, { unit: unit!, group: group!, activity: act.match!, contactOrigin: origin!, callbackUrl, api, devEnvironment });
+  const silenceAlert = it.silenceAlert !== undefined ? it.silenceAlert : (existing?.silence_alert_seconds ?? null);
+  resolved.set(it.path, { unit: unit!, group: group!, activity: act.match!, contactOrigin: origin!, callbackUrl, api, devEnvironment, silenceAlert });
 
   const want: Record<string, string | boolean> = {
     channel: it.channel,
@@ -257,6 +260,7 @@ function planInteraction(
     helperInterception: it.helperInterception,
     devEnvironment,
     callbackUrl,
+    silenceAlert: silenceAlert === null ? 'off' : formatSilence(silenceAlert),
   };
   if (!existing) {
     return {
@@ -279,6 +283,7 @@ function planInteraction(
     helperInterception: existing.helper_interception === 1,
     devEnvironment: existing.dev_environment,
     callbackUrl: existing.callback_url,
+    silenceAlert: existing.silence_alert_seconds == null ? 'off' : formatSilence(existing.silence_alert_seconds),
   };
   const fields = Object.keys(want)
     .filter((f) => want[f] !== have[f])

@@ -31,6 +31,18 @@ export interface XGatewayOptions {
   oauth1?: TwitterCredentials;
   editCommand?: string;
   authorizeCommand?: string;
+  /** Told of every answer of X (src/health/observer.ts records the named refusals for `omni status`). */
+  observer?: XCallObserver;
+}
+
+/**
+ * Sees X's answers as they come: a refusal that names a state (402 credits depleted, 403
+ * client-not-enrolled or another 403, 429, authorization lost) and successes (which end such a
+ * state). Awaited, never thrown from: a failing observer does not change the call's outcome.
+ */
+export interface XCallObserver {
+  refused(err: TwitterError): Promise<void>;
+  succeeded(): Promise<void>;
 }
 
 export type ActivityEventType = 'dm.received' | 'dm.sent' | 'dm.read' | 'dm.indicate_typing' | 'chat.received' | 'chat.sent' | 'chat.conversation.join' | 'oauth.revoke' | (string & {});
@@ -135,8 +147,32 @@ export class XGateway {
     };
   }
 
-  private fetch(call: TwitterCall, req: Omit<XRequest, 'method' | 'url'>): Promise<XResponse> {
-    return xFetch(call, { method: call.method as XRequest['method'], url: call.url, ...req }, { timeoutMs: this.o.timeoutMs, baseUrl: this.baseUrl, signal: this.closed.signal });
+  private async fetch(call: TwitterCall, req: Omit<XRequest, 'method' | 'url'>): Promise<XResponse> {
+    const res = await xFetch(call, { method: call.method as XRequest['method'], url: call.url, ...req }, { timeoutMs: this.o.timeoutMs, baseUrl: this.baseUrl, signal: this.closed.signal });
+    await this.observe(call, res);
+    return res;
+  }
+
+  /** The one place X's answers are told to the observer: 2xx, or 402/403/429 named (a 401 first refreshes; losing it is reported by markLost). */
+  private async observe(call: TwitterCall, res: XResponse): Promise<void> {
+    const o = this.o.observer;
+    if (!o) return;
+    try {
+      if (res.status >= 200 && res.status < 300) await o.succeeded();
+      else if (res.status === 402 || res.status === 403 || res.status === 429) await o.refused(xErrorFromResponse(call, res.status, res.body, res.headers));
+    } catch {
+      // Recording health must never change what the call does.
+    }
+  }
+
+  private async lost(source: UserTokenSource, reason: string, url: string): Promise<TwitterError> {
+    const err = await source.markLost(reason, url);
+    try {
+      await this.o.observer?.refused(err);
+    } catch {
+      // as above
+    }
+    return err;
   }
 
   /** The app-only bearer token, fetched once (a failure is not cached). */
@@ -177,7 +213,7 @@ export class XGateway {
     if (res.status === 401) {
       token = await source.refreshAfterRejection(token);
       res = await withToken(token);
-      if (res.status === 401 && !fallback) throw await source.markLost('X answered 401 to a freshly refreshed access token (the user may have revoked the app)', call.url);
+      if (res.status === 401 && !fallback) throw await this.lost(source, 'X answered 401 to a freshly refreshed access token (the user may have revoked the app)', call.url);
     }
     if (fallback && (res.status === 401 || res.status === 403)) {
       const second = await this.oauth1Call({ ...call, auth: 'user' }, req);

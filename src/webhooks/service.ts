@@ -273,6 +273,8 @@ export interface SuperviseResult {
   hint: string | null;
   /** X API 2026: subscriptions found missing and created again. */
   resubscribed?: string[];
+  /** X API 2026: subscriptions found missing this round, before any was created again (null: not checked). */
+  subscriptionsMissing?: string[] | null;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface WatchdogCheck {
   result: WatchdogResult;
   /** Why (invalid, missing, errors), with the fix when there is one. */
   detail: string | null;
+  /** X API 2026: the subscriptions found missing this round (before they were created again); absent when not checked. */
+  subscriptionsMissing?: string[];
 }
 
 export interface WatchdogLog {
@@ -95,7 +97,8 @@ export function startWatchdog(opts: WatchdogOptions): Watchdog {
       // Logged once: the next round finds them present.
       for (const sub of r.resubscribed ?? []) log.warn(`watchdog: a subscription of interaction #${row.id} was gone at X; created it again: ${sub}`, { interaction: row.id, subscription: sub });
       const detail = r.error ? `${r.error}${r.hint ? ` (${r.hint})` : ''}` : null;
-      return { interactionId: row.id, at: at(), result: r.outcome, detail };
+      const missing = r.subscriptionsMissing ? { subscriptionsMissing: r.subscriptionsMissing } : {};
+      return { interactionId: row.id, at: at(), result: r.outcome, detail, ...missing };
     } catch (err) {
       if (err instanceof TwitterError && err.kind === 'rate-limited') {
         const until = err.resetAt?.getTime() ?? deps.now().getTime() + RATE_LIMIT_WINDOW_MS;

@@ -6,12 +6,14 @@
 // interaction uses it. Like service.ts (v1.1), what X said is remembered on the interaction.
 import { listInteractions, type InteractionView } from '../db/interactions.js';
 import { getOAuthToken } from '../db/oauth-tokens.js';
+import { patchHealth } from '../db/health.js';
 import type { InteractionUpdate } from '../db/schema.js';
 import { OmniError } from '../errors.js';
 import { decryptSecrets, OAUTH_CLIENT_COLUMNS, webhookUrl } from '../interactions/model.js';
 import { TwitterError } from '../twitter/errors.js';
 import { apiBaseUrl, apiTimeoutMs, type Webhook } from '../twitter/gateway.js';
 import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
+import { healthObserver } from '../health/observer.js';
 import { createUserTokenSource } from '../twitter/user-token.js';
 import { remember, rememberFailure, type Progress, type WebhookDeps } from './deps.js';
 import { hasActiveXChat } from '../xchat/conversations.js';
@@ -114,6 +116,7 @@ export async function openXGateway(deps: WebhookDeps, row: Row): Promise<XGatewa
     oauth1: s,
     editCommand: `omni interaction edit ${row.id}`,
     authorizeCommand,
+    observer: healthObserver(db, [row.id], deps.now),
   });
 }
 
@@ -411,6 +414,8 @@ export interface XSuperviseResult {
   hint: string | null;
   /** Subscriptions found missing and created again this round. */
   resubscribed: string[];
+  /** Subscriptions found missing this round, before any was created again (null: not checked: not authorized). */
+  subscriptionsMissing?: string[] | null;
 }
 
 /**
@@ -432,7 +437,7 @@ export async function superviseXWebhook(deps: WebhookDeps, row: Row): Promise<XS
       const other = hooks[0];
       const error = `the webhook of interaction ${row.id} is no longer registered at X${other ? ` (the app's one webhook is ${other.url})` : ''}`;
       await remember(deps, row, { webhook_valid: 0, webhook_checked_at: checkedAt, webhook_last_error: error });
-      return { outcome: 'missing', error, hint: `omni webhook register ${row.id}${other ? ' --replace' : ''}`, resubscribed: [] };
+      return { outcome: 'missing', error, hint: `omni webhook register ${row.id}${other ? ' --replace' : ''}`, resubscribed: [], subscriptionsMissing: null };
     }
     let outcome: XSuperviseResult['outcome'] = 'valid';
     let error: string | null = null;
@@ -446,18 +451,27 @@ export async function superviseXWebhook(deps: WebhookDeps, row: Row): Promise<XS
       hint = r.hint;
     }
     const resubscribed: string[] = [];
-    const token = await getOAuthToken((await deps.db()).kysely, row.id);
+    let subscriptionsMissing: string[] | null = null;
+    const db = (await deps.db()).kysely;
+    const token = await getOAuthToken(db, row.id);
     const userId = token?.account_user_id ?? row.account_user_id;
     if (token && token.lost_at === null && userId) {
       const t = target(row, userId, mine.id, await eventTypesOf(deps, row));
       const c = await missingSubscriptions(gw, t);
+      subscriptionsMissing = c.missing.map(describeSubscription);
+      // Recorded as found (account health: `omni status`), then again once created: a failure to
+      // create them leaves them recorded missing.
+      await patchHealth(db, [row.id], { subscriptions_missing: JSON.stringify(subscriptionsMissing), subscriptions_checked_at: checkedAt }, checkedAt);
       if (c.missing.length > 0) {
         const made = await ensureSubscriptions(gw, t, { known: c });
         resubscribed.push(...made.created.map(describeSubscription));
         await remember(deps, row, { subscribed: 1 }, made.created.length ? { action: 'webhook.resubscribe', changes: { subscriptions: resubscribed } } : undefined);
+        const still = c.missing.filter((n) => !made.created.includes(n) && !made.present.includes(n)).map(describeSubscription);
+        const at = deps.now().toISOString();
+        await patchHealth(db, [row.id], { subscriptions_missing: JSON.stringify(still), subscriptions_checked_at: at }, at);
       }
     }
-    return { outcome, error, hint, resubscribed };
+    return { outcome, error, hint, resubscribed, subscriptionsMissing };
   });
 }
 

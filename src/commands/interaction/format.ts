@@ -1,7 +1,7 @@
 // How interactions read on a terminal: the form's fields as label/value rows (show, the wizard's
 // summary) and change lines (edit). Secrets appear masked here; JSON lives in src/interactions/model.ts.
 import { maskSecret } from '../../secrets.js';
-import {
+import { formatSilence,
   FIELD_LABELS,
   apiLabel,
   channelLabel,
@@ -38,6 +38,7 @@ export function formRows(id: number, values: InteractionValues, secrets: Partial
     [FIELD_LABELS.accessTokenSecret, secret('accessTokenSecret')],
     [FIELD_LABELS.callbackUrl, values.callbackUrl],
     ['Webhook URL', webhookUrl(values.callbackUrl, id)],
+    [FIELD_LABELS.silenceAlert, values.silenceAlert == null ? 'off' : `after ${formatSilence(values.silenceAlert)} without a DM`],
   ];
 }
 

@@ -28,6 +28,7 @@ function formFlags<Args extends unknown[], Opts extends OptionValues, Globals ex
     .option('--api <generation>', "X API generation: activity (X Activity API, X's current one; the default for new interactions), v2 (Account Activity API v2, deprecated by X) or v1.1 (premium Account Activity, legacy)")
     .option('--env-label <label>', 'Development environment: the "Dev environment label" in Twitter Developer (only --api v1.1 uses and requires it)')
     .option('--callback-url <url>', 'Callback URL: public https base URL of the listener')
+    .option('--silence-alert <duration>', 'Silence alert: no inbound DM for this long while all else is healthy makes omni status say "silent" and notifies (90m, 6h, 2d; off; default off)')
     .option('--allow-http', 'accept an http:// callback URL (local set-ups only; Twitter requires https)')
     .option('--secrets-file <path|->', 'read the four credentials from this JSON file ("-": stdin)')
     .option('--json', 'print the interaction as JSON');

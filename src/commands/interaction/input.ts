@@ -122,6 +122,7 @@ export function applyInput(base: InteractionValues, checked: CheckedInput, refs:
     helperInterception: checked.helper ?? base.helperInterception,
     devEnvironment: checked.devEnvironment ?? base.devEnvironment,
     callbackUrl: checked.callbackUrl ?? base.callbackUrl,
+    silenceAlert: checked.silenceAlert !== undefined ? checked.silenceAlert : base.silenceAlert,
   };
 }
 

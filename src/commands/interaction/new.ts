@@ -116,6 +116,7 @@ export async function newAction(ctx: Context, _args: [], opts: InteractionFlags)
       helperInterception: checked.helper ?? false,
       devEnvironment: checked.devEnvironment ?? '',
       callbackUrl: checked.callbackUrl!,
+      silenceAlert: checked.silenceAlert ?? null,
     };
     expectedId = await save(ctx, db, box, allowHttp, values, complete(given.values));
   }

@@ -6,6 +6,7 @@ import type { CatalogRow } from '../../db/catalogs.js';
 import { catalogNameRule, catalogProblemFix, catalogProblemSentence } from '../../catalogs/write.js';
 import type { CatalogPort, PickableKind as CatalogKind, ResolvedRefs } from './input.js';
 import {
+  formatSilence,
   API_GENERATIONS,
   CHANNELS,
   DEFAULT_API,
@@ -244,8 +245,12 @@ export async function runInteractionWizard(deps: WizardDeps, input: WizardInput)
     }
   }
 
+  // Not asked (it is off unless wanted): --silence-alert sets it, an edit keeps the current one.
+  const silenceAlert = checked.silenceAlert !== undefined ? checked.silenceAlert : cur?.silenceAlert;
+  if (checked.silenceAlert !== undefined) given(FIELD_LABELS.silenceAlert, checked.silenceAlert === null ? 'off' : formatSilence(checked.silenceAlert), '--silence-alert');
+
   return {
-    values: { name, channel, api, unit, group, activity, contactOrigin, helperInterception, devEnvironment, callbackUrl },
+    values: { name, channel, api, unit, group, activity, contactOrigin, helperInterception, devEnvironment, callbackUrl, silenceAlert },
     secrets,
     allowHttp,
   };

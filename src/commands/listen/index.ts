@@ -30,6 +30,15 @@ per webhook of the v2/activity interactions (from the last heartbeat minus 2 min
 24 hours: X's limit); each replayed DM is stored once. --no-replay skips it (omni webhook replay).
 `;
 
+const HEALTH = `
+Account health (docs/monitoring.md): every --watchdog-interval (at most 30 s) the listener judges each
+interaction (authorization, webhook, subscriptions, X's named refusals: 402 credits depleted,
+client-not-enrolled; outbox stuck; silence past its silence alert) and records each entering and
+leaving of an unhealthy state in the database, once across all listeners. 'omni status' reads it;
+/metrics has omni_interaction_unhealthy{interaction,state}; GET /healthz?verbose lists it. With
+--notify (or 'omni notify set'), each transition is POSTed once, retried with backoff.
+`;
+
 const STREAM = `
 Stream mode (--stream, X Activity API interactions only): instead of waiting for X to POST to a
 public URL, omni reads X's activity stream (GET /2/activity/stream) with the app's bearer token, one
@@ -70,10 +79,16 @@ export function registerListenCommands(program: Command, run: Runner): void {
       )
       .addOption(new Option('--stream', "no public URL needed: read X's activity stream for the activity interactions (creates their DM subscriptions); /healthz and /metrics still served"))
       .addOption(new Option('--stream-backfill <minutes>', 'with --stream: X re-sends the last 0-5 minutes on the first connection (duplicates are recognised; default 0)'))
+      .addOption(
+        new Option('--notify <url>', 'POST {"text","interaction","state","since"} to this URL on entering and leaving each unhealthy state (repeatable; Slack/Mattermost incoming webhooks work; also: omni notify set)').argParser(
+          (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+        ),
+      )
       .addOption(new Option('--no-replay', 'on start after more than a minute down, do not ask X to replay the deliveries missed meanwhile (X API 2026 webhooks)'))
       .addHelpText(
         'after',
         ENDPOINTS +
+          HEALTH +
           STREAM +
           examples([
             'omni listen',
@@ -90,6 +105,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
             '# in another terminal:',
             'omni simulate dm 1 --text "hello"',
             'omni listen --no-replay                     # after downtime, replay by hand: omni webhook replay 1 --since 2h',
+            'omni listen --notify https://hooks.slack.com/services/T0/B0/XXXX   # a Slack message on each unhealthy state and its end',
           ]),
       ),
     async () => (await import('./listen.js')).listenAction,

@@ -13,6 +13,10 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
 import type { SecretBox } from '../../secrets.js';
 import type { StreamPlan } from '../../listener/stream-intake.js';
+import type { HealthMonitor } from '../../health/monitor.js';
+
+/** The accounts' health is judged at least this often (more often with a shorter --watchdog-interval). */
+const HEALTH_EVERY_MS = 30_000;
 
 interface ListenOptions {
   port?: string;
@@ -33,6 +37,8 @@ interface ListenOptions {
   streamBackfill?: string;
   /** false with --no-replay. */
   replay?: boolean;
+  /** --notify <url>, repeatable: where health transitions are POSTed. */
+  notify?: string[];
 }
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
@@ -67,6 +73,11 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     throw new UsageError(`${opts.trustProxy !== undefined ? '--trust-proxy' : 'OMNI_TRUST_PROXY'}: ${err.message}`, 'example: --trust-proxy 10.0.0.5,192.168.1.0/24 (or loopback, or none)');
   }
   const streamBackfill = streamBackfillMinutes(opts);
+  const { notifyUrlProblem } = await import('../../health/notify.js');
+  for (const url of opts.notify ?? []) {
+    const problem = notifyUrlProblem(url);
+    if (problem) throw new UsageError(`--notify: ${problem}`, 'example: --notify https://hooks.slack.com/services/T000/B000/XXXX');
+  }
   const outbox = outboxSettings(ctx.env);
   const helperTimeout = helperTimeoutMs(ctx.env);
 
@@ -103,15 +114,18 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     const [{ createXChatGateways }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([import('../../listener/xchat-gateways.js'), import('../../twitter/gateway.js')]);
     const xchatGateways = createXChatGateways({ db: db.kysely, box, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), ...(ctx.env.OMNI_TWITTER_CLIENT_ID ? { clientIdFallback: ctx.env.OMNI_TWITTER_CLIENT_ID } : {}) });
     let listener;
+    let health: HealthMonitor | undefined;
     try {
-      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer, limits, ...(trustedProxies ? { trustedProxies } : {}), xchat: { db: db.kysely, box, api: (id) => xchatGateways.of(id) } });
+      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer, limits, ...(trustedProxies ? { trustedProxies } : {}), xchat: { db: db.kysely, box, api: (id) => xchatGateways.of(id) }, accountHealth: () => health?.current() });
     } catch (err) {
       await writer.close(); // a live thread would keep the process from exiting
       xchatGateways.close();
       throw listenError(err, host, port);
     }
-    const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill) : undefined;
-    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL);
+    health = await startAccountHealth(ctx, db.kysely, box, listener, log, opts.notify ?? [], Math.min(watchdogMs ?? HEALTH_EVERY_MS, HEALTH_EVERY_MS));
+    const monitor = health;
+    const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill, db.kysely) : undefined;
+    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, monitor);
     const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
     const lastAlive = await startLastAliveAndReplay(ctx, db.sqlite, db.kysely, box, listener.port, log, opts.replay !== false);
     // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
@@ -126,6 +140,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       // Before the database closes: a send in flight finishes and records Twitter's answer.
       await stopWorkers();
       await lastAlive.stop();
+      await monitor.stop();
       listener.events.close();
       xchatGateways.close();
     }
@@ -157,8 +172,12 @@ async function planStreaming(ctx: Context, db: Kysely<Database>, box: SecretBox)
   return plan;
 }
 
-async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener, log: ListenerLog, backfillMinutes: number) {
-  const [{ startStreamIntake, ensureStreamDmSubscriptions }, { apiBaseUrl }] = await Promise.all([import('../../listener/stream-intake.js'), import('../../twitter/gateway.js')]);
+async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener, log: ListenerLog, backfillMinutes: number, db: Kysely<Database>) {
+  const [{ startStreamIntake, ensureStreamDmSubscriptions }, { apiBaseUrl }, { patchHealth }] = await Promise.all([
+    import('../../listener/stream-intake.js'),
+    import('../../twitter/gateway.js'),
+    import('../../db/health.js'),
+  ]);
   for (const s of plan.skipped) log.info(`interaction #${s.id} ${s.name} is not on the stream: ${s.reason}`, { interaction: s.id, stream: false });
   for (const app of plan.apps) for (const i of app.interactions) log.info(`interaction #${i.id} ${i.name}: DMs of account ${i.account} from X's activity stream`, { interaction: i.id, stream: true, account: i.account });
   return startStreamIntake({
@@ -171,7 +190,44 @@ async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener
     baseUrl: apiBaseUrl(ctx.env),
     backfillMinutes,
     ...(listener.xchat ? { xchat: listener.xchat } : {}),
+    // Account health: `omni status` shows since when the stream is connected.
+    onConnection: (ids, since) => {
+      const at = ctx.clock().toISOString();
+      patchHealth(db, ids, { stream_connected_since: since, stream_updated_at: at }, at).catch((err) => log.error('cannot record the stream state for omni status', err));
+    },
   });
+}
+
+/** Account health judged every interval: transitions recorded once across listeners, notified to --notify URLs and the stored ones. */
+async function startAccountHealth(ctx: Context, db: Kysely<Database>, box: SecretBox, listener: Listener, log: ListenerLog, flagUrls: string[], intervalMs: number): Promise<HealthMonitor> {
+  const [{ startHealthMonitor }, { storedNotifyUrls }, { maskUrl }, { UNHEALTHY_STATES }] = await Promise.all([
+    import('../../health/monitor.js'),
+    import('../../health/notify-settings.js'),
+    import('../../health/notify.js'),
+    import('../../health/model.js'),
+  ]);
+  const urls = [...new Set([...flagUrls, ...(await storedNotifyUrls(db, box))])];
+  if (urls.length) log.info(`notify: health transitions are POSTed to ${urls.map(maskUrl).join(', ')}`);
+  const monitor = startHealthMonitor({ db, log, intervalMs, notifyUrls: urls, clock: ctx.clock });
+  const m = listener.metrics;
+  const each = <T>(f: (h: NonNullable<ReturnType<typeof monitor.current>>[number]) => T) => (monitor.current() ?? []).map(f);
+  m.gauge('omni_interaction_healthy', 'Interactions healthy (1) or in an unhealthy state (0), as last judged (omni status).', () =>
+    each((h) => ({ labels: { interaction: String(h.id) }, value: h.healthy ? 1 : 0 })),
+  );
+  m.gauge('omni_interaction_unhealthy', 'Unhealthy states of each interaction: 1 while it holds (authorization-lost, webhook-invalid, subscription-missing, credits-depleted, app-not-enrolled, silence, outbox-stuck).', () =>
+    (monitor.current() ?? []).flatMap((h) => UNHEALTHY_STATES.map((state) => ({ labels: { interaction: String(h.id), state }, value: h.problems.some((p) => p.state === state) ? 1 : 0 }))),
+  );
+  m.gauge('omni_interaction_silent_seconds', 'Seconds since the last inbound DM, for interactions with a silence alert.', () =>
+    (monitor.current() ?? []).filter((h) => h.silence.silentForSeconds !== null).map((h) => ({ labels: { interaction: String(h.id) }, value: h.silence.silentForSeconds! })),
+  );
+  m.gauge('omni_interaction_outbox_oldest_seconds', 'Age of the oldest DM waiting in the outbox, per interaction (0: none).', () =>
+    each((h) => ({ labels: { interaction: String(h.id) }, value: h.outbox.oldestAt ? Math.max(0, Math.round((ctx.clock().getTime() - Date.parse(h.outbox.oldestAt)) / 1000)) : 0 })),
+  );
+  m.gauge('omni_interaction_authorization_expires_seconds', 'Seconds until the OAuth 2.0 access token expires (refreshed 2 min before).', () =>
+    (monitor.current() ?? []).filter((h) => h.authorization.expiresInSeconds !== null).map((h) => ({ labels: { interaction: String(h.id) }, value: h.authorization.expiresInSeconds! })),
+  );
+  m.gauge('omni_silence_alerts_entered', 'Silence alerts this listener recorded since it started.', () => [{ value: monitor.silencesEntered() }]);
+  return monitor;
 }
 
 /** The flood limits from flags, else the environment; what neither sets keeps its default. */
@@ -190,7 +246,7 @@ function floodLimits(ctx: Context, opts: ListenOptions): Partial<ListenerLimits>
   return limits;
 }
 
-async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string) {
+async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string, health: HealthMonitor) {
   const { startWatchdog } = await import('../../webhooks/watchdog.js');
   log.info(`watchdog: checking every registered webhook with Twitter every ${label} (off: --no-watchdog)`);
   return startWatchdog({
@@ -202,6 +258,11 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
       // Written at once (with the CRCs buffered so far, which the check may just have caused), so
       // `omni webhook status` tells the story right after a re-validation.
       listener.events.record({ interactionId: c.interactionId, at: c.at, kind: 'watchdog', result: c.result, detail: c.detail }, { flush: true });
+      // Judged at once: a subscription found missing and created again is still an entering and a leaving.
+      const seen = c.subscriptionsMissing?.length
+        ? [{ interactionId: c.interactionId, problem: { state: 'subscription-missing' as const, since: c.at, text: `subscription missing at X: ${c.subscriptionsMissing.join(', ')} (the watchdog creates it again; DMs meanwhile: omni reconcile ${c.interactionId})` } }]
+        : [];
+      void health.evaluate(seen).then(() => (seen.length ? health.evaluate() : undefined));
     },
   });
 }

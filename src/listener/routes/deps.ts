@@ -35,6 +35,8 @@ export interface RouteDeps {
   apiSecret(row: IntakeInteractionRow): string;
   /** True once the listener is closing (answers then ask to close the connection). */
   closing(): boolean;
+  /** GET /healthz?verbose: the accounts' health as last judged (src/health/), when the listener runs the monitor. */
+  accountHealth?: () => unknown[] | undefined;
   /** Deliveries (interaction:signature) refused as poison, so that their retries are refused at once; bounded. */
   poisoned: BoundedSet;
   /** Interactions already warned about for having no known account. */

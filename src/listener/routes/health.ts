@@ -1,13 +1,17 @@
 // GET /healthz (a load balancer's probe: is the database answering?) and GET /metrics (Prometheus).
 import type { ServerResponse } from 'node:http';
 import { CONTENT_TYPE } from '../prometheus.js';
-import { send, type RouteDeps } from './deps.js';
+import { send, type Json, type RouteDeps } from './deps.js';
 
-export function healthRoute(d: RouteDeps, res: ServerResponse): void {
+export function healthRoute(d: RouteDeps, res: ServerResponse, verbose = false): void {
   if (d.closing()) return send(d, res, 503, { status: 'shutting down' });
   const problem = databaseProblem(d);
-  if (problem === undefined) send(d, res, 200, { status: 'ok' });
-  else send(d, res, 503, { status: 'database unavailable', error: problem });
+  if (problem !== undefined) return send(d, res, 503, { status: 'database unavailable', error: problem });
+  // ?verbose: the accounts' health as this listener last judged it (omni status reads the same).
+  // Still 200: /healthz answers "is this process serving?", not "is every X account healthy?".
+  const interactions = verbose ? d.accountHealth?.() : undefined;
+  if (!verbose) return send(d, res, 200, { status: 'ok' });
+  send(d, res, 200, { status: 'ok', healthy: interactions === undefined ? null : interactions.every((i) => (i as { healthy?: boolean }).healthy === true), interactions: (interactions ?? null) as unknown as Json });
 }
 
 /** Why the database does not answer a cheap read, or undefined when it does. */

@@ -16,7 +16,7 @@ export function createRouter(d: RouteDeps): (req: IncomingMessage, res: ServerRe
     const path = q === -1 ? url : url.slice(0, q);
     if (path === '/healthz' || path === '/metrics') {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(d, res, 405, { error: 'use GET' }, { allow: 'GET' });
-      return path === '/healthz' ? healthRoute(d, res) : metricsRoute(d, res);
+      return path === '/healthz' ? healthRoute(d, res, q !== -1 && new URLSearchParams(url.slice(q + 1)).has('verbose')) : metricsRoute(d, res);
     }
     const m = WEBHOOK_PATH.exec(path);
     if (!m) {

@@ -229,7 +229,7 @@ describe('interaction list and show', () => {
     expect(labels).toEqual([
       'Identifier', 'Name', 'Interaction channel', 'X API generation', 'Default unit', 'Default group', 'Default activity', 'Contact origin',
       'Enable interception with Helper', 'Development environment', 'API key', 'API secret key', 'Access token',
-      'Access token secret', 'Callback URL', 'Webhook URL', 'Webhook', 'X authorization (OAuth 2.0)', 'What it needs', 'Twitter account', 'Created', 'Updated',
+      'Access token secret', 'Callback URL', 'Webhook URL', 'Silence alert', 'Webhook', 'X authorization (OAuth 2.0)', 'What it needs', 'Twitter account', 'Created', 'Updated',
     ]);
     expect(shown.stdout).toMatch(/X API generation\s+premium Account Activity v1\.1 \(legacy\) \(v1\.1\)\n/);
     expect(shown.stdout).toMatch(/X authorization \(OAuth 2\.0\)\s+not needed/);

@@ -24,12 +24,41 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
   const dm = createDm(host, oauth2, activity, opts);
   const chat = createChat(host, oauth2, activity, opts);
   const routes: XRoute[] = [...oauth2.routes, ...webhooks.routes, ...activity.routes, ...dm.routes, ...chat.routes];
+  /** The app's standing with X's pay-per-use billing: every /2 call but the token endpoint is refused while not 'ok'. */
+  let billing: 'ok' | 'depleted' | 'not-enrolled' = 'ok';
+  const billingRefusal = (): XReply | undefined => {
+    if (billing === 'depleted') {
+      return {
+        status: 402,
+        headers: { 'content-type': 'application/problem+json' },
+        body: { title: 'CreditsDepleted', detail: 'Your enrolled account does not have any credits to fulfill this request.', type: 'https://api.twitter.com/2/problems/credits-depleted', status: 402 },
+      };
+    }
+    if (billing === 'not-enrolled') {
+      return {
+        status: 403,
+        headers: { 'content-type': 'application/problem+json' },
+        body: {
+          client_id: 'fake',
+          required_enrollment: 'Appropriate Level of API Access',
+          registration_url: 'https://developer.x.com/en/portal/product',
+          title: 'Client Forbidden',
+          detail: 'When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project.',
+          reason: 'client-not-enrolled',
+          type: 'https://api.twitter.com/2/problems/client-forbidden',
+        },
+      };
+    }
+    return undefined;
+  };
 
   return {
     /** Whether a path belongs to the 2026 API (everything under /2/ and the authorize page). */
     owns: (path: string) => path.startsWith('/2/') || path === '/i/oauth2/authorize',
     /** Answers a 2026 request: a reply to send, or 'streaming' when the route took over the response. */
     async handle(c: XCtx): Promise<XReply | 'streaming'> {
+      const refused = c.path.startsWith('/2/oauth2/') ? undefined : billingRefusal();
+      if (refused) return refused;
       try {
         for (const [method, re, fn] of routes) {
           const m = re.exec(c.path);
@@ -65,6 +94,22 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
       deliveries: webhooks.deliveries,
       replays: webhooks.replays,
       dropNextDeliveries: webhooks.dropNextDeliveries,
+      /** X marks the webhook invalid; with `refuseCrc`, its CRC checks fail until lifted (refuseCrc(false)). */
+      invalidateWebhook(id: string, opts: { refuseCrc?: boolean } = {}) {
+        const hook = webhooks.hooks.get(id);
+        if (!hook) throw new Error(`no webhook ${id}`);
+        hook.valid = false;
+        if (opts.refuseCrc) webhooks.refuseCrc(true);
+      },
+      refuseCrc: webhooks.refuseCrc,
+      /** Credits used up (402 on every /2 call), the app not enrolled (403 client-not-enrolled), or back to normal. */
+      setBilling(state: 'ok' | 'depleted' | 'not-enrolled') {
+        billing = state;
+      },
+      /** X deletes a subscription (as when an app is re-enrolled or X cleans up). */
+      deleteActivitySubscription(id: string) {
+        if (!activity.xaa.delete(id)) throw new Error(`no subscription ${id}`);
+      },
       // subscriptions and the stream
       activitySubscriptions: () => [...activity.xaa.values()],
       aaaSubscriptions: (webhookId: string) => [...(activity.aaa.get(webhookId) ?? [])],

@@ -75,6 +75,8 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
   const deliveries: XDelivery[] = [];
   const replays: ReplayJob[] = [];
   let dropNext = 0;
+  /** Tests: every CRC check fails (the URL does not answer as the app's listener). */
+  let crcRefused = false;
   /** Called when a webhook is deleted (its subscriptions go with it). */
   const onDelete: Array<(id: string) => void> = [];
 
@@ -87,6 +89,11 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
     target.searchParams.set('crc_token', token);
     const at = new Date().toISOString();
     let check: CrcCheck2;
+    if (crcRefused) {
+      check = { at, webhookId, url, ok: false, reason: 'no CRC answer within 10 seconds' };
+      crcChecks.push(check);
+      return check;
+    }
     try {
       const res = await host.outbound('GET', target.toString(), undefined, {}, crcTimeoutMs);
       let answer: unknown;
@@ -272,6 +279,10 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
     deliver,
     onDelete,
     ofApp,
+    /** Tests: CRC checks fail while on. */
+    refuseCrc(on: boolean) {
+      crcRefused = on;
+    },
     /** Tests: the next `n` deliveries are lost by X (never attempted, never replayed). */
     dropNextDeliveries(n = 1) {
       dropNext += n;
