@@ -21,6 +21,8 @@ import { registerDoctorCommand } from './commands/doctor/index.js';
 import { registerOutboxCommands } from './commands/outbox/index.js';
 import { registerCompletionCommands } from './commands/completion/index.js';
 import { registerRetentionCommands } from './commands/retention/index.js';
+import { registerReconcileCommand } from './commands/reconcile/index.js';
+import { registerUsageCommand } from './commands/usage/index.js';
 
 const EXIT_CODES_HELP = `
 Getting started:
@@ -79,6 +81,8 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerTicketCommands(program, run);
   registerRequesterCommands(program, run);
   registerOutboxCommands(program, run);
+  registerReconcileCommand(program, run);
+  registerUsageCommand(program, run);
   registerRetentionCommands(program, run);
   registerDoctorCommand(program, run);
   registerCatalogCommands(program, run);

@@ -18,6 +18,12 @@ import { builtinTurn, FALLBACK_OPTIONS, intentOf, isOmniPayload, LABELS, statusR
 import type { ExternalCall } from './external.js';
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
+/**
+ * A DM that reaches omni more than this long after it was sent (a replay, a reconciliation from X's
+ * history, a listener that was down) is filed on a ticket without a Helper answer: nobody wants a
+ * bot reply to a three-day-old message. 0 turns the rule off.
+ */
+export const DEFAULT_ANSWER_WINDOW_MS = 15 * 60_000;
 /** How many of the requester's tickets "Status of my requests" lists. */
 const STATUS_LIMIT = 5;
 
@@ -46,12 +52,12 @@ export function chatbotSettings(interaction: Pick<IntakeInteraction, 'helper_int
  * The chatbot the listener gives the intake pipeline: it holds the transcripts and takes the DMs of
  * intercepting interactions. `idleMs`: a conversation idle this long starts over.
  */
-export function createChatbot(s: ChatbotStores, idleMs: number): Interceptor {
+export function createChatbot(s: ChatbotStores, idleMs: number, answerWindowMs = DEFAULT_ANSWER_WINDOW_MS): Interceptor {
   return {
     holds: (interactionId, eventId) => s.chatbot.messageByEvent(interactionId, eventId) !== undefined,
     forInteraction: (interaction) => {
       const settings = chatbotSettings(interaction, s.chatbot.parameters());
-      return settings ? (dm) => chatbotInbound(s, { settings, idleMs }, dm) : undefined;
+      return settings ? (dm) => (isLate(dm, answerWindowMs) ? fileLate(s, dm, answerWindowMs) : chatbotInbound(s, { settings, idleMs }, dm)) : undefined;
     },
   };
 }
@@ -60,6 +66,36 @@ export function createChatbot(s: ChatbotStores, idleMs: number): Interceptor {
 export interface Requester {
   id: number;
   twitterUserId: string;
+}
+
+/** True when the DM was sent longer than the window before it reached omni. */
+function isLate(dm: InterceptedDm, windowMs: number): boolean {
+  if (windowMs <= 0) return false;
+  const sent = Date.parse(dm.sentAt);
+  return Number.isFinite(sent) && Date.parse(dm.at) - sent > windowMs;
+}
+
+/** A late DM: on the requester's ticket (opened if need be) as the intake files it, no Helper answer, nothing sent. */
+function fileLate(s: ChatbotStores, dm: InterceptedDm, windowMs: number): Interception {
+  const { ticketId } = openOrJoinTicket(s.intake, {
+    interactionId: dm.interaction.id,
+    requesterId: dm.requester.id,
+    subject: subjectFromText(dm.text) || LABELS.talk,
+    defaults: dm.defaults(),
+    at: dm.at,
+  });
+  storeMessage(s.intake, {
+    ticketId,
+    interactionId: dm.interaction.id,
+    direction: 'inbound',
+    text: dm.text,
+    twitterEventId: dm.eventId,
+    senderTwitterId: dm.requester.twitterUserId,
+    sentAt: dm.sentAt,
+    attachments: dm.attachments,
+    at: dm.at,
+  });
+  return { ticketId, detail: `sent more than ${Math.round(windowMs / 60_000)} min before it reached omni: filed without a Helper answer` };
 }
 
 /** Who is talking, on which interaction, when, and what a hand-off stamps the ticket with. */

@@ -45,6 +45,8 @@ export interface WriterSettings {
   idleMs: number;
   /** Base64 of the tombstone subkey (src/privacy/tombstone.ts): DMs of erased requesters are dropped. */
   tombstoneKey: string;
+  /** A DM reaching omni later than this after it was sent gets no Helper answer (default 15 min; 0: off). */
+  answerWindowMs?: number;
 }
 
 export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSettings): SyncIntakeWriter {
@@ -52,7 +54,7 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
   const commit = createBatchCommitter(sqlite);
   // The chatbot and the outbox write in the same transaction as the DM that caused them.
   const outbox = createOutboxStore(sqlite);
-  const messaging: Messaging = { outbox, chatbot: createChatbot({ intake: store, chatbot: createChatbotStore(sqlite), outbox }, settings.idleMs) };
+  const messaging: Messaging = { outbox, chatbot: createChatbot({ intake: store, chatbot: createChatbotStore(sqlite), outbox }, settings.idleMs, settings.answerWindowMs) };
   return {
     write: (jobs) => {
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.

@@ -12,6 +12,7 @@ import * as m0008 from './0008_privacy.js';
 import * as m0010 from './0010_listener_alive.js';
 import * as m0011 from './0011_xchat.js';
 import * as m0012 from './0012_replay_jobs.js';
+import * as m0015 from './0015_reconcile.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -24,6 +25,7 @@ export const migrations: Record<string, Migration> = {
   '0010_listener_alive': m0010,
   '0011_xchat': m0011,
   '0012_replay_jobs': m0012,
+  '0015_reconcile': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {

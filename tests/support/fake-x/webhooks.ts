@@ -46,6 +46,8 @@ export interface XDelivery {
   delivered: boolean;
   /** The replay job that re-sent it, for re-deliveries. */
   replayJob?: string;
+  /** X lost it (dropNextDeliveries): never attempted, never replayed, never billed. */
+  dropped?: boolean;
 }
 
 export interface ReplayJob {
@@ -138,6 +140,7 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
     deliveries.push(d);
     if (dropNext > 0 && kind !== 'replay_status' && !extra.replayJob) {
       dropNext--;
+      d.dropped = true;
       return d; // X lost it: never attempted, so never replayed either
     }
     void host.track(attempt(d)).catch(() => undefined);
