@@ -13,6 +13,7 @@ const postgresSuites = [
   'tests/commands/audit/audit.test.ts',
   'tests/privacy/privacy-db.test.ts',
   'tests/db/replay-jobs.test.ts',
+  'tests/db/reconcile.test.ts',
   'tests/commands/interaction/xchat.test.ts',
 ];
 

@@ -150,6 +150,8 @@ export interface StreamIntakeOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   stallMs?: number;
   clock?: () => Date;
+  /** Told when an app's stream connects again after a drop (X backfills 5 minutes at most): the listener reconciles those interactions. */
+  onReconnect?: (interactionIds: number[]) => void;
 }
 
 export interface StreamIntake {
@@ -189,9 +191,11 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
     }
     const byAccount = new Map(app.interactions.map((i) => [i.account, i]));
     const gateway = app.interactions[0]!.gateway;
+    let connections = 0;
     const onEvent = (e: StreamEvent) => {
       switch (e.type) {
         case 'connected':
+          if (connections++ > 0) o.onReconnect?.(app.interactions.map((i) => i.id));
           connects.inc();
           connected.add(app.apiKey);
           log.info(`stream connected: ${label}${e.backfillMinutes > 0 ? `, X re-sends the last ${e.backfillMinutes} min` : ''}`, { stream: app.interactions.map((i) => i.id), backfillMinutes: e.backfillMinutes });

@@ -65,6 +65,7 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
       deliveries: webhooks.deliveries,
       replays: webhooks.replays,
       dropNextDeliveries: webhooks.dropNextDeliveries,
+      refuseReplays: webhooks.refuseReplays,
       // subscriptions and the stream
       activitySubscriptions: () => [...activity.xaa.values()],
       aaaSubscriptions: (webhookId: string) => [...(activity.aaa.get(webhookId) ?? [])],

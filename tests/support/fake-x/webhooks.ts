@@ -77,6 +77,8 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
   const deliveries: XDelivery[] = [];
   const replays: ReplayJob[] = [];
   let dropNext = 0;
+  /** When set, POST /2/webhooks/replay is refused with this detail (X's answer when it will not replay). */
+  let replayRefusal: string | null = null;
   /** Called when a webhook is deleted (its subscriptions go with it). */
   const onDelete: Array<(id: string) => void> = [];
 
@@ -247,6 +249,7 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
       /^\/2\/webhooks\/replay$/,
       (c) => {
         const { consumerKey } = auth.requireAuth(c, { app: true });
+        if (replayRefusal !== null) throw problem(400, 'Invalid Request', replayRefusal, 'invalid-request');
         const b = json(c.body);
         const webhookId = typeof b.webhook_id === 'string' ? b.webhook_id : '';
         hookOf(consumerKey, webhookId);
@@ -278,6 +281,10 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
     /** Tests: the next `n` deliveries are lost by X (never attempted, never replayed). */
     dropNextDeliveries(n = 1) {
       dropNext += n;
+    },
+    /** Tests: X refuses every replay request with `detail` (null: replays work again). */
+    refuseReplays(detail: string | null = 'Replay is not available for this webhook.') {
+      replayRefusal = detail;
     },
     /** Tests: a webhook in place without a CRC. */
     addWebhook(consumerKey: string, url: string, valid = true): FakeWebhook2 {
