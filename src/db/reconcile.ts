@@ -45,7 +45,7 @@ export interface ReconcileRunRecord {
   read: number;
   found: number;
   error: string | null;
-  /** The newest event read, when the run read any: the next run's stopping point. */
+  /** The next run's stopping point (an event id, or the snowflake of a time), when this run read back to its own. */
   cursor?: { eventId: string; at: string | null };
   limitedUntil: string | null;
 }

@@ -14,7 +14,7 @@ import {
   utcDay,
 } from '../db/reconcile.js';
 import type { EventResult } from '../intake/pipeline.js';
-import { HISTORY_MS, importedCount, reconcileAccount, type HistoryJob, type HistoryPage, type ReconcileResult } from './run.js';
+import { HISTORY_MS, importedCount, nextCursor, reconcileAccount, type HistoryJob, type HistoryPage, type ReconcileResult } from './run.js';
 
 /** How long a run may hold the account's lease before another process may take it. */
 export const LEASE_MS = 10 * 60_000;
@@ -49,12 +49,12 @@ export async function reconcileInteraction(o: AccountRunOptions): Promise<Accoun
     return { status: 'busy', detail: `another process (${state?.lease_owner ?? 'unknown'}) is reconciling it until ${state?.lease_until ?? '?'}` };
   }
   try {
-    const cursor = o.since === undefined ? (state?.cursor_event_id ?? null) : null;
+    const stopAt = o.since === undefined ? (state?.cursor_event_id ?? null) : null;
     const since = o.since ?? new Date(now.getTime() - HISTORY_MS);
     let result: ReconcileResult;
     try {
       result = await reconcileAccount(
-        { interaction: o.interaction, account: o.account, since, cursor, scan: o.since !== undefined, ...(o.firstPage !== undefined ? { firstPage: o.firstPage } : {}) },
+        { interaction: o.interaction, account: o.account, since, cursor: stopAt, scan: o.since !== undefined, ...(o.firstPage !== undefined ? { firstPage: o.firstPage } : {}) },
         {
           page: o.page,
           stored: (ids) => storedEventIds(o.db, o.interaction.id, ids),
@@ -73,6 +73,7 @@ export async function reconcileInteraction(o: AccountRunOptions): Promise<Accoun
     }
     const billableReads = await freshReads(o.db, o.interaction.id, now, result.readIds);
     if (!dryRun) {
+      const cursor = nextCursor(result, now);
       const imported = new Set(result.missing.map((m) => m.id));
       await recordHistoryReads(o.db, o.interaction.id, now, result.readIds, imported);
       await recordReconcileRun(o.db, o.interaction.id, {
@@ -80,7 +81,7 @@ export async function reconcileInteraction(o: AccountRunOptions): Promise<Accoun
         read: result.read,
         found: importedCount(result.imported),
         error: null,
-        ...(result.newest ? { cursor: result.newest } : {}),
+        ...(cursor !== null ? { cursor: { eventId: cursor, at: cursor === result.newest?.eventId ? result.newest.at : null } } : {}),
         limitedUntil: result.limitedUntil?.toISOString() ?? null,
       });
     }

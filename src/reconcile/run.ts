@@ -19,6 +19,30 @@ export const HISTORY_MS = HISTORY_DAYS * 24 * 3_600_000;
 export const FIRST_PAGE = 10;
 export const MAX_PAGE = 100;
 
+/** X's ids are snowflakes: milliseconds since X's epoch in the bits above 22. */
+const X_EPOCH_MS = 1_288_834_974_657;
+export function snowflakeAt(d: Date): bigint {
+  return BigInt(Math.max(0, d.getTime() - X_EPOCH_MS)) << 22n;
+}
+
+/**
+ * How far before a run's start its cursor may lie at most: an event X makes visible in the history a
+ * little late (or one sent while the run read) is read again by the next run rather than skipped.
+ */
+export const CURSOR_MARGIN_MS = 2 * 60_000;
+
+/**
+ * The next run's stopping point after this one, or null to keep the current cursor: a run stopped by
+ * the rate limit did not read back to it, so the gap below is still unread.
+ */
+export function nextCursor(r: ReconcileResult, startedAt: Date): string | null {
+  if (r.stop === 'rate-limited') return null;
+  const bound = snowflakeAt(new Date(startedAt.getTime() - CURSOR_MARGIN_MS));
+  if (r.newest === null) return bound.toString();
+  const newest = BigInt(r.newest.eventId);
+  return (newest < bound ? newest : bound).toString();
+}
+
 /** One DM intake job, as the writer takes it (WriteJob of src/listener/intake-writer.ts). */
 export interface HistoryJob {
   interaction: IntakeInteraction;

@@ -90,9 +90,9 @@ describe('omni listen: reconciliation from X\'s DM history', () => {
     expect(inbound(db).map((m) => m.text)).toEqual(['delivered normally', 'X lost this one']);
     expect(messages(db).filter((m) => m.direction === 'outbound').map((m) => m.text)).toEqual(['we are on it']);
     expect(new Set(messages(db).map((m) => m.twitter_event_id)).size).toBe(3);
-    // Each later run read one small page back to the cursor and found nothing.
+    // Each later run read one small page and found nothing.
     const later = reconcileLines(l).slice(-2);
-    for (const x of later) expect(x).toMatchObject({ new: 0, pages: 1, stop: 'cursor' });
+    for (const x of later) expect(x).toMatchObject({ new: 0, pages: 1 });
 
     await l.stop();
     const usage = await omni('usage', '--json');
@@ -122,7 +122,19 @@ describe('omni listen: reconciliation from X\'s DM history', () => {
     await waitFor(() => inbound(db).length === 4, 'every missed DM, from the DM history', 8_000);
     expect(inbound(db).map((m) => m.text)).toEqual(['before the stop', 'while down 1', 'while down 2', 'while down 3']);
     const line = await second.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #'));
-    // The first listener's start run read an empty history (no cursor): this run stops at the first DM already stored.
-    expect(line).toMatchObject({ reconcile: 'start', new: 3, alreadyStored: 1, stop: 'stored' });
+    expect(line).toMatchObject({ reconcile: 'start', new: 3, alreadyStored: 1 });
   }, 40_000);
+
+  it('--stream: after a reconnect the listener reconciles that app\'s accounts at once', async () => {
+    const { tw, db, id, listen } = await setup();
+    const l = await listen(['--stream', '--no-watchdog', '--reconcile-every', '0']);
+    await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('stream connected'));
+    await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #') && x.reconcile === 'start');
+    tw.x.customerSendsDm({ from: { id: ANN, username: 'ann' }, toUserId: ACCOUNT_ID, text: 'streamed' });
+    await waitFor(() => inbound(db).length === 1, 'the streamed DM');
+    tw.x.dropStreams();
+    const line = await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #') && x.reconcile === 'stream reconnected', 10_000);
+    expect(line).toMatchObject({ interaction: id, new: 0, alreadyStored: 1 });
+    expect(inbound(db)).toHaveLength(1);
+  }, 30_000);
 });

@@ -2,7 +2,7 @@
 // while every event is unread, stops at the cursor, at the first stored event without a cursor, at
 // `since`; X's rate limit (exhausted headers, a 429 after the first page) ends the run with what it read.
 import { describe, expect, it } from 'vitest';
-import { reconcileAccount, type HistoryPage, type ReconcilePlan } from '../../src/reconcile/run.js';
+import { CURSOR_MARGIN_MS, nextCursor, reconcileAccount, snowflakeAt, type HistoryPage, type ReconcilePlan, type ReconcileResult } from '../../src/reconcile/run.js';
 import type { DmEventV2 } from '../../src/twitter/gateway-v2.js';
 import { TwitterError } from '../../src/twitter/errors.js';
 
@@ -97,5 +97,19 @@ describe('reconcileAccount', () => {
     // A 429 on the very first call is the caller's error to report.
     const c = pager(events, { failOnCall: 1 });
     await expect(reconcileAccount(plan(), deps(c.page, new Set()))).rejects.toThrow('used up');
+  });
+
+  it('moves the cursor to the newest event read, at most 2 minutes before the run; not at all after a rate-limited run', () => {
+    const result = (p: Partial<ReconcileResult>): ReconcileResult => ({ read: 0, pages: 1, readIds: [], missing: [], imported: [], alreadyStored: 0, skipped: 0, newest: null, stop: 'end', limitedUntil: null, ...p });
+    const bound = snowflakeAt(new Date(now.getTime() - CURSOR_MARGIN_MS));
+    const old = (bound - (1000n << 22n)).toString();
+    expect(nextCursor(result({ newest: { eventId: old, at: null } }), now)).toBe(old);
+    // An event of the last 2 minutes: the cursor stays 2 minutes back, so a late-visible event is read next time.
+    expect(nextCursor(result({ newest: { eventId: snowflakeAt(now).toString(), at: null } }), now)).toBe(bound.toString());
+    // An empty history: everything before the run was read.
+    expect(nextCursor(result({}), now)).toBe(bound.toString());
+    expect(nextCursor(result({ stop: 'rate-limited', newest: { eventId: old, at: null } }), now)).toBeNull();
+    // The snowflake of a time orders with X's ids of that time.
+    expect(snowflakeAt(new Date('2026-12-01T08:00:00Z')) >> 22n).toBe(BigInt(Date.parse('2026-12-01T08:00:00Z') - 1_288_834_974_657));
   });
 });
