@@ -17,6 +17,7 @@ const postgresSuites = [
   'tests/privacy/privacy-db.test.ts',
   'tests/db/replay-jobs.test.ts',
   'tests/db/health.test.ts',
+  'tests/db/reconcile.test.ts',
   'tests/commands/interaction/xchat.test.ts',
 ];
 

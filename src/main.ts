@@ -23,6 +23,8 @@ import { registerCompletionCommands } from './commands/completion/index.js';
 import { registerRetentionCommands } from './commands/retention/index.js';
 import { registerStatusCommand } from './commands/status/index.js';
 import { registerNotifyCommands } from './commands/notify/index.js';
+import { registerReconcileCommand } from './commands/reconcile/index.js';
+import { registerUsageCommand } from './commands/usage/index.js';
 
 const EXIT_CODES_HELP = `
 Getting started:
@@ -83,6 +85,8 @@ export function buildProgram(io: IO, env: NodeJS.ProcessEnv, state: RunState): C
   registerTicketCommands(program, run);
   registerRequesterCommands(program, run);
   registerOutboxCommands(program, run);
+  registerReconcileCommand(program, run);
+  registerUsageCommand(program, run);
   registerRetentionCommands(program, run);
   registerDoctorCommand(program, run);
   registerCatalogCommands(program, run);

@@ -20,6 +20,12 @@ import { builtinTurn, FALLBACK_OPTIONS, intentOf, isOmniPayload, LABELS, statusR
 import type { ExternalCall } from './external.js';
 
 export const DEFAULT_IDLE_MS = 30 * 60_000;
+/**
+ * A DM that reaches omni more than this long after it was sent (a replay, a reconciliation from X's
+ * history, a listener that was down) is filed on a ticket without a Helper answer: nobody wants a
+ * bot reply to a three-day-old message. 0 turns the rule off.
+ */
+export const DEFAULT_ANSWER_WINDOW_MS = 15 * 60_000;
 /** How many of the requester's tickets "Status of my requests" lists. */
 const STATUS_LIMIT = 5;
 
@@ -48,8 +54,8 @@ export function chatbotSettings(interaction: Pick<IntakeInteraction, 'helper_int
  * The chatbot the listener gives the intake pipeline: it holds the transcripts and takes the DMs of
  * intercepting interactions. `idleMs`: a conversation idle this long starts over.
  */
-export function createChatbot(s: ChatbotStores, idleMs: number): Interceptor {
-  const steps = chatbotSteps(idleMs);
+export function createChatbot(s: ChatbotStores, idleMs: number, answerWindowMs = DEFAULT_ANSWER_WINDOW_MS): Interceptor {
+  const steps = chatbotSteps(idleMs, answerWindowMs);
   return {
     holds: (interactionId, eventId) => runSync(steps.holds(interactionId, eventId), s),
     forInteraction: (interaction) => {
@@ -59,15 +65,18 @@ export function createChatbot(s: ChatbotStores, idleMs: number): Interceptor {
   };
 }
 
-/** The chatbot as steps, for either engine: what the listener's writer gives the pipeline. */
-export function chatbotSteps(idleMs: number): StepInterceptor {
+/**
+ * The chatbot as steps, for either engine: what the listener's writer gives the pipeline. A DM
+ * older than `answerWindowMs` when it arrives is filed without a Helper answer.
+ */
+export function chatbotSteps(idleMs: number, answerWindowMs = DEFAULT_ANSWER_WINDOW_MS): StepInterceptor {
   return {
     holds: function* (interactionId, eventId) {
       return (yield* op('chatbot', 'messageByEvent', interactionId, eventId)) !== undefined;
     },
     forInteraction: function* (interaction) {
       const settings = chatbotSettings(interaction, yield* op('chatbot', 'parameters'));
-      return settings ? (dm: InterceptedDm) => chatbotInbound({ settings, idleMs }, dm) : undefined;
+      return settings ? (dm: InterceptedDm) => (isLate(dm, answerWindowMs) ? fileLate(dm, answerWindowMs) : chatbotInbound({ settings, idleMs }, dm)) : undefined;
     },
   };
 }
@@ -76,6 +85,36 @@ export function chatbotSteps(idleMs: number): StepInterceptor {
 export interface Requester {
   id: number;
   twitterUserId: string;
+}
+
+/** True when the DM was sent longer than the window before it reached omni. */
+function isLate(dm: InterceptedDm, windowMs: number): boolean {
+  if (windowMs <= 0) return false;
+  const sent = Date.parse(dm.sentAt);
+  return Number.isFinite(sent) && Date.parse(dm.at) - sent > windowMs;
+}
+
+/** A late DM: on the requester's ticket (opened if need be) as the intake files it, no Helper answer, nothing sent. */
+function* fileLate(dm: InterceptedDm, windowMs: number): Step<Interception> {
+  const { ticketId } = yield* openOrJoinTicketStep({
+    interactionId: dm.interaction.id,
+    requesterId: dm.requester.id,
+    subject: subjectFromText(dm.text) || LABELS.talk,
+    defaults: yield* dm.defaults(),
+    at: dm.at,
+  });
+  yield* storeMessageStep({
+    ticketId,
+    interactionId: dm.interaction.id,
+    direction: 'inbound',
+    text: dm.text,
+    twitterEventId: dm.eventId,
+    senderTwitterId: dm.requester.twitterUserId,
+    sentAt: dm.sentAt,
+    attachments: dm.attachments,
+    at: dm.at,
+  });
+  return { ticketId, detail: `sent more than ${Math.round(windowMs / 60_000)} min before it reached omni: filed without a Helper answer` };
 }
 
 /** Who is talking, on which interaction, when, and what a hand-off stamps the ticket with. */

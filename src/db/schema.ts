@@ -316,6 +316,8 @@ export interface Database {
   xchat_conversations: XChatConversationTable;
   interaction_health: InteractionHealthTable;
   health_transitions: HealthTransitionTable;
+  reconcile_state: ReconcileStateTable;
+  x_history_reads: XHistoryReadTable;
 }
 
 /** Migration 0016: what the listeners saw of each interaction (src/db/health.ts). */
@@ -351,6 +353,29 @@ export interface HealthTransitionTable {
   next_attempt_at: string;
   claimed_until: string | null;
   last_error: string | null;
+}
+
+/** Migration 0015: per interaction, how far X's DM history was read and who may read it now (src/db/reconcile.ts). */
+export interface ReconcileStateTable {
+  interaction_id: number;
+  cursor_event_id: string | null;
+  cursor_at: string | null;
+  last_run_at: string | null;
+  last_read: number | null;
+  last_found: number | null;
+  last_error: string | null;
+  limited_until: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+}
+
+/** Migration 0015: a DM event read from X's history, once per UTC day; imported when it was missing. */
+export interface XHistoryReadTable {
+  day: string;
+  interaction_id: number;
+  event_id: string;
+  imported: Generated<number>;
+  at: string;
 }
 
 /** Migration 0010: when each listener was last alive (src/db/heartbeats.ts). */

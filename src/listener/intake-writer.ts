@@ -58,6 +58,8 @@ export interface WriterSettings {
   idleMs: number;
   /** Base64 of the tombstone subkey (src/privacy/tombstone.ts): DMs of erased requesters are dropped. */
   tombstoneKey: string;
+  /** A DM reaching omni later than this after it was sent gets no Helper answer (default 15 min; 0: off). */
+  answerWindowMs?: number;
 }
 
 export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSettings): SyncIntakeWriter {
@@ -66,7 +68,7 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
   // The chatbot and the outbox write in the same transaction as the DM that caused them.
   const outbox = createOutboxStore(sqlite);
   const chatbot = createChatbotStore(sqlite);
-  const steps = chatbotSteps(settings.idleMs);
+  const steps = chatbotSteps(settings.idleMs, settings.answerWindowMs);
   return {
     write: (jobs) => {
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
@@ -87,7 +89,7 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
 export function postgresWriter(pool: Pick<Pool, 'connect'>, settings: WriterSettings, options: { maxInFlight?: number } = {}): IntakeWriter {
   const commit = createPgBatchCommitter(pool);
   const eventHash = eventHasher(Buffer.from(settings.tombstoneKey, 'base64'));
-  const steps = chatbotSteps(settings.idleMs);
+  const steps = chatbotSteps(settings.idleMs, settings.answerWindowMs);
   return {
     maxInFlight: options.maxInFlight ?? 4,
     write: async (jobs) => {

@@ -15,8 +15,8 @@ export interface DeliveryEntry {
   interaction: InteractionRef | null;
   /** The interaction whose URL X posted to, when the delivery went to another one on the same webhook. */
   via?: InteractionRef;
-  /** 'stream': read from X's activity stream (omni listen --stream), not POSTed to a webhook URL. */
-  source?: 'stream';
+  /** 'stream': read from X's activity stream (omni listen --stream); 'reconcile': read from X's DM history; else POSTed to a webhook URL. */
+  source?: 'stream' | 'reconcile';
   /** The path's interaction id when it named none we know. */
   interactionId?: string;
   status: number;

@@ -161,6 +161,8 @@ export interface StreamIntakeOptions {
   xchat?: XChatIntake;
   /** Told when an app's stream connects (the time) and disconnects (null): account health, `omni status`. */
   onConnection?: (interactionIds: number[], connectedSince: string | null) => void;
+  /** Told when an app's stream connects again after a drop (X backfills 5 minutes at most): the listener reconciles those interactions. */
+  onReconnect?: (interactionIds: number[]) => void;
 }
 
 export interface StreamIntake {
@@ -200,9 +202,11 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
     }
     const byAccount = new Map(app.interactions.map((i) => [i.account, i]));
     const gateway = app.interactions[0]!.gateway;
+    let connections = 0;
     const onEvent = (e: StreamEvent) => {
       switch (e.type) {
         case 'connected':
+          if (connections++ > 0) o.onReconnect?.(app.interactions.map((i) => i.id));
           connects.inc();
           connected.add(app.apiKey);
           o.onConnection?.(app.interactions.map((i) => i.id), clock().toISOString());

@@ -76,6 +76,15 @@ export interface DmEventV2 {
   createdAt: string | null;
   conversationId: string | null;
   participantIds: string[];
+  /** The media keys of its attachments (attachments.media_keys), when X returns them. */
+  mediaKeys: string[];
+}
+
+/** A user of a DM history page (expansions=sender_id,participant_ids). */
+export interface DmUserV2 {
+  id: string;
+  username: string | null;
+  name: string | null;
 }
 
 type Auth = 'app' | 'user2' | 'user';
@@ -417,18 +426,26 @@ export class XGateway {
   }
 
   /** One page of GET /2/dm_events (newest first; the last 30 days). */
-  async dmEventsPage(p: { maxResults?: number; paginationToken?: string } = {}): Promise<{ events: DmEventV2[]; nextToken: string | null; rateLimit: RateLimit | null }> {
+  async dmEventsPage(p: { maxResults?: number; paginationToken?: string } = {}): Promise<{ events: DmEventV2[]; users: Map<string, DmUserV2>; nextToken: string | null; rateLimit: RateLimit | null }> {
     const qs = new URLSearchParams({
       max_results: String(p.maxResults ?? 100),
       event_types: 'MessageCreate',
-      'dm_event.fields': 'id,text,event_type,sender_id,created_at,dm_conversation_id,participant_ids',
+      'dm_event.fields': 'id,text,event_type,sender_id,created_at,dm_conversation_id,participant_ids,attachments',
+      // The people of each event, so a DM read from history builds the same requester a delivery does.
+      expansions: 'sender_id,participant_ids',
+      'user.fields': 'id,name,username',
       ...(p.paginationToken ? { pagination_token: p.paginationToken } : {}),
     });
     const call = this.call('GET', `/2/dm_events?${qs}`, 'user2', 'read the DM history');
     const res = await this.userCall(call);
     if (res.status !== 200) throw this.fail(call, res);
-    const body = (res.body ?? {}) as { data?: unknown; meta?: { next_token?: unknown } };
+    const body = (res.body ?? {}) as { data?: unknown; meta?: { next_token?: unknown }; includes?: { users?: unknown } };
     if (body.data !== undefined && !Array.isArray(body.data)) throw twitterBadResponse(call, 'data is not an array');
+    const users = new Map<string, DmUserV2>();
+    for (const u of Array.isArray(body.includes?.users) ? (body.includes.users as Array<Record<string, unknown>>) : []) {
+      const id = str(u?.id);
+      if (id) users.set(id, { id, username: typeof u.username === 'string' ? u.username : null, name: typeof u.name === 'string' ? u.name : null });
+    }
     const events = ((body.data as Array<Record<string, unknown>> | undefined) ?? []).flatMap((e) => {
       const id = str(e.id);
       if (!id) return [];
@@ -441,10 +458,11 @@ export class XGateway {
           createdAt: typeof e.created_at === 'string' ? e.created_at : null,
           conversationId: str(e.dm_conversation_id) ?? null,
           participantIds: Array.isArray(e.participant_ids) ? e.participant_ids.map(String) : [],
+          mediaKeys: Array.isArray((e.attachments as { media_keys?: unknown } | undefined)?.media_keys) ? ((e.attachments as { media_keys: unknown[] }).media_keys.map(String)) : [],
         },
       ];
     });
-    return { events, nextToken: str(body.meta?.next_token) ?? null, rateLimit: rateLimitOf(res.headers) };
+    return { events, users, nextToken: str(body.meta?.next_token) ?? null, rateLimit: rateLimitOf(res.headers) };
   }
 
   // ---- replay (bearer) ----

@@ -18,11 +18,11 @@ afterEach(async () => {
   h = undefined;
 });
 
-function dm(text: string, opts: { sender?: string; payload?: string; eventId?: string } = {}): string {
+function dm(text: string, opts: { sender?: string; payload?: string; eventId?: string; sentAt?: Date } = {}): string {
   const sender = opts.sender ?? '11';
   return dmDeliveryBody({
     forUserId: ACCOUNT,
-    events: [{ senderId: sender, recipientId: ACCOUNT, text, eventId: opts.eventId ?? newEventId(), ...(opts.payload ? { quickReplyResponse: opts.payload } : {}) }],
+    events: [{ senderId: sender, recipientId: ACCOUNT, text, eventId: opts.eventId ?? newEventId(), ...(opts.payload ? { quickReplyResponse: opts.payload } : {}), ...(opts.sentAt ? { createdAt: opts.sentAt } : {}) }],
     users: { [sender]: { name: 'Ann', screenName: 'ann' } },
   });
 }
@@ -133,16 +133,31 @@ describe('built-in Helper (parameter 441 empty)', () => {
   it('starts over after the idle time, and keeps the state (not the clock) within it', async () => {
     const x = await builtinHarness(60_000);
     const t0 = new Date('2030-01-01T10:00:00Z');
-    x.intake(dm('hello'), undefined, t0);
-    x.intake(dm(LABELS.open, { payload: PAYLOADS.open }), undefined, new Date(t0.getTime() + 30_000));
+    const t1 = new Date(t0.getTime() + 30_000);
+    const t2 = new Date(t0.getTime() + 95_000);
+    x.intake(dm('hello', { sentAt: t0 }), undefined, t0);
+    x.intake(dm(LABELS.open, { payload: PAYLOADS.open, sentAt: t1 }), undefined, t1);
     // Idle over a minute: the description state is forgotten, the greeting comes again.
-    expect(x.intake(dm('My printer is on fire'), undefined, new Date(t0.getTime() + 95_000))).toEqual([expect.objectContaining({ outcome: 'helper', detail: 'menu sent' })]);
+    expect(x.intake(dm('My printer is on fire', { sentAt: t2 }), undefined, t2)).toEqual([expect.objectContaining({ outcome: 'helper', detail: 'menu sent' })]);
     expect(outbox(x).at(-1)!.text).toBe(TEXT.greeting);
     expect(x.db.sqlite.prepare('SELECT id, status FROM helper_conversations ORDER BY id').all()).toEqual([
       { id: 1, status: 'expired' },
       { id: 2, status: 'active' },
     ]);
     expect(x.count('tickets')).toBe(0);
+  });
+
+  it('files a DM that reaches omni more than the answer window after it was sent on a ticket, with no Helper answer', async () => {
+    const x = await builtinHarness();
+    const now = new Date();
+    // Sent 20 minutes ago (a replay, a reconciliation from X's history): no menu to a stale message.
+    const late = x.intake(dm('where is my refund?', { sentAt: new Date(now.getTime() - 20 * 60_000) }), undefined, now);
+    expect(late).toEqual([expect.objectContaining({ outcome: 'new_ticket', ticket: 1, detail: 'sent more than 15 min before it reached omni: filed without a Helper answer' })]);
+    expect(x.count('outbox')).toBe(0);
+    expect(x.count('helper_conversations')).toBe(0);
+    expect(ticketMessages(x, 1)).toEqual([expect.objectContaining({ direction: 'inbound', text: 'where is my refund?' })]);
+    // Sent 10 minutes ago: within the window, the Helper talks to a new requester as usual.
+    expect(x.intake(dm('hi', { sender: '12', sentAt: new Date(now.getTime() - 10 * 60_000) }), undefined, now)).toEqual([expect.objectContaining({ outcome: 'helper', detail: 'menu sent' })]);
   });
 
   it('does not intercept unless parameter 450 is Y and the interaction enables it', async () => {

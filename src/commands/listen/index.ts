@@ -49,6 +49,15 @@ webhook deliveries (each DM stored once, whichever way it came) and print the sa
 connection is opened again with backoff (X's 429 reset honoured) and X re-sends what was missed (up
 to 5 minutes). Other interactions are listed with the reason they are not on the stream. The HTTP
 port (--port, --host) still serves /healthz and /metrics (and webhook URLs); --port 0 picks a free one.
+
+Reconciliation (v2/activity interactions authorized with X OAuth 2.0): X does not deliver every DM
+(a subscription missing or revoked, credits out, an event lost), and replay re-sends only what X
+attempted. So the listener reads each account's DM history (GET /2/dm_events) at start (after the
+replay request), after a stream reconnect or a webhook revalidation, and every --reconcile-every,
+back to where it read last time; a small first page, larger ones only while every event is unread,
+X's rate limit honoured. What omni does not hold goes through the same intake, once. With several
+listeners on one database, one reads each account at a time (a lease in the database). By hand:
+omni reconcile. What it costs: omni usage.
 `;
 
 export function registerListenCommands(program: Command, run: Runner): void {
@@ -85,6 +94,8 @@ export function registerListenCommands(program: Command, run: Runner): void {
         ),
       )
       .addOption(new Option('--no-replay', 'on start after more than a minute down, do not ask X to replay the deliveries missed meanwhile (X API 2026 webhooks)'))
+      .addOption(new Option('--reconcile-every <duration>', "read X's DM history for DMs X did not deliver this often, 1s to 24h, or 0: only at start and after reconnects (default 15m)"))
+      .addOption(new Option('--helper-window <duration>', 'a DM reaching omni later than this after it was sent is filed without a Helper answer: 15m, 1h, 0 (off) (default 15m)'))
       .addHelpText(
         'after',
         ENDPOINTS +
@@ -106,6 +117,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
             'omni simulate dm 1 --text "hello"',
             'omni listen --no-replay                     # after downtime, replay by hand: omni webhook replay 1 --since 2h',
             'omni listen --notify https://hooks.slack.com/services/T0/B0/XXXX   # a Slack message on each unhealthy state and its end',
+            'omni listen --reconcile-every 5m            # look for DMs X did not deliver every 5 minutes',
           ]),
       ),
     async () => (await import('./listen.js')).listenAction,

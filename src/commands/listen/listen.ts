@@ -17,6 +17,7 @@ import type { HealthMonitor } from '../../health/monitor.js';
 
 /** The accounts' health is judged at least this often (more often with a shorter --watchdog-interval). */
 const HEALTH_EVERY_MS = 30_000;
+import type { ReconcileLoop } from '../../listener/reconcile-loop.js';
 
 interface ListenOptions {
   port?: string;
@@ -39,7 +40,15 @@ interface ListenOptions {
   replay?: boolean;
   /** --notify <url>, repeatable: where health transitions are POSTed. */
   notify?: string[];
+  /** How often X's DM history is read for what X did not deliver (0: only at start and after reconnects). */
+  reconcileEvery?: string;
+  /** A DM reaching omni later than this after it was sent gets no Helper answer. */
+  helperWindow?: string;
 }
+
+/** The listener's reconcile interval: 0 (off) or 1 s to 24 h (X allows about 15 history reads per 15 min per account: runs past it wait for the reset). */
+const RECONCILE_BOUNDS = { minMs: 1_000, maxMs: 24 * 3_600_000 };
+const DEFAULT_RECONCILE_EVERY = '15m';
 
 /** Below a second the watchdog would only burn Twitter's rate limit; above a day it watches nothing. */
 const WATCHDOG_BOUNDS = { minMs: 1_000, maxMs: 24 * 3_600_000 };
@@ -78,6 +87,10 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     const problem = notifyUrlProblem(url);
     if (problem) throw new UsageError(`--notify: ${problem}`, 'example: --notify https://hooks.slack.com/services/T000/B000/XXXX');
   }
+  const reconcileEvery = opts.reconcileEvery ?? DEFAULT_RECONCILE_EVERY;
+  const reconcileMs = reconcileEvery.trim() === '0' ? 0 : parseDuration(reconcileEvery, '--reconcile-every', RECONCILE_BOUNDS);
+  const { DEFAULT_ANSWER_WINDOW_MS } = await import('../../chatbot/conversation.js');
+  const answerWindowMs = opts.helperWindow === undefined ? DEFAULT_ANSWER_WINDOW_MS : opts.helperWindow.trim() === '0' ? 0 : parseDuration(opts.helperWindow, '--helper-window', { minMs: 1_000, maxMs: 30 * 24 * 3_600_000 });
   const outbox = outboxSettings(ctx.env);
   const helperTimeout = helperTimeoutMs(ctx.env);
 
@@ -107,7 +120,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       workerUrl: new URL('../intake-worker.js', import.meta.url),
       dbPath: db.path,
       busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
-      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(box) },
+      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(box), answerWindowMs },
       onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
     });
     // X Chat: each interaction's session is opened on its first chat.* event and kept until shutdown.
@@ -124,18 +137,24 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     }
     health = await startAccountHealth(ctx, db.kysely, box, listener, log, opts.notify ?? [], Math.min(watchdogMs ?? HEALTH_EVERY_MS, HEALTH_EVERY_MS));
     const monitor = health;
-    const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill, db.kysely) : undefined;
-    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, monitor);
+    // Reconciliation is told of stream reconnects and webhook revalidations; it starts after the replay request.
+    let reconcile: ReconcileLoop | undefined;
+    const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill, db.kysely, (ids) => reconcile?.trigger('stream reconnected', ids)) : undefined;
+    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, monitor, (id) => reconcile?.trigger('webhook revalidated', [id]));
     const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
     const lastAlive = await startLastAliveAndReplay(ctx, db.sqlite, db.kysely, box, listener.port, log, opts.replay !== false);
-    // The watchdog stops as soon as the signal arrives (its Twitter calls are cut), not after the
-    // grace period, and in any case before the database closes.
+    reconcile = await startReconciling(ctx, db.kysely, listener, log, reconcileMs, reconcileEvery, lastAlive.replayed);
+    const reconciling = reconcile;
+    // The watchdog and reconciliation stop as soon as the signal arrives (their X calls are cut), not
+    // after the grace period, and in any case before the database closes.
     void signals.first.then(() => watchdog?.stop());
+    void signals.first.then(() => reconciling.stop());
     try {
       // The stream stops first (its connection cut, the envelope in hand committed), then the HTTP side.
       const closable = stream ? { committer: listener.committer, close: async (graceMs: number) => (await stream.stop(), listener.close(graceMs)) } : listener;
       await serveUntilSignal(closable, log, signals, graceSeconds * 1000);
     } finally {
+      await reconciling.stop();
       await watchdog?.stop();
       // Before the database closes: a send in flight finishes and records Twitter's answer.
       await stopWorkers();
@@ -172,7 +191,7 @@ async function planStreaming(ctx: Context, db: Kysely<Database>, box: SecretBox)
   return plan;
 }
 
-async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener, log: ListenerLog, backfillMinutes: number, db: Kysely<Database>) {
+async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener, log: ListenerLog, backfillMinutes: number, db: Kysely<Database>, onReconnect: (ids: number[]) => void) {
   const [{ startStreamIntake, ensureStreamDmSubscriptions }, { apiBaseUrl }, { patchHealth }] = await Promise.all([
     import('../../listener/stream-intake.js'),
     import('../../twitter/gateway.js'),
@@ -185,7 +204,7 @@ async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener
     committer: listener.committer,
     log,
     metrics: listener.metrics,
-    // The subscription step is injected: the one of src/webhooks/subscriptions.ts can take its place.
+    // The subscription step of src/webhooks/subscriptions.ts, injected so tests can watch it.
     ensureSubscriptions: ensureStreamDmSubscriptions,
     baseUrl: apiBaseUrl(ctx.env),
     backfillMinutes,
@@ -194,6 +213,37 @@ async function startStreaming(ctx: Context, plan: StreamPlan, listener: Listener
     onConnection: (ids, since) => {
       const at = ctx.clock().toISOString();
       patchHealth(db, ids, { stream_connected_since: since, stream_updated_at: at }, at).catch((err) => log.error('cannot record the stream state for omni status', err));
+    },
+    onReconnect,
+  });
+}
+
+/** Reading X's DM history for what X did not deliver: at start, after reconnects and revalidations, every --reconcile-every. */
+async function startReconciling(ctx: Context, kysely: Kysely<Database>, listener: Listener, log: ListenerLog, intervalMs: number, label: string, after: Promise<unknown>): Promise<ReconcileLoop> {
+  const [{ startReconcileLoop }, { openXGateway }, { getInteraction }, os] = await Promise.all([
+    import('../../listener/reconcile-loop.js'),
+    import('../../webhooks/x-service.js'),
+    import('../../db/interactions.js'),
+    import('node:os'),
+  ]);
+  log.info(
+    intervalMs > 0
+      ? `reconcile: reading X's DM history of the v2/activity interactions at start and every ${label} for DMs X did not deliver (off: --reconcile-every 0)`
+      : "reconcile: X's DM history is read at start and after stream reconnects and webhook revalidations only (--reconcile-every 0)",
+  );
+  const deps = serviceDeps(ctx);
+  return startReconcileLoop({
+    db: kysely,
+    committer: listener.committer,
+    log,
+    intervalMs,
+    owner: `omni listen ${os.hostname()}:${process.pid}:${listener.port}`,
+    clock: ctx.clock,
+    after,
+    openGateway: async (id) => {
+      const row = await getInteraction(kysely, id);
+      if (!row) throw new OmniError(`interaction ${id} is gone`, { hint: 'nothing to do: it was deleted meanwhile' });
+      return openXGateway(deps, row);
     },
   });
 }
@@ -246,7 +296,7 @@ function floodLimits(ctx: Context, opts: ListenOptions): Partial<ListenerLimits>
   return limits;
 }
 
-async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string, health: HealthMonitor) {
+async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string, health: HealthMonitor, onRevalidated: (interactionId: number) => void) {
   const { startWatchdog } = await import('../../webhooks/watchdog.js');
   log.info(`watchdog: checking every registered webhook with Twitter every ${label} (off: --no-watchdog)`);
   return startWatchdog({
@@ -263,6 +313,8 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
         ? [{ interactionId: c.interactionId, problem: { state: 'subscription-missing' as const, since: c.at, text: `subscription missing at X: ${c.subscriptionsMissing.join(', ')} (the watchdog creates it again; DMs meanwhile: omni reconcile ${c.interactionId})` } }]
         : [];
       void health.evaluate(seen).then(() => (seen.length ? health.evaluate() : undefined));
+      // X may have dropped deliveries while the webhook was invalid, and replays only what it attempted.
+      if (c.result === 'revalidated') onRevalidated(c.interactionId);
     },
   });
 }
@@ -279,7 +331,7 @@ async function startLastAliveAndReplay(
   port: number,
   log: ListenerLog,
   replay: boolean,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<{ stop(): Promise<void>; replayed: Promise<unknown> }> {
   const [{ startLastAlive }, { replayOnStart, replayStart }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([
     import('../../listener/alive.js'),
     import('../../listener/replay-on-start.js'),
@@ -296,6 +348,7 @@ async function startLastAliveAndReplay(
     running = replayOnStart({ db: kysely, box, lastAliveAt, log, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), clock: ctx.clock, signal: aborted.signal });
   }
   return {
+    replayed: running,
     async stop() {
       aborted.abort();
       await running;

@@ -13,6 +13,7 @@ import * as m0010 from './0010_listener_alive.js';
 import * as m0011 from './0011_xchat.js';
 import * as m0012 from './0012_replay_jobs.js';
 import * as m0014 from './0014_xchat_conversations.js';
+import * as m0015 from './0015_reconcile.js';
 import * as m0016 from './0016_health.js';
 
 export const migrations: Record<string, Migration> = {
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '0011_xchat': m0011,
   '0012_replay_jobs': m0012,
   '0014_xchat_conversations': m0014,
+  '0015_reconcile': m0015,
   '0016_health': m0016,
 };
 

@@ -43,6 +43,9 @@ const DM_EVENTS = new Set(['dm.received', 'dm.sent', 'dm.read', 'dm.indicate_typ
 const KNOWN_EVENTS = new Set([...DM_EVENTS, 'chat.received', 'chat.sent', 'chat.conversation.join', 'oauth.revoke', 'profile.update.bio', 'follow.follow']);
 const AAA_SCOPES = ['dm.read', 'dm.write', 'tweet.read', 'users.read'];
 
+/** The delivered events X bills under pay-per-use. */
+const BILLED_EVENTS = new Set(['dm.received', 'chat.received']);
+
 export function createActivity(host: XHost, auth: FakeOAuth2, webhooks: FakeWebhooks, opts: ActivityOptions) {
   const aaaLimit = opts.aaaSubscriptionLimit ?? 3;
   const xaaLimit = opts.xaaSubscriptionLimit ?? 1500;
@@ -70,6 +73,9 @@ export function createActivity(host: XHost, auth: FakeOAuth2, webhooks: FakeWebh
   });
 
   /** Sends an XAA event to the subscriptions matching it: stream connections of the app, and the webhook. */
+  /** What X would bill the apps for deliveries (pay-per-use: dm.received and chat.received events). */
+  const billed = { delivered: 0 };
+
   function publishXaa(eventType: string, userId: string, payload: Record<string, unknown>): Array<{ subscription: XaaSubscription; envelope: Record<string, unknown>; delivery?: XDelivery }> {
     const out: Array<{ subscription: XaaSubscription; envelope: Record<string, unknown>; delivery?: XDelivery }> = [];
     for (const s of xaa.values()) {
@@ -85,8 +91,16 @@ export function createActivity(host: XHost, auth: FakeOAuth2, webhooks: FakeWebh
       };
       const line = JSON.stringify(envelope);
       log.push({ at: Date.now(), consumerKey: s.consumerKey, line });
-      for (const c of conns) if (c.consumerKey === s.consumerKey && !c.stalled) c.res.write(line + '\r\n');
+      let streamed = false;
+      for (const c of conns) {
+        if (c.consumerKey === s.consumerKey && !c.stalled) {
+          c.res.write(line + '\r\n');
+          streamed = true;
+        }
+      }
       const delivery = s.webhookId !== undefined && webhooks.hooks.has(s.webhookId) ? webhooks.deliver(s.webhookId, 'xaa', line) : undefined;
+      // X bills each received DM event it delivers to the app (webhook or stream), not the ones it lost.
+      if (BILLED_EVENTS.has(eventType) && (streamed || (delivery !== undefined && !delivery.dropped))) billed.delivered++;
       out.push({ subscription: s, envelope, ...(delivery ? { delivery } : {}) });
     }
     return out;
@@ -263,6 +277,7 @@ export function createActivity(host: XHost, auth: FakeOAuth2, webhooks: FakeWebh
     routes,
     xaa,
     aaa,
+    billed,
     publishXaa,
     publishAaa,
     /** Tests: open stream connections (per app when given). */

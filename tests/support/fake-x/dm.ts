@@ -37,8 +37,13 @@ export function createDm(host: XHost, auth: FakeOAuth2, activity: FakeActivity, 
   const send = new RateLimiter(opts.dmSendLimit?.limit ?? 15, opts.dmSendLimit?.windowMs ?? 15 * 60_000);
   const history = new RateLimiter(opts.dmEventsLimit?.limit ?? 15, opts.dmEventsLimit?.windowMs ?? 15 * 60_000);
   const events: XDmEvent[] = [];
+  /** What X bills for these endpoints: DM events read (once per user, event and UTC day) and DMs sent. */
+  const reads = new Set<string>();
+  const billed = { read: 0, sent: 0 };
 
-  const person = (id: string, given?: Person): Person => {
+  /** The customers' profiles as they last wrote: X's users lookup for the history's includes.users. */
+  const people = new Map<string, Person>();
+  const person = (id: string, given: Person | undefined = people.get(id)): Person => {
     const u = host.users().find((x) => x.userId === id);
     return { id, username: given?.username ?? u?.screenName ?? `user${id}`, name: given?.name ?? u?.name ?? u?.screenName ?? `user ${id}` };
   };
@@ -90,6 +95,7 @@ export function createDm(host: XHost, auth: FakeOAuth2, activity: FakeActivity, 
         if (host.closedDms.has(recipientId)) throw problem(403, 'Forbidden', 'You cannot send messages to this user.', 'not-authorized-for-resource');
         const e: XDmEvent = { id: timeSnowflake(), senderId: who.userId!, recipientId, text: typeof text === 'string' ? text : '', createdAt: Date.now(), conversationId: conversationId(who.userId!, recipientId), via: 'api' };
         events.push(e);
+        billed.sent++;
         publish(e, e.senderId, 'dm.sent', person(e.senderId), person(recipientId), app.appId);
         return { status: 201, headers, body: { data: { dm_conversation_id: e.conversationId, dm_event_id: e.id } } };
       },
@@ -120,8 +126,23 @@ export function createDm(host: XHost, auth: FakeOAuth2, activity: FakeActivity, 
           ...(fields.has('dm_conversation_id') ? { dm_conversation_id: e.conversationId } : {}),
           ...(fields.has('participant_ids') ? { participant_ids: [e.senderId, e.recipientId] } : {}),
         }));
+        for (const e of mine.slice(start, start + max)) {
+          const key = `${who.userId}:${e.id}:${new Date().toISOString().slice(0, 10)}`;
+          if (!reads.has(key)) {
+            reads.add(key);
+            billed.read++;
+          }
+        }
+        // expansions=sender_id,participant_ids: the users of the page in includes.users.
+        const expansions = new Set((c.query.get('expansions') ?? '').split(',').filter(Boolean));
+        const userIds = new Set<string>();
+        for (const e of mine.slice(start, start + max)) {
+          if (expansions.has('sender_id')) userIds.add(e.senderId);
+          if (expansions.has('participant_ids')) [e.senderId, e.recipientId].forEach((id) => userIds.add(id));
+        }
+        const includes = userIds.size > 0 ? { includes: { users: [...userIds].map((id) => { const p = person(id); return { id, username: p.username, name: p.name }; }) } } : {};
         const next = start + max < mine.length ? Buffer.from(String(start + max)).toString('base64url') : undefined;
-        return { status: 200, headers, body: { ...(page.length ? { data: page } : {}), meta: { result_count: page.length, ...(next ? { next_token: next } : {}) } } };
+        return { status: 200, headers, body: { ...(page.length ? { data: page } : {}), ...includes, meta: { result_count: page.length, ...(next ? { next_token: next } : {}) } } };
       },
     ],
   ];
@@ -129,8 +150,10 @@ export function createDm(host: XHost, auth: FakeOAuth2, activity: FakeActivity, 
   return {
     routes,
     events,
+    billed,
     /** Tests: a customer DMs a support account; X records it and delivers it to every subscription. */
     customerSendsDm(p: { from: Person; toUserId: string; text: string }): { event: XDmEvent; deliveries: XDelivery[]; envelopes: Array<Record<string, unknown>> } {
+      people.set(p.from.id, p.from);
       const e: XDmEvent = { id: timeSnowflake(), senderId: p.from.id, recipientId: p.toUserId, text: p.text, createdAt: Date.now(), conversationId: conversationId(p.from.id, p.toUserId), via: 'customer' };
       events.push(e);
       const { xaa, aaa } = publish(e, p.toUserId, 'dm.received', person(p.from.id, p.from), person(p.toUserId));

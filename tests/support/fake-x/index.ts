@@ -110,6 +110,7 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
       deleteActivitySubscription(id: string) {
         if (!activity.xaa.delete(id)) throw new Error(`no subscription ${id}`);
       },
+      refuseReplays: webhooks.refuseReplays,
       // subscriptions and the stream
       activitySubscriptions: () => [...activity.xaa.values()],
       aaaSubscriptions: (webhookId: string) => [...(activity.aaa.get(webhookId) ?? [])],
@@ -119,6 +120,8 @@ export function createX2026(host: XHost, opts: X2026Options = {}) {
       publishXaa: activity.publishXaa,
       // DMs
       dmEvents: dm.events,
+      /** What X would bill under pay-per-use: received DM events delivered (webhook or stream; not the dropped ones), DM events read from the history (once per user, event and UTC day), DMs sent. */
+      billable: () => ({ delivered: activity.billed.delivered, read: dm.billed.read, sent: dm.billed.sent }),
       customerSendsDm: dm.customerSendsDm,
       // X Chat (encrypted DMs)
       chatPublicKeys: chat.publicKeys,

@@ -46,6 +46,8 @@ export interface XDelivery {
   delivered: boolean;
   /** The replay job that re-sent it, for re-deliveries. */
   replayJob?: string;
+  /** X lost it (dropNextDeliveries): never attempted, never replayed, never billed. */
+  dropped?: boolean;
 }
 
 export interface ReplayJob {
@@ -77,6 +79,8 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
   let dropNext = 0;
   /** Tests: every CRC check fails (the URL does not answer as the app's listener). */
   let crcRefused = false;
+  /** When set, POST /2/webhooks/replay is refused with this detail (X's answer when it will not replay). */
+  let replayRefusal: string | null = null;
   /** Called when a webhook is deleted (its subscriptions go with it). */
   const onDelete: Array<(id: string) => void> = [];
 
@@ -145,6 +149,7 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
     deliveries.push(d);
     if (dropNext > 0 && kind !== 'replay_status' && !extra.replayJob) {
       dropNext--;
+      d.dropped = true;
       return d; // X lost it: never attempted, so never replayed either
     }
     void host.track(attempt(d)).catch(() => undefined);
@@ -251,6 +256,7 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
       /^\/2\/webhooks\/replay$/,
       (c) => {
         const { consumerKey } = auth.requireAuth(c, { app: true });
+        if (replayRefusal !== null) throw problem(400, 'Invalid Request', replayRefusal, 'invalid-request');
         const b = json(c.body);
         const webhookId = typeof b.webhook_id === 'string' ? b.webhook_id : '';
         hookOf(consumerKey, webhookId);
@@ -286,6 +292,10 @@ export function createWebhooks(host: XHost, auth: FakeOAuth2, opts: WebhooksOpti
     /** Tests: the next `n` deliveries are lost by X (never attempted, never replayed). */
     dropNextDeliveries(n = 1) {
       dropNext += n;
+    },
+    /** Tests: X refuses every replay request with `detail` (null: replays work again). */
+    refuseReplays(detail: string | null = 'Replay is not available for this webhook.') {
+      replayRefusal = detail;
     },
     /** Tests: a webhook in place without a CRC. */
     addWebhook(consumerKey: string, url: string, valid = true): FakeWebhook2 {
