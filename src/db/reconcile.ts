@@ -3,21 +3,10 @@
 //   taken with one atomic UPDATE that succeeds only when the lease is free, expired or already ours.
 // - The cursor: the newest DM event read from X's history; the next run stops there.
 // - History reads: one row per event per UTC day (X's billing dedup), marked when the run imported it.
-import { sql, type Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Database, ReconcileStateTable } from './schema.js';
 
-export type ReconcileState = {
-  interaction_id: number;
-  cursor_event_id: string | null;
-  cursor_at: string | null;
-  last_run_at: string | null;
-  last_read: number | null;
-  last_found: number | null;
-  last_error: string | null;
-  limited_until: string | null;
-  lease_owner: string | null;
-  lease_until: string | null;
-};
+export type ReconcileState = Selectable<ReconcileStateTable>;
 
 export async function reconcileState(db: Kysely<Database>, interactionId: number): Promise<ReconcileState | undefined> {
   return db.selectFrom('reconcile_state').selectAll().where('interaction_id', '=', interactionId).executeTakeFirst();

@@ -1,6 +1,7 @@
 // The health of one interaction, judged from what the listeners recorded (src/db/health.ts, the
 // interaction row, the OAuth 2.0 token row, messages, outbox): pure, so `omni status`, /healthz?verbose,
 // /metrics and the listener's transition monitor say the same thing.
+import type { InteractionHealthTable } from '../db/schema.js';
 
 /** The unhealthy states: each is notified once on entering and once on leaving (`omni listen --notify`). */
 export const UNHEALTHY_STATES = ['authorization-lost', 'webhook-invalid', 'subscription-missing', 'credits-depleted', 'app-not-enrolled', 'silence', 'outbox-stuck'] as const;
@@ -40,18 +41,8 @@ export interface HealthInput {
     silence_alert_seconds: number | null;
   };
   token: { expires_at: string | null; refreshed_at: string | null; lost_at: string | null; lost_reason: string | null } | undefined;
-  health: {
-    subscriptions_missing: string | null;
-    subscriptions_checked_at: string | null;
-    stream_connected_since: string | null;
-    x_error_kind: string | null;
-    x_error_status: number | null;
-    x_error_message: string | null;
-    x_error_at: string | null;
-    rate_limited_until: string | null;
-    last_reconcile_at: string | null;
-    last_reconcile_found: number | null;
-  } | undefined;
+  /** What the listeners recorded (src/db/health.ts), without its bookkeeping columns. */
+  health: Omit<InteractionHealthTable, 'interaction_id' | 'stream_updated_at' | 'updated_at'> | undefined;
   lastCrcAt: string | null;
   inbound: { last: string | null; today: number } | undefined;
   outbox: { backlog: number; oldest: string | null; failed: number } | undefined;
