@@ -98,7 +98,7 @@ export function startReconcileLoop(o: ReconcileLoopOptions): ReconcileLoop {
           clock,
           owner: o.owner,
           ...(o.xchat && (await hasActiveXChat(o.db, t.id))
-            ? { chat: { page: (conversationId: string, p: { maxResults: number; paginationToken?: string }) => gw.chatEventsPage(conversationId, p), receive: (envelope: unknown) => o.xchat!.receive({ id: t.id, name: t.name }, envelope) } }
+            ? { chat: { page: (conversationId: string, p: { maxResults: number; paginationToken?: string }) => gw.chatEventsPage(conversationId, p), receive: (envelope: unknown, r: { record: boolean }) => o.xchat!.receive({ id: t.id, name: t.name }, envelope, { source: 'reconcile', record: r.record }) } }
             : {}),
         });
         const fields = { interaction: t.id, reconcile: reasons.join(', ') };

@@ -34,8 +34,11 @@ export interface ChatReconcileDeps {
   /** The known conversations (`lo:hi`). */
   conversations: string[];
   page(conversationId: string, p: { maxResults: number; paginationToken?: string }): Promise<{ events: ChatHistoryItem[]; nextToken: string | null }>;
-  /** Decrypts and verifies one envelope; records refusals. */
-  receive(envelope: unknown): Promise<ChatStep>;
+  /**
+   * Decrypts and verifies one envelope; records refusals unless `record` is false: an event sent
+   * before the previous run started was read (and its refusal recorded) by that run already.
+   */
+  receive(envelope: unknown, o: { record: boolean }): Promise<ChatStep>;
   /** Which of these signed message ids omni already holds. */
   stored(ids: string[]): Promise<Set<string>>;
   /** The one intake (absent: dry run). */
@@ -116,7 +119,8 @@ export async function reconcileXChat(d: ChatReconcileDeps): Promise<ChatReconcil
       const steps: Array<{ item: ChatWriteItem }> = [];
       let ended = false;
       for (const e of page.events) {
-        const step = await d.receive(chatEnvelope(d.account, e, conversationId));
+        const sentAt = e.createdAt === null ? NaN : /^[0-9]+$/.test(e.createdAt) ? Number(e.createdAt) : Date.parse(e.createdAt);
+        const step = await d.receive(chatEnvelope(d.account, e, conversationId), { record: !(settled !== null && Number.isFinite(sentAt) && sentAt < settled) });
         if (step.kind === 'deferred') {
           r.deferred++;
           continue;

@@ -21,6 +21,7 @@ function history(n: number): ChatHistoryItem[] {
 function harness(events: ChatHistoryItem[], o: { stored?: string[]; refuse?: string[]; defer?: string[]; failOnCall?: number } = {}) {
   const calls: number[] = [];
   const submitted: HistoryJob[] = [];
+  const unrecorded: string[] = [];
   const deps = {
     interaction,
     account: ACCOUNT,
@@ -32,7 +33,8 @@ function harness(events: ChatHistoryItem[], o: { stored?: string[]; refuse?: str
       const end = start + p.maxResults;
       return { events: events.slice(start, end), nextToken: end < events.length ? String(end) : null };
     },
-    receive: async (envelope: unknown): Promise<ChatStep> => {
+    receive: async (envelope: unknown, r: { record: boolean }): Promise<ChatStep> => {
+      if (!r.record) unrecorded.push((envelope as { data: { payload: { encoded_event: string } } }).data.payload.encoded_event);
       const payload = (envelope as { data: { event_type: string; payload: { encoded_event: string; created_at_msec: string; sender_id: string } } }).data;
       const id = payload.payload.encoded_event;
       if (o.refuse?.includes(id)) return { kind: 'answered', results: [{ event: payload.event_type, outcome: 'rejected', detail: 'bad_signature: x' }] };
@@ -49,7 +51,7 @@ function harness(events: ChatHistoryItem[], o: { stored?: string[]; refuse?: str
     },
     clock: () => now,
   };
-  return { deps, calls, submitted };
+  return { deps, calls, submitted, unrecorded };
 }
 
 describe('reconcileXChat', () => {
@@ -63,6 +65,7 @@ describe('reconcileXChat', () => {
     const h = harness(history(30), { stored: ['m25', 'm10'] });
     const r = await reconcileXChat({ ...h.deps, previousRunAt: null });
     expect(h.calls).toEqual([10]);
+    expect(h.unrecorded).toEqual([]);
     expect(r).toMatchObject({ read: 10, alreadyStored: 1, skipped: 0, deferred: 0 });
     expect(h.submitted.map((j) => j.chat!.messageId)).toEqual(['m26', 'm27', 'm28', 'm29', 'm30']);
     expect(h.submitted.every((j) => j.interaction === interaction && j.body === '')).toBe(true);
@@ -75,6 +78,9 @@ describe('reconcileXChat', () => {
     expect(h.calls).toEqual([10, 10]);
     expect(h.submitted.map((j) => j.chat!.messageId)).toEqual(['m21', 'm22', 'm23', 'm24', 'm25', 'm26', 'm28']);
     expect(r.alreadyStored).toBe(4);
+    // What the previous run read already (sent before it started, less the margin: m23 and older) is
+    // not recorded again when refused; a page is checked whole before the stored lookup.
+    expect(h.unrecorded).toEqual(Array.from({ length: 13 }, (_, i) => `m${23 - i}`));
   });
 
   it('pages grow only while every message is new; `since` bounds the read; dry run submits nothing', async () => {

@@ -89,7 +89,7 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
         clock: ctx.clock,
         owner: `omni reconcile (pid ${process.pid})`,
         ...(since ? { since } : {}),
-        ...(chat ? { chat: { page: (conversationId: string, p: { maxResults: number; paginationToken?: string }) => gateway.chatEventsPage(conversationId, p), receive: (envelope: unknown) => chat.receive({ id: t.row.id, name: t.row.name }, envelope) } } : {}),
+        ...(chat ? { chat: { page: (conversationId: string, p: { maxResults: number; paginationToken?: string }) => gateway.chatEventsPage(conversationId, p), receive: (envelope: unknown, r: { record: boolean }) => chat.receive({ id: t.row.id, name: t.row.name }, envelope, { source: 'reconcile', record: r.record }) } } : {}),
         onProgress: (p) => spinner.update(`${label}: ${p.read} read from X's DM history, ${p.missing} missing (${p.pages} page${p.pages === 1 ? '' : 's'})`),
       });
     } catch (err) {
