@@ -9,10 +9,13 @@ import type { Database } from '../db/schema.js';
 import { intakeInteractionOf } from '../db/intake.js';
 import type { EventResult } from '../intake/pipeline.js';
 import { reconcileInteraction } from '../reconcile/account.js';
+import { importedCount } from '../reconcile/run.js';
 import type { XGateway } from '../twitter/gateway-v2.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { WriteJob } from './intake-writer.js';
 import type { ListenerLog } from './log.js';
+import { hasActiveXChat } from '../xchat/conversations.js';
+import type { XChatIntake } from './xchat-intake.js';
 
 /** An interaction row as the loop reads it. */
 export interface ReconcileTargetRow {
@@ -34,6 +37,8 @@ export interface ReconcileLoopOptions {
   clock?: () => Date;
   /** Runs wait for this first (the replay request on start). */
   after?: Promise<unknown>;
+  /** The listener's X Chat receiver: interactions with an active X Chat identity also reconcile their conversations. */
+  xchat?: XChatIntake;
 }
 
 export interface ReconcileLoop {
@@ -92,14 +97,19 @@ export function startReconcileLoop(o: ReconcileLoopOptions): ReconcileLoop {
           },
           clock,
           owner: o.owner,
+          ...(o.xchat && (await hasActiveXChat(o.db, t.id))
+            ? { chat: { page: (conversationId: string, p: { maxResults: number; paginationToken?: string }) => gw.chatEventsPage(conversationId, p), receive: (envelope: unknown, r: { record: boolean }) => o.xchat!.receive({ id: t.id, name: t.name }, envelope, { source: 'reconcile', record: r.record }) } }
+            : {}),
         });
         const fields = { interaction: t.id, reconcile: reasons.join(', ') };
         if (run.status === 'busy') o.log.info(`reconcile #${t.id} ${t.name}: skipped, ${run.detail}`, fields);
         else if (run.status === 'rate-limited') o.log.info(`reconcile #${t.id} ${t.name}: skipped, X's rate limit for the DM history is used up until ${run.until}`, fields);
         else {
           const r = run.result;
-          const line = `reconcile #${t.id} ${t.name} (${reasons.join(', ')}): read ${r.read}, new ${run.imported}, already stored ${r.alreadyStored}`;
-          const more = { ...fields, read: r.read, new: run.imported, alreadyStored: r.alreadyStored, pages: r.pages, billableReads: run.billableReads, stop: r.stop };
+          const c = run.chat;
+          const line = `reconcile #${t.id} ${t.name} (${reasons.join(', ')}): read ${r.read}${c ? ` + ${c.read} X Chat` : ''}, new ${run.imported}, already stored ${r.alreadyStored + (c?.alreadyStored ?? 0)}`;
+          if (run.chatError) o.log.error(`reconcile #${t.id} ${t.name}: ${run.chatError}`, undefined, fields);
+          const more = { ...fields, read: r.read, new: run.imported, alreadyStored: r.alreadyStored, pages: r.pages, ...(c ? { chatRead: c.read, chatNew: importedCount(c.imported), chatDeferred: c.deferred } : {}), billableReads: run.billableReads, stop: r.stop };
           if (run.imported > 0) o.log.warn(`${line}: X had not delivered ${run.imported === 1 ? 'this DM' : 'these DMs'}`, more);
           else o.log.info(line, more);
         }

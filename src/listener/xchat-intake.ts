@@ -62,7 +62,8 @@ export type ChatIntakeStep =
   | { kind: 'deferred'; detail: string; results: EventResult[] };
 
 export interface XChatIntake {
-  receive(target: ChatTarget, envelope: unknown, opts?: { source: 'webhook' | 'stream' }): Promise<ChatIntakeStep>;
+  /** `record: false` (reconcile re-reading an event a previous run already read): a refusal is returned, not recorded or counted again. */
+  receive(target: ChatTarget, envelope: unknown, opts?: { source?: 'webhook' | 'stream' | 'reconcile'; record?: boolean }): Promise<ChatIntakeStep>;
   /** Records a delivery given up as deferred (the stream, after its retries). */
   giveUp(target: ChatTarget, eventType: string, detail: string): EventResult[];
   /** Disposes every session (wipes the keys from WASM memory). */
@@ -114,15 +115,18 @@ export function createXChatIntake(o: XChatIntakeOptions): XChatIntake {
     return session;
   };
 
-  const refuse = (target: ChatTarget, eventType: string, reason: ChatRejectLabel, detail: string, ids: { id?: string | undefined; sender?: string | undefined } = {}): EventResult[] => {
-    events.inc({ result: 'rejected' });
-    rejected.inc({ reason });
-    o.record({ interactionId: target.id, at: clock().toISOString(), kind: 'chat_rejected', result: reason, detail: `${eventType}${ids.id ? ` ${ids.id}` : ''}${ids.sender ? ` from ${ids.sender}` : ''}: ${detail}` });
+  const refuse = (target: ChatTarget, eventType: string, reason: ChatRejectLabel, detail: string, ids: { id?: string | undefined; sender?: string | undefined } = {}, record = true): EventResult[] => {
+    if (record) events.inc({ result: 'rejected' });
+    if (record) rejected.inc({ reason });
+    if (record) o.record({ interactionId: target.id, at: clock().toISOString(), kind: 'chat_rejected', result: reason, detail: `${eventType}${ids.id ? ` ${ids.id}` : ''}${ids.sender ? ` from ${ids.sender}` : ''}: ${detail}` });
     return [{ event: eventType, outcome: 'rejected', ...(ids.id ? { id: ids.id } : {}), ...(ids.sender ? { sender: ids.sender } : {}), detail: `${reason}: ${detail}` }];
   };
 
   return {
-    async receive(target, envelope) {
+    async receive(target, envelope, opts = {}) {
+      const record = opts.record !== false;
+      // Reconcile re-reads stored messages: /metrics counts what X delivered, not what reconcile re-read.
+      const count = opts.source !== 'reconcile';
       const data = (envelope as { data?: { event_type?: unknown } } | null)?.data;
       const eventType = typeof data?.event_type === 'string' ? data.event_type : 'chat';
       if (closed) return { kind: 'deferred', detail: 'the listener is stopping', results: [{ event: eventType, outcome: 'rejected', detail: 'the listener is stopping: not stored, X retries' }] };
@@ -131,29 +135,29 @@ export function createXChatIntake(o: XChatIntakeOptions): XChatIntake {
         session = await sessionOf(target.id);
       } catch (err) {
         const e = err as { message?: string; hint?: string };
-        return { kind: 'answered', results: refuse(target, eventType, 'keys_unreadable', `the X Chat keys of interaction #${target.id} cannot be used: ${e.message ?? String(err)}${e.hint ? ` (fix: ${e.hint})` : ''}`) };
+        return { kind: 'answered', results: refuse(target, eventType, 'keys_unreadable', `the X Chat keys of interaction #${target.id} cannot be used: ${e.message ?? String(err)}${e.hint ? ` (fix: ${e.hint})` : ''}`, {}, record) };
       }
       if (!session) {
-        return { kind: 'answered', results: refuse(target, eventType, 'no_identity', `interaction #${target.id} has no active X Chat identity, so encrypted messages cannot be read (fix: omni interaction xchat setup ${target.id})`) };
+        return { kind: 'answered', results: refuse(target, eventType, 'no_identity', `interaction #${target.id} has no active X Chat identity, so encrypted messages cannot be read (fix: omni interaction xchat setup ${target.id})`, {}, record) };
       }
       const out = await session.receive(envelope);
-      for (const k of out.status === 'deferred' ? [] : out.keyChangeRejections) {
+      for (const k of out.status === 'deferred' || !record ? [] : out.keyChangeRejections) {
         // A refused key change is recorded too: it may be why a later message cannot be read.
         rejected.inc({ reason: k.reason });
         o.record({ interactionId: target.id, at: clock().toISOString(), kind: 'chat_rejected', result: k.reason, detail: `key change${k.eventId ? ` ${k.eventId}` : ''}: ${k.detail}` });
       }
       switch (out.status) {
         case 'deferred':
-          events.inc({ result: 'deferred' });
+          if (count) events.inc({ result: 'deferred' });
           o.log.warn(`interaction #${target.id} ${target.name}: an X Chat event cannot be checked now (${out.detail}); not stored, retried`, { interaction: target.id, eventUuid: out.eventUuid ?? null });
           return { kind: 'deferred', detail: out.detail, results: [{ event: eventType, outcome: 'rejected', detail: `deferred: ${out.detail}` }] };
         case 'rejected':
-          return { kind: 'answered', results: refuse(target, out.eventType || eventType, out.reason, out.detail, { id: out.eventId, sender: out.senderId }) };
+          return { kind: 'answered', results: refuse(target, out.eventType || eventType, out.reason, out.detail, { id: out.eventId, sender: out.senderId }, record) };
         case 'event':
-          events.inc({ result: 'event' });
+          if (count) events.inc({ result: 'event' });
           return { kind: 'answered', results: [{ event: eventType, outcome: 'ignored', detail: `verified X Chat ${out.kind} event${out.learnedKeyVersions.length ? ` (conversation key ${out.learnedKeyVersions.join(', ')} learned)` : ''}: nothing to store` }] };
         case 'message': {
-          events.inc({ result: 'message' });
+          if (count) events.inc({ result: 'message' });
           const m = out.message;
           if (m.peerId !== undefined && m.peerId !== session.identity.userId) {
             // Before the commit: an answer the Helper queues in the same transaction must already go to X Chat.

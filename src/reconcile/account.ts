@@ -14,6 +14,7 @@ import {
   utcDay,
 } from '../db/reconcile.js';
 import type { EventResult } from '../intake/pipeline.js';
+import { reconcileXChat, type ChatReconcileDeps, type ChatReconcileResult } from './xchat.js';
 import { HISTORY_MS, importedCount, nextCursor, reconcileAccount, type HistoryJob, type HistoryPage, type ReconcileResult } from './run.js';
 
 /** How long a run may hold the account's lease before another process may take it. */
@@ -33,10 +34,15 @@ export interface AccountRunOptions {
   since?: Date;
   firstPage?: number;
   onProgress?: (p: { read: number; missing: number; pages: number }) => void;
+  /**
+   * X Chat (an active identity): the conversations' history and the listener's X Chat receiver. Each
+   * conversation of xchat_conversations is read after the DM history, under the same lease.
+   */
+  chat?: Pick<ChatReconcileDeps, 'page' | 'receive'>;
 }
 
 export type AccountRun =
-  | { status: 'done'; result: ReconcileResult; imported: number; billableReads: number }
+  | { status: 'done'; result: ReconcileResult; imported: number; billableReads: number; chat?: ChatReconcileResult; chatError?: string }
   | { status: 'busy'; detail: string }
   | { status: 'rate-limited'; until: string };
 
@@ -72,6 +78,29 @@ export async function reconcileInteraction(o: AccountRunOptions): Promise<Accoun
       throw err;
     }
     const billableReads = await freshReads(o.db, o.interaction.id, now, result.readIds);
+    let chat: ChatReconcileResult | undefined;
+    let chatError: string | undefined;
+    if (o.chat) {
+      try {
+        const conversations = await o.db.selectFrom('xchat_conversations').select('conversation_id').where('interaction_id', '=', o.interaction.id).orderBy('id').execute();
+        chat = await reconcileXChat({
+          interaction: o.interaction,
+          account: o.account,
+          conversations: conversations.map((c) => c.conversation_id),
+          page: o.chat.page,
+          receive: o.chat.receive,
+          stored: (ids) => storedEventIds(o.db, o.interaction.id, ids),
+          ...(o.submit ? { submit: o.submit } : {}),
+          clock: o.clock,
+          ...(o.since !== undefined ? { since: o.since } : {}),
+          previousRunAt: state?.last_run_at ? new Date(state.last_run_at) : null,
+        });
+      } catch (err) {
+        const e = err as { message?: string; hint?: string };
+        chatError = `cannot read the X Chat history: ${e.message ?? String(err)}${e.hint ? ` (fix: ${e.hint})` : ''}`;
+      }
+    }
+    const chatImported = chat ? importedCount(chat.imported) : 0;
     if (!dryRun) {
       const cursor = nextCursor(result, now);
       const imported = new Set(result.missing.map((m) => m.id));
@@ -79,13 +108,13 @@ export async function reconcileInteraction(o: AccountRunOptions): Promise<Accoun
       await recordReconcileRun(o.db, o.interaction.id, {
         at: now.toISOString(),
         read: result.read,
-        found: importedCount(result.imported),
-        error: null,
+        found: importedCount(result.imported) + chatImported,
+        error: chatError ?? null,
         ...(cursor !== null ? { cursor: { eventId: cursor, at: cursor === result.newest?.eventId ? result.newest.at : null } } : {}),
         limitedUntil: result.limitedUntil?.toISOString() ?? null,
       });
     }
-    return { status: 'done', result, imported: importedCount(result.imported), billableReads };
+    return { status: 'done', result, imported: importedCount(result.imported) + chatImported, billableReads, ...(chat ? { chat } : {}), ...(chatError ? { chatError } : {}) };
   } finally {
     if (!dryRun) await releaseReconcileLease(o.db, o.interaction.id, o.owner);
   }

@@ -8,6 +8,7 @@
 // run) the first event omni already stores. Not "the first stored event" once a cursor exists: a DM
 // X dropped is older than the DMs delivered after it, so stopping at a stored one would hide it.
 import type { IntakeInteraction } from '../db/intake.js';
+import type { ChatWriteItem } from '../intake/chat.js';
 import type { EventResult } from '../intake/pipeline.js';
 import type { DmEventV2, DmUserV2, RateLimit } from '../twitter/gateway-v2.js';
 import { historyEnvelope, unusable } from './history.js';
@@ -48,6 +49,8 @@ export interface HistoryJob {
   interaction: IntakeInteraction;
   body: string;
   at: string;
+  /** An X Chat message verified by the listener's receiver (src/reconcile/xchat.ts): stored instead of parsing `body`. */
+  chat?: ChatWriteItem;
 }
 
 export interface HistoryPage {

@@ -240,6 +240,7 @@ async function startReconciling(ctx: Context, kysely: Kysely<Database>, listener
     owner: `omni listen ${os.hostname()}:${process.pid}:${listener.port}`,
     clock: ctx.clock,
     after,
+    ...(listener.xchat ? { xchat: listener.xchat } : {}),
     openGateway: async (id) => {
       const row = await getInteraction(kysely, id);
       if (!row) throw new OmniError(`interaction ${id} is gone`, { hint: 'nothing to do: it was deleted meanwhile' });

@@ -16,6 +16,9 @@ the first run: to the first DM already stored, at most 30 days). With --since it
 window whatever is stored, finding gaps anywhere in it. omni listen does the same on start, after a
 stream reconnect or webhook revalidation, and every --reconcile-every (default 15m).
 
+With an active X Chat identity, each encrypted conversation omni knows is read too (GET
+/2/chat/conversations/{id}/events), each message decrypted and verified as a delivery is (docs/xchat.md).
+
 X bills every DM event read (once per UTC day); the summary estimates it (omni usage for the rest).
 `;
 

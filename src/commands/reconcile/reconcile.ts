@@ -11,7 +11,10 @@ import { getOAuthToken } from '../../db/oauth-tokens.js';
 import { intakeInteractionOf } from '../../db/intake.js';
 import { DEFAULT_ANSWER_WINDOW_MS, DEFAULT_IDLE_MS } from '../../chatbot/conversation.js';
 import { reconcileInteraction, type AccountRun } from '../../reconcile/account.js';
-import { HISTORY_MS, type HistoryJob } from '../../reconcile/run.js';
+import { HISTORY_MS, importedCount, type HistoryJob } from '../../reconcile/run.js';
+import { hasActiveXChat } from '../../xchat/conversations.js';
+import type { XChatIntake } from '../../listener/xchat-intake.js';
+import type { XGateway } from '../../twitter/gateway-v2.js';
 import { costOf, usd } from '../../reconcile/prices.js';
 import { openXGateway } from '../../webhooks/x-service.js';
 import { parseWhen } from '../webhook/replay.js';
@@ -74,6 +77,8 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
     const spinner = startSpinner(ctx.io.stderr, `${label}: reading X's DM history`);
     let run: AccountRun;
     const gateway = await openXGateway(serviceDeps(ctx), t.row);
+    // X Chat: the listener's own receiver (decrypt, verify, refusals recorded in webhook_events).
+    const chat = (await hasActiveXChat(db.kysely, t.row.id)) ? await chatReceiver(ctx, db, t.row, gateway, opts.dryRun === true) : undefined;
     try {
       run = await reconcileInteraction({
         db: db.kysely,
@@ -84,6 +89,7 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
         clock: ctx.clock,
         owner: `omni reconcile (pid ${process.pid})`,
         ...(since ? { since } : {}),
+        ...(chat ? { chat: { page: (conversationId: string, p: { maxResults: number; paginationToken?: string }) => gateway.chatEventsPage(conversationId, p), receive: (envelope: unknown, r: { record: boolean }) => chat.receive({ id: t.row.id, name: t.row.name }, envelope, { source: 'reconcile', record: r.record }) } } : {}),
         onProgress: (p) => spinner.update(`${label}: ${p.read} read from X's DM history, ${p.missing} missing (${p.pages} page${p.pages === 1 ? '' : 's'})`),
       });
     } catch (err) {
@@ -96,6 +102,7 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
       continue;
     } finally {
       spinner.stop();
+      chat?.close();
       gateway.close();
     }
     if (run.status !== 'done') {
@@ -114,7 +121,7 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
       dryRun: opts.dryRun === true,
       read: r.read,
       pages: r.pages,
-      new: opts.dryRun ? r.missing.length : run.imported,
+      new: opts.dryRun ? r.missing.length + (run.chat?.missing.length ?? 0) : run.imported,
       alreadyStored: r.alreadyStored,
       skipped: r.skipped,
       stop: r.stop,
@@ -123,6 +130,10 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
       estimatedCost: Number(cost.toFixed(4)),
       missing: r.missing,
       ...(opts.dryRun ? {} : { results: r.imported }),
+      ...(run.chat
+        ? { xchat: { conversations: run.chat.conversations, read: run.chat.read, pages: run.chat.pages, new: opts.dryRun ? run.chat.missing.length : importedCount(run.chat.imported), alreadyStored: run.chat.alreadyStored, refused: run.chat.skipped, deferred: run.chat.deferred, missing: run.chat.missing, ...(opts.dryRun ? {} : { results: run.chat.imported }), ...(run.chat.limitedUntil ? { rateLimitedUntil: run.chat.limitedUntil.toISOString() } : {}) } }
+        : {}),
+      ...(run.chatError ? { xchatError: run.chatError } : {}),
     };
     reports.push(report);
     if (opts.json) continue;
@@ -140,7 +151,24 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
         r.missing,
       );
     }
-    const summary = `${label}: read ${r.read}, ${opts.dryRun ? 'missing' : 'new'} ${report.new}, already stored ${r.alreadyStored}, estimated cost ${usd(cost)}`;
+    if (opts.dryRun && run.chat && run.chat.missing.length > 0) {
+      ctx.out(`${label}: X Chat messages missing from omni:`);
+      printTable(
+        ctx,
+        [
+          { header: 'MESSAGE', value: (m) => m.messageId },
+          { header: 'DIR', value: (m) => (m.direction === 'inbound' ? 'in' : 'out') },
+          { header: 'FROM', value: (m) => m.senderId },
+          { header: 'SENT', value: (m) => m.createdAt },
+          { header: 'TEXT', value: (m) => terminalSafe(m.text.length > 60 ? `${[...m.text].slice(0, 59).join('')}…` : m.text) },
+        ],
+        run.chat.missing,
+      );
+    }
+    if (run.chatError) warn(ctx, `${label}: ${run.chatError}`);
+    if (run.chat && run.chat.deferred > 0) warn(ctx, `${label}: ${run.chat.deferred} X Chat event(s) could not be checked now (X unreachable for keys); run it again`);
+    const chatPart = run.chat ? ` (of which X Chat: read ${run.chat.read}, ${opts.dryRun ? 'missing' : 'new'} ${opts.dryRun ? run.chat.missing.length : importedCount(run.chat.imported)})` : '';
+    const summary = `${label}: read ${r.read + (run.chat?.read ?? 0)}, ${opts.dryRun ? 'missing' : 'new'} ${report.new}, already stored ${r.alreadyStored + (run.chat?.alreadyStored ?? 0)}${chatPart}, estimated cost ${usd(cost)}`;
     const tail = [opts.dryRun ? 'dry run: nothing written' : '', r.stop === 'rate-limited' ? `stopped at X's rate limit (until ${r.limitedUntil?.toISOString()}); run it again then` : ''].filter(Boolean).join('; ');
     success(ctx, tail ? `${summary} (${tail})` : summary);
   }
@@ -162,4 +190,23 @@ async function unreconcilable(ctx: Context, row: InteractionView): Promise<strin
   const account = row.account_user_id ?? token.account_user_id;
   if (!account) return `its account is not known: omni interaction authorize ${row.id}`;
   return { account };
+}
+
+/** The listener's X Chat receiver for one run: refusals go to webhook_events as the listener records them (not in a dry run). */
+async function chatReceiver(ctx: Context, db: Awaited<ReturnType<Context['db']>>, row: InteractionView, gateway: XGateway, dryRun: boolean): Promise<XChatIntake> {
+  const [{ createXChatIntake }, { Registry }, { createWebhookEventWriter }] = await Promise.all([import('../../listener/xchat-intake.js'), import('../../listener/prometheus.js'), import('../../db/webhook-events.js')]);
+  const write = !dryRun && db.engine === 'sqlite' ? createWebhookEventWriter(db.sqlite) : undefined;
+  const say = (message: string) => warn(ctx, `#${row.id} ${row.name}: ${message}`);
+  return createXChatIntake({
+    db: db.kysely,
+    box: await ctx.secrets(),
+    api: async () => gateway,
+    record: (e) => {
+      write?.([e]);
+      say(`X Chat event refused (${e.result}): ${e.detail ?? ''}`);
+    },
+    registry: new Registry(),
+    log: { listening: () => undefined, delivery: () => undefined, crc: () => undefined, info: () => undefined, warn: (m) => say(m), error: (m) => say(m) },
+    clock: ctx.clock,
+  });
 }
