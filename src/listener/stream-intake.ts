@@ -14,14 +14,13 @@ import { isChatEventType, type XChatIntake } from './xchat-intake.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { intakeInteractionOf, type IntakeInteraction } from '../db/intake.js';
-import { SECRET_COLUMNS, OAUTH_CLIENT_COLUMNS } from '../interactions/model.js';
+import { SECRET_COLUMNS } from '../interactions/model.js';
+import { oauthClientIdOf, openInteractionXGateway } from '../interactions/x-gateway.js';
 import { deliveryAccount, parseDelivery } from '../intake/parse.js';
 import { unroutedResults, type EventResult } from '../intake/pipeline.js';
 import type { SecretBox } from '../secrets.js';
-import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
-import { healthObserver } from '../health/observer.js';
+import type { XGateway } from '../twitter/gateway-v2.js';
 import { activityStream, type StreamEvent } from '../twitter/stream.js';
-import { createUserTokenSource } from '../twitter/user-token.js';
 import type { GroupCommitter } from './group-commit.js';
 import { isPoison, type WriteJob } from './intake-writer.js';
 import type { ListenerLog } from './log.js';
@@ -119,24 +118,14 @@ export async function planStream(o: StreamPlanOptions): Promise<StreamPlan> {
       skip(`its account is not known: omni interaction authorize ${r.id}`);
       continue;
     }
-    const clientId = r.client_id_enc !== null ? o.box.decrypt(r.client_id_enc, OAUTH_CLIENT_COLUMNS.clientId) : o.clientIdFallback;
-    if (clientId === undefined) {
+    const setup = { db: o.db, box: o.box, baseUrl: o.baseUrl, timeoutMs: o.timeoutMs, ...(o.clientIdFallback !== undefined ? { clientIdFallback: o.clientIdFallback } : {}) };
+    if (oauthClientIdOf(setup, r) === undefined) {
       skip(`no OAuth 2.0 client id to refresh its token with: set OMNI_TWITTER_CLIENT_ID, or run omni interaction authorize ${r.id} with it`);
       continue;
     }
-    const clientSecret = r.client_secret_enc !== null ? o.box.decrypt(r.client_secret_enc, OAUTH_CLIENT_COLUMNS.clientSecret) : null;
+    const gateway = openInteractionXGateway(setup, r);
     const apiKey = o.box.decrypt(r.api_key_enc, SECRET_COLUMNS.apiKey);
     const apiSecretKey = o.box.decrypt(r.api_secret_key_enc, SECRET_COLUMNS.apiSecretKey);
-    const authorizeCommand = `omni interaction authorize ${r.id}`;
-    const gateway = createXGateway({
-      baseUrl: o.baseUrl,
-      timeoutMs: o.timeoutMs,
-      app: { apiKey, apiSecretKey },
-      userToken: createUserTokenSource({ db: o.db, box: o.box, interactionId: r.id, client: { apiBaseUrl: o.baseUrl, clientId, clientSecret, timeoutMs: o.timeoutMs, authorizeCommand } }),
-      authorizeCommand,
-      editCommand: `omni interaction edit ${r.id}`,
-      observer: healthObserver(o.db, [r.id]),
-    });
     const key = `${apiKey}\n${apiSecretKey}`;
     const app = apps.get(key) ?? { apiKey, interactions: [] };
     app.interactions.push({ id: r.id, name: r.name, account, gateway, xchat: await hasActiveXChat(o.db, r.id), intake: intakeInteractionOf({ ...r, account_user_id: account }) });

@@ -4,10 +4,9 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { OmniError } from '../errors.js';
-import { OAUTH_CLIENT_COLUMNS, SECRET_COLUMNS } from '../interactions/model.js';
+import { oauthClientIdOf, openInteractionXGateway } from '../interactions/x-gateway.js';
 import type { SecretBox } from '../secrets.js';
-import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
-import { createUserTokenSource } from '../twitter/user-token.js';
+import type { XGateway } from '../twitter/gateway-v2.js';
 
 export interface XChatGatewayOptions {
   db: Kysely<Database>;
@@ -29,19 +28,10 @@ export function createXChatGateways(o: XChatGatewayOptions): XChatGateways {
   const cache = new Map<number, Promise<XGateway>>();
   const build = async (id: number): Promise<XGateway> => {
     const r = await o.db.selectFrom('interactions').select(['api_key_enc', 'api_secret_key_enc', 'client_id_enc', 'client_secret_enc']).where('id', '=', id).executeTakeFirst();
-    const authorizeCommand = `omni interaction authorize ${id}`;
     if (!r) throw new OmniError(`interaction ${id} does not exist`, { hint: 'omni interaction list' });
-    const clientId = r.client_id_enc !== null ? o.box.decrypt(r.client_id_enc, OAUTH_CLIENT_COLUMNS.clientId) : o.clientIdFallback;
-    if (clientId === undefined) throw new OmniError(`interaction ${id} has no OAuth 2.0 client id to call X Chat with`, { hint: `set OMNI_TWITTER_CLIENT_ID, or run ${authorizeCommand}` });
-    const clientSecret = r.client_secret_enc !== null ? o.box.decrypt(r.client_secret_enc, OAUTH_CLIENT_COLUMNS.clientSecret) : null;
-    return createXGateway({
-      baseUrl: o.baseUrl,
-      timeoutMs: o.timeoutMs,
-      app: { apiKey: o.box.decrypt(r.api_key_enc, SECRET_COLUMNS.apiKey), apiSecretKey: o.box.decrypt(r.api_secret_key_enc, SECRET_COLUMNS.apiSecretKey) },
-      userToken: createUserTokenSource({ db: o.db, box: o.box, interactionId: id, client: { apiBaseUrl: o.baseUrl, clientId, clientSecret, timeoutMs: o.timeoutMs, authorizeCommand } }),
-      authorizeCommand,
-      editCommand: `omni interaction edit ${id}`,
-    });
+    const setup = { db: o.db, box: o.box, baseUrl: o.baseUrl, timeoutMs: o.timeoutMs, ...(o.clientIdFallback !== undefined ? { clientIdFallback: o.clientIdFallback } : {}) };
+    if (oauthClientIdOf(setup, { id, ...r }) === undefined) throw new OmniError(`interaction ${id} has no OAuth 2.0 client id to call X Chat with`, { hint: `set OMNI_TWITTER_CLIENT_ID, or run omni interaction authorize ${id}` });
+    return openInteractionXGateway(setup, { id, ...r });
   };
   return {
     of(id) {

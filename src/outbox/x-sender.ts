@@ -7,12 +7,10 @@ import type { Kysely } from 'kysely';
 import type { SendingInteraction } from '../db/outbox.js';
 import { getOAuthToken } from '../db/oauth-tokens.js';
 import type { Database } from '../db/schema.js';
-import { OAUTH_CLIENT_COLUMNS } from '../interactions/model.js';
+import { openInteractionXGateway } from '../interactions/x-gateway.js';
 import type { SecretBox } from '../secrets.js';
 import type { QuickReplyOption, SentDirectMessage } from '../twitter/gateway.js';
-import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
-import { healthObserver } from '../health/observer.js';
-import { createUserTokenSource } from '../twitter/user-token.js';
+import type { XGateway } from '../twitter/gateway-v2.js';
 import { numberedMenu } from './options.js';
 import { UnsendableError } from './policy.js';
 import { xchatConversationWith, type XChatConversation } from '../xchat/conversations.js';
@@ -42,36 +40,19 @@ export function createXSenderFactory(o: XSenderOptions): XSenderFactory {
   const sessions = new Set<Promise<XChatSession | undefined>>();
   const factory: XSenderFactory = async (row, box) => {
     const authorize = `omni interaction authorize ${row.id}`;
-    const decrypt = (column: 'api_key_enc' | 'api_secret_key_enc' | 'client_id_enc' | 'client_secret_enc', value: string) => {
-      try {
-        return box.decrypt(value, column);
-      } catch (err) {
-        throw new UnsendableError('secrets', `cannot read the credentials of interaction ${row.id}: ${(err as Error).message}`, (err as { hint?: string }).hint);
-      }
-    };
     if (row.client_id_enc === null) {
       throw new UnsendableError('authorization-lost', `interaction ${row.id} has no OAuth 2.0 client id, so its X authorization cannot be used`, `authorize the support account: ${authorize}`);
     }
-    const clientId = decrypt(OAUTH_CLIENT_COLUMNS.clientId, row.client_id_enc);
-    const clientSecret = row.client_secret_enc === null ? undefined : decrypt(OAUTH_CLIENT_COLUMNS.clientSecret, row.client_secret_enc);
     const db = await o.db();
     if (!(await getOAuthToken(db, row.id))) {
       throw new UnsendableError('authorization-lost', `interaction ${row.id} has no X OAuth 2.0 authorization to send with`, `authorize the support account: ${authorize}`);
     }
-    const gateway = createXGateway({
-      baseUrl: o.baseUrl,
-      timeoutMs: o.timeoutMs,
-      app: { apiKey: decrypt('api_key_enc', row.api_key_enc), apiSecretKey: decrypt('api_secret_key_enc', row.api_secret_key_enc) },
-      userToken: createUserTokenSource({
-        db,
-        box,
-        interactionId: row.id,
-        client: { apiBaseUrl: o.baseUrl, clientId, ...(clientSecret !== undefined ? { clientSecret } : {}), timeoutMs: o.timeoutMs, authorizeCommand: authorize },
-      }),
-      editCommand: `omni interaction edit ${row.id}`,
-      authorizeCommand: authorize,
-      observer: healthObserver(db, [row.id]),
-    });
+    let gateway: XGateway;
+    try {
+      gateway = openInteractionXGateway({ db, box, baseUrl: o.baseUrl, timeoutMs: o.timeoutMs }, row);
+    } catch (err) {
+      throw new UnsendableError('secrets', `cannot read the credentials of interaction ${row.id}: ${(err as Error).message}`, (err as { hint?: string }).hint);
+    }
     // X Chat: a customer who writes from X Chat is answered there, encrypted (docs/xchat.md). The
     // session (the account's keys in the SDK) is opened on the first such send and kept.
     let session: Promise<XChatSession | undefined> | undefined;

@@ -9,12 +9,11 @@ import { getOAuthToken } from '../db/oauth-tokens.js';
 import { patchHealth } from '../db/health.js';
 import type { InteractionUpdate } from '../db/schema.js';
 import { OmniError } from '../errors.js';
-import { decryptSecrets, OAUTH_CLIENT_COLUMNS, webhookUrl } from '../interactions/model.js';
+import { decryptSecrets, webhookUrl } from '../interactions/model.js';
+import { openInteractionXGateway } from '../interactions/x-gateway.js';
 import { TwitterError } from '../twitter/errors.js';
 import { apiBaseUrl, apiTimeoutMs, type Webhook } from '../twitter/gateway.js';
-import { createXGateway, type XGateway } from '../twitter/gateway-v2.js';
-import { healthObserver } from '../health/observer.js';
-import { createUserTokenSource } from '../twitter/user-token.js';
+import type { XGateway } from '../twitter/gateway-v2.js';
 import { remember, rememberFailure, type Progress, type WebhookDeps } from './deps.js';
 import { hasActiveXChat } from '../xchat/conversations.js';
 import { activityEventTypes, describeSubscription, ensureSubscriptions, missingSubscriptions, neededSubscriptions, removeSubscriptions, type SubscriptionTarget } from './subscriptions.js';
@@ -97,26 +96,11 @@ function xEnv(deps: WebhookDeps): { baseUrl: string; timeoutMs: number } {
 /** The X API 2026 gateway of an interaction: app bearer from its API key/secret, its OAuth 2.0 token when authorized, OAuth 1.0a as the fallback. */
 export async function openXGateway(deps: WebhookDeps, row: Row): Promise<XGateway> {
   const box = await deps.secrets();
-  const s = decryptSecrets(row, box);
-  const { baseUrl, timeoutMs } = xEnv(deps);
   const db = (await deps.db()).kysely;
-  const authorizeCommand = `omni interaction authorize ${row.id}`;
-  const token = await getOAuthToken(db, row.id);
-  const clientId = row.client_id_enc === null ? undefined : box.decrypt(row.client_id_enc, OAUTH_CLIENT_COLUMNS.clientId);
-  const clientSecret = row.client_secret_enc === null ? undefined : box.decrypt(row.client_secret_enc, OAUTH_CLIENT_COLUMNS.clientSecret);
-  const userToken =
-    token && clientId !== undefined
-      ? createUserTokenSource({ db, box, interactionId: row.id, client: { apiBaseUrl: baseUrl, clientId, ...(clientSecret !== undefined ? { clientSecret } : {}), timeoutMs, authorizeCommand }, now: deps.now })
-      : undefined;
-  return createXGateway({
-    baseUrl,
-    timeoutMs,
-    app: { apiKey: s.apiKey, apiSecretKey: s.apiSecretKey },
-    ...(userToken ? { userToken } : {}),
-    oauth1: s,
-    editCommand: `omni interaction edit ${row.id}`,
-    authorizeCommand,
-    observer: healthObserver(db, [row.id], deps.now),
+  const authorized = (await getOAuthToken(db, row.id)) !== undefined;
+  return openInteractionXGateway({ db, box, ...xEnv(deps), ...(deps.env?.OMNI_TWITTER_CLIENT_ID ? { clientIdFallback: deps.env.OMNI_TWITTER_CLIENT_ID } : {}), now: deps.now }, row, {
+    withoutUserToken: !authorized,
+    oauth1: decryptSecrets(row, box),
   });
 }
 
