@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
 import { createXGateway } from '../../src/twitter/gateway-v2.js';
-import { createUserTokenSource, storeAuthorization } from '../../src/twitter/user-token.js';
+import { createUserTokenSource } from '../../src/twitter/user-token.js';
 import { runCli } from '../support/cli.js';
 import { startFakeTwitter, type FakeTwitter } from '../support/fake-twitter.js';
 import { startListener, type RunningListener } from '../support/listener.js';
@@ -15,6 +15,7 @@ import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
+import { authorizeSeededActivity } from '../support/activity-account.js';
 
 const ANN = '4242424242424242424';
 const closers: Array<() => Promise<unknown>> = [];
@@ -31,9 +32,7 @@ async function setup() {
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
   const box = loadSecretBox(dbPath, {});
-  db.sqlite.prepare("UPDATE interactions SET api = 'activity', client_id_enc = ? WHERE id = ?").run(box.encrypt('cid', 'client_id_enc'), id);
-  const issued = tw.x.issueTokens(ACCOUNT_ID);
-  await storeAuthorization(db.kysely, box, id, { accessToken: issued.access_token, refreshToken: issued.refresh_token ?? null, expiresAt: new Date(Date.now() + 7200_000).toISOString(), scopes: issued.scope }, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
+  await authorizeSeededActivity(db, box, tw, id);
   const env = { HOME: dir, OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_TIMEOUT_MS: '3000' };
   const listen = async (args: string[] = []) => {
     const l = await startListener({ db: dbPath, env, args });

@@ -5,76 +5,23 @@
 // rotation mid-conversation keeps working; a restart keeps the identity (no new registration); and
 // no private key byte reaches the database file, its WAL, the logs or any output.
 import fs from 'node:fs';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/connection.js';
 import { updateInteraction } from '../../src/db/interactions.js';
 import { loadSecretBox } from '../../src/secrets.js';
 import { loadActiveXChatIdentity } from '../../src/xchat/store.js';
-import { runCli } from '../support/cli.js';
-import { startFakeTwitter, type FakeTwitter } from '../support/fake-twitter.js';
-import { startListener, type RunningListener } from '../support/listener.js';
-import { seedInteraction } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
-import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
+import { ACCOUNT_ID } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
+import { authorizedActivityAccount, CUSTOMER, messages, withDb, type ActivityAccount } from '../support/activity-account.js';
 
-const CLIENT_ID = 'eGNoYXQtbGlzdGVuZXItY2xpZW50LWlk';
-const CUSTOMER = '9876543210987654321';
 const closers: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
   while (closers.length) await closers.pop()!();
 });
 
-async function setup(opts: { helper?: boolean } = {}) {
-  const tw: FakeTwitter = await startFakeTwitter({ apps: [testApp()], users: [testUser()], x: { clients: [{ clientId: CLIENT_ID, redirectUris: [] }] } });
-  closers.push(() => tw.close());
-  const dir = tempDir();
-  const dbPath = path.join(dir, 'omni.db');
-  const id = (await seedInteraction(dbPath, { name: 'Support', accountUserId: null, helper: opts.helper ?? false })).id;
-  await withDb(dbPath, (db) => updateInteraction(db, id, { api: 'activity', dev_environment: '' }));
-  const env = { OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_CLIENT_ID: CLIENT_ID, HOME: dir };
-  const outputs: string[] = [];
-  const run = async (args: string[]) => {
-    const r = await runCli(['--db', dbPath, '--no-input', ...args], { env });
-    outputs.push(r.stdout, r.stderr);
-    return r;
-  };
-  const refresh = tw.x.issueTokens(ACCOUNT_ID, { clientId: CLIENT_ID }).refresh_token!;
-  const auth = await runCli(['--db', dbPath, 'interaction', 'authorize', String(id), '--no-browser'], { env: { ...env, OMNI_TWITTER_REFRESH_TOKEN: refresh } });
-  expect(auth.code, auth.stderr).toBe(0);
-  const listeners: RunningListener[] = [];
-  const listen = async (args: string[]) => {
-    const l = await startListener({ db: dbPath, env, args: ['--no-watchdog', '--no-replay', ...args] });
-    closers.push(() => l.kill9());
-    listeners.push(l);
-    return l;
-  };
-  const rows = (q: string) => {
-    const ro = new BetterSqlite3(dbPath, { readonly: true });
-    try {
-      return ro.prepare(q).all() as any[];
-    } finally {
-      ro.close();
-    }
-  };
-  return { tw, dir, dbPath, id, run, listen, rows, outputs, listeners };
-}
-
-async function withDb<T>(dbPath: string, f: (db: Awaited<ReturnType<typeof openDatabase>>['kysely']) => Promise<T>): Promise<T> {
-  const h = await openDatabase(dbPath);
-  try {
-    return await f(h.kysely);
-  } finally {
-    await h.close();
-  }
-}
-
-const messages = (s: Awaited<ReturnType<typeof setup>>) => s.rows('SELECT m.ticket_id, m.direction, m.text, m.twitter_event_id, m.attachments FROM messages m ORDER BY m.id');
+const setup = (opts: { helper?: boolean } = {}) => authorizedActivityAccount(closers, opts);
 
 /** No byte of the account's private key blob in the database file, its WAL, the logs or any output. */
-async function expectNoKeyBytes(s: Awaited<ReturnType<typeof setup>>) {
+async function expectNoKeyBytes(s: ActivityAccount) {
   const box = loadSecretBox(s.dbPath, {});
   const blob = await withDb(s.dbPath, async (db) => {
     const identity = (await loadActiveXChatIdentity(db, box, s.id))!;
