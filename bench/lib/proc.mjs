@@ -42,3 +42,38 @@ export function cpuSeconds(pid) {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
+
+/**
+ * CPU seconds per thread of a process: the main thread (its id is the pid), the busiest other thread
+ * (under `omni listen`, the intake writer thread) and the rest together (V8's GC helpers, libuv's pool).
+ */
+export function threadCpuSeconds(pid) {
+  const threads = [];
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      threads.push({ tid: Number(tid), seconds: ticks(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')) });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return threads;
+}
+
+/** Per-thread CPU used between two threadCpuSeconds snapshots: { main, busiest, rest } in seconds. */
+export function threadCpuDelta(pid, before, after) {
+  const was = new Map(before.map((t) => [t.tid, t.seconds]));
+  let main = 0;
+  const others = [];
+  for (const t of after) {
+    const d = t.seconds - (was.get(t.tid) ?? 0);
+    if (t.tid === pid) main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  return { main, busiest: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) };
+}
+
+function ticks(stat) {
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -53,6 +53,15 @@ export interface StoredMessageRef {
   direction: 'inbound' | 'outbound';
 }
 
+/** A requester as the intake reads it before a DM: its names (to see whether they changed) and its open ticket on the interaction. */
+export interface KnownRequester {
+  id: number;
+  screen_name: string | null;
+  name: string | null;
+  /** The requester's open ticket on the interaction, else null. */
+  ticket_id: number | null;
+}
+
 export interface NewRequesterRow {
   twitterUserId: string;
   screenName: string | null;
@@ -81,6 +90,8 @@ export interface IntakeStore extends TicketWrites {
    *  moves only when a name changed); returns its id. */
   upsertRequester(row: NewRequesterRow): number;
   requesterIdByTwitterId(twitterUserId: string): number | undefined;
+  /** The requester with this Twitter id, its names and its open ticket on the interaction: one indexed read for most DMs. */
+  knownRequester(interactionId: number, twitterUserId: string): KnownRequester | undefined;
   /** Sets revoked_at unless already set; true when it changed. */
   markRevoked(interactionId: number, at: string): boolean;
   /**
@@ -93,6 +104,19 @@ export interface IntakeStore extends TicketWrites {
   recordReplayJobStatus(status: ReplayJobStatus): void;
   /** A cheap read that proves the database answers. */
   ping(): void;
+}
+
+/** knownRequester's statement, the same on both engines but for the placeholders (`?` here, `$1 $2` on PostgreSQL). */
+export const KNOWN_REQUESTER_SQL = `SELECT r.id, r.screen_name, r.name,
+       (SELECT t.id FROM tickets t WHERE t.interaction_id = ? AND t.requester_id = r.id AND t.status = 'open') AS ticket_id
+  FROM requesters r WHERE r.twitter_user_id = ?`;
+
+/**
+ * True when upsertRequester would change the stored names: a name given that differs (a missing
+ * name keeps the stored one).
+ */
+export function namesChange(known: Pick<KnownRequester, 'screen_name' | 'name'>, screenName: string | null, name: string | null): boolean {
+  return (screenName !== null && screenName !== known.screen_name) || (name !== null && name !== known.name);
 }
 
 export interface IntakeStoreOptions {
@@ -135,6 +159,7 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
      RETURNING id`,
   );
   const requesterByTwitterId = sqlite.prepare<[string], { id: number }>('SELECT id FROM requesters WHERE twitter_user_id = ?');
+  const knownRequester = sqlite.prepare<[number, string], KnownRequester>(KNOWN_REQUESTER_SQL);
   const markRevoked = sqlite.prepare<[string, string, number]>(
     'UPDATE interactions SET revoked_at = ?, updated_at = ? WHERE id = ? AND revoked_at IS NULL',
   );
@@ -154,6 +179,7 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
     upsertRequester: (r) =>
       upsertRequester.get(r.twitterUserId, r.screenName, r.name, r.unitId, r.groupId, r.at, r.at)?.id ?? requesterByTwitterId.get(r.twitterUserId)!.id,
     requesterIdByTwitterId: (twitterUserId) => requesterByTwitterId.get(twitterUserId)?.id,
+    knownRequester: (interactionId, twitterUserId) => knownRequester.get(interactionId, twitterUserId),
     markRevoked: (interactionId, at) => markRevoked.run(at, at, interactionId).changes > 0,
     erasedEvent: (eventId) => {
       if (!eventHash) return undefined;

@@ -5,7 +5,7 @@
 // engines differ it says so. Cross-process rules are the database's: unique and partial unique
 // indexes (a racing insert gets 23505 and its job runs again) and row locks.
 import type { ChatbotJob, ConversationRow, TicketSummary, TranscriptRow } from './chatbot.js';
-import { INTAKE_PARAMETERS, type IntakeInteractionRow, type StoredMessageRef } from './intake.js';
+import { INTAKE_PARAMETERS, KNOWN_REQUESTER_SQL, type IntakeInteractionRow, type KnownRequester, type StoredMessageRef } from './intake.js';
 import { CHATBOT_PARAMETERS } from './chatbot.js';
 import type { MarkSentResult, OutboxRecord, SendingInteraction } from './outbox.js';
 import type { AsyncStores } from './step.js';
@@ -23,6 +23,8 @@ export interface PgStoreOptions {
 const OUTBOX_COLUMNS = `id, interaction_id, ticket_id, message_id, conversation_id, recipient_twitter_id, text, options, status, attempts,
   next_attempt_at, last_error, last_error_kind, twitter_dm_id, created_at, updated_at, sent_at`;
 const CONVERSATION = 'id, interaction_id, requester_id, status, state, ticket_id, last_activity_at, created_at';
+/** The SQLite statement with numbered placeholders. */
+const KNOWN_REQUESTER_PG = KNOWN_REQUESTER_SQL.replace('?', '$1').replace('?', '$2');
 
 export function createPgStores(c: PgQueryable, opts: PgStoreOptions = {}): AsyncStores {
   const one = async <T>(text: string, values: unknown[]): Promise<T | undefined> => (await c.query(text, values)).rows[0] as T | undefined;
@@ -72,6 +74,7 @@ export function createPgStores(c: PgQueryable, opts: PgStoreOptions = {}): Async
       if (changed) return changed.id;
       return (await one<{ id: number }>('SELECT id FROM requesters WHERE twitter_user_id = $1', [r.twitterUserId]))!.id;
     },
+    knownRequester: (interactionId, twitterUserId) => one<KnownRequester>(KNOWN_REQUESTER_PG, [interactionId, twitterUserId]),
     requesterIdByTwitterId: async (twitterUserId) => (await one<{ id: number }>('SELECT id FROM requesters WHERE twitter_user_id = $1', [twitterUserId]))?.id,
     markRevoked: async (interactionId, at) => (await run('UPDATE interactions SET revoked_at = $1, updated_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, interactionId])) > 0,
     erasedEvent: async (eventId) => {

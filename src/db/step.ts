@@ -20,6 +20,7 @@ export type StepIntake = Pick<
   | 'messageByEvent'
   | 'upsertRequester'
   | 'requesterIdByTwitterId'
+  | 'knownRequester'
   | 'markRevoked'
   | 'erasedEvent'
   | 'recordReplayJobStatus'

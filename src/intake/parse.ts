@@ -86,6 +86,39 @@ const CONTEXT_KEYS = new Set(['for_user_id', 'users', 'apps', 'user_has_blocked'
 
 /** Parses raw bytes (already signature-checked). Throws DeliveryParseError when not a JSON object. */
 export function parseDelivery(raw: Uint8Array | string): Delivery {
+  return deliveryOfBody(parseBody(raw));
+}
+
+/**
+ * Whose a delivery is, read without walking its events: what the listener's main thread needs to
+ * refuse or route it (the writer thread parses the events). `account` is deliveryAccount's answer.
+ */
+export interface DeliveryAddress {
+  /** X Activity API only: the envelope's event_type. */
+  eventType?: string;
+  forUserId: string | null;
+  badForUserId?: string;
+  account: string | null;
+}
+
+/** The address of a delivery and, for the rare caller that needs them (an unrouted delivery), its events from the same parse. Throws DeliveryParseError. */
+export function parseDeliveryAddress(raw: Uint8Array | string): { address: DeliveryAddress; delivery: () => Delivery } {
+  const body = parseBody(raw);
+  let address: DeliveryAddress;
+  if (isXActivity(body)) {
+    const data = body.data;
+    const payload = isObject(data.payload) ? data.payload : {};
+    const a = xActivityAccount(data);
+    const revoker = data.event_type === 'oauth.revoke' ? (idString(payload.user_id) ?? a.forUserId) : null;
+    address = { eventType: data.event_type, ...a, account: a.forUserId ?? revoker };
+  } else {
+    const a = accountActivityAccount(body);
+    address = { ...a, account: a.forUserId ?? revokingUser(body.user_event) };
+  }
+  return { address, delivery: () => deliveryOfBody(body) };
+}
+
+function parseBody(raw: Uint8Array | string): Json {
   let body: unknown;
   try {
     body = parseJsonLossless(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
@@ -93,18 +126,39 @@ export function parseDelivery(raw: Uint8Array | string): Delivery {
     throw new DeliveryParseError(`the body is not JSON: ${(err as Error).message}`);
   }
   if (!isObject(body)) throw new DeliveryParseError('the body is JSON but not an object');
-  if (isObject(body.data) && typeof body.data.event_type === 'string') return parseXActivity(body.data);
-  return parseAccountActivity(body);
+  return body;
+}
+
+function isXActivity(body: Json): body is Json & { data: Json & { event_type: string } } {
+  return isObject(body.data) && typeof body.data.event_type === 'string';
+}
+
+function deliveryOfBody(body: Json): Delivery {
+  return isXActivity(body) ? parseXActivity(body.data) : parseAccountActivity(body);
+}
+
+/** The account an Account Activity delivery names (for_user_id), or why that is no id. */
+function accountActivityAccount(body: Json): Pick<Delivery, 'forUserId' | 'badForUserId'> {
+  const forUserId = idString(body.for_user_id) ?? null;
+  if (Object.hasOwn(body, 'for_user_id') && forUserId === null) return { forUserId, badForUserId: `for_user_id ${describeValue(body.for_user_id)} is not a Twitter user id` };
+  return { forUserId };
+}
+
+/** The account an X Activity delivery names (filter.user_id), or why that is no id. */
+function xActivityAccount(data: Json): Pick<Delivery, 'forUserId' | 'badForUserId'> {
+  const filter = isObject(data.filter) ? data.filter : {};
+  const forUserId = idString(filter.user_id) ?? null;
+  if (Object.hasOwn(filter, 'user_id') && forUserId === null) return { forUserId, badForUserId: `filter.user_id ${describeValue(filter.user_id)} is not a Twitter user id` };
+  return { forUserId };
 }
 
 function parseAccountActivity(body: Json): Delivery {
   const delivery: Delivery = {
     format: 'account-activity',
-    forUserId: idString(body.for_user_id) ?? null,
+    ...accountActivityAccount(body),
     items: [],
     profiles: readProfiles(body.users),
   };
-  if (Object.hasOwn(body, 'for_user_id') && delivery.forUserId === null) delivery.badForUserId = `for_user_id ${describeValue(body.for_user_id)} is not a Twitter user id`;
   let recognised = false;
   for (const [key, value] of Object.entries(body)) {
     if (key === 'direct_message_events') {
@@ -144,15 +198,13 @@ const XAA_IGNORED_DM: Record<string, string> = { 'dm.read': 'read', 'dm.indicate
 function parseXActivity(data: Json): Delivery {
   const eventType = data.event_type as string;
   const payload = isObject(data.payload) ? data.payload : {};
-  const filter = isObject(data.filter) ? data.filter : {};
   const delivery: Delivery = {
     format: 'x-activity',
     eventType,
-    forUserId: idString(filter.user_id) ?? null,
+    ...xActivityAccount(data),
     items: [],
     profiles: readProfiles(payload.users),
   };
-  if (Object.hasOwn(filter, 'user_id') && delivery.forUserId === null) delivery.badForUserId = `filter.user_id ${describeValue(filter.user_id)} is not a Twitter user id`;
   if (eventType === 'dm.received' || eventType === 'dm.sent') {
     // The same DM array as the Account Activity API; dedup is on each DM event id, never on event_uuid.
     if (Array.isArray(payload.direct_message_events)) readDmEvents(payload.direct_message_events, delivery.items);
@@ -257,6 +309,13 @@ function readDmEvents(value: unknown, items: DeliveryItem[]): void {
       },
     });
   }
+}
+
+/** The user of an Account Activity revocation (user_event.revoke.source.user_id), as readUserEvent reads it. */
+function revokingUser(value: unknown): string | null {
+  if (!isObject(value) || !isObject(value.revoke)) return null;
+  const source = isObject(value.revoke.source) ? value.revoke.source : {};
+  return idString(source.user_id) ?? null;
 }
 
 function readUserEvent(value: unknown, items: DeliveryItem[]): void {

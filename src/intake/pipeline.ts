@@ -3,7 +3,7 @@
 // operations, and each engine runs them inside its batch transaction (SQLite synchronously on the
 // writer thread, PostgreSQL on one pooled client); the caller answers the sender only after that
 // transaction has committed. processDelivery/intakeRaw run it on SQLite stores.
-import type { IntakeInteraction, IntakeStore } from '../db/intake.js';
+import { namesChange, type IntakeInteraction, type IntakeStore } from '../db/intake.js';
 import type { OutboxStore } from '../db/outbox.js';
 import { done, op, runSync, type Step } from '../db/step.js';
 import { subjectFromText, ticketDefaults, type TicketDefaults } from '../tickets/defaults.js';
@@ -85,7 +85,7 @@ export interface Messaging {
 }
 
 /** Why a delivery must be refused (400) before anything is stored: it names its account in a form that is no id. */
-export function malformedAccount(delivery: Delivery): string | undefined {
+export function malformedAccount(delivery: Pick<Delivery, 'badForUserId'>): string | undefined {
   return delivery.badForUserId;
 }
 
@@ -94,7 +94,7 @@ export function malformedAccount(delivery: Delivery): string | undefined {
  * Undefined when acceptable. When the interaction's account is not known yet (webhook not
  * registered by omni), the delivery is accepted; the caller logs a warning.
  */
-export function accountMismatch(interaction: Pick<IntakeInteraction, 'account_user_id'>, delivery: Delivery): string | undefined {
+export function accountMismatch(interaction: Pick<IntakeInteraction, 'account_user_id'>, delivery: Pick<Delivery, 'forUserId'>): string | undefined {
   const account = interaction.account_user_id;
   if (account === null || delivery.forUserId === null || delivery.forUserId === account) return undefined;
   return `for_user_id ${delivery.forUserId} is not this interaction's account (${account})`;
@@ -185,21 +185,32 @@ function* inbound(m: Ctx, event: DmEvent, profile: Profile | undefined): Step<Ev
   const tombstone = yield* op('intake', 'erasedEvent', event.id);
   if (tombstone !== undefined) return erasedResult(tombstone);
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
-  const existing = yield* op('intake', 'messageByEvent', interaction.id, event.id);
-  if (existing) return { ...base, outcome: 'duplicate', ticket: existing.ticket_id, message: existing.id, detail: 'already stored' };
-  // A redelivered DM that the chatbot already has: same dedup key, in the transcript.
-  if (m.chatbot && (yield* m.chatbot.holds(interaction.id, event.id))) return { ...base, outcome: 'duplicate', detail: 'already in a Helper conversation' };
-
+  const screenName = profile?.screenName ?? null;
+  const name = profile?.name ?? null;
+  // A redelivered DM that the chatbot already has: same dedup key, in the transcript (or, after a
+  // hand-off, stored on the ticket too: then it is reported as stored).
+  if (m.chatbot && (yield* m.chatbot.holds(interaction.id, event.id))) {
+    return (yield* storedDuplicate(m, base)) ?? { ...base, outcome: 'duplicate', detail: 'already in a Helper conversation' };
+  }
+  // Most DMs come from a returning requester with an open ticket whose names did not change: one
+  // read (requester, names, open ticket), then the message insert, whose unique key
+  // (interaction_id, twitter_event_id) is the dedup: a DM already stored inserts nothing.
+  const known = yield* op('intake', 'knownRequester', interaction.id, event.senderId);
+  const unchanged = known !== undefined && !namesChange(known, screenName, name);
+  if (unchanged && known.ticket_id !== null) {
+    const message = yield* storeDm(interaction, known.ticket_id, event, 'inbound', at);
+    if (message !== undefined) return { ...base, outcome: 'appended', requester: known.id, ticket: known.ticket_id, message };
+    return (yield* storedDuplicate(m, base))!;
+  }
+  // Anything else writes before the message (a requester, its names, a ticket): a DM already stored
+  // is found first, so a redelivery writes nothing.
+  const stored = yield* storedDuplicate(m, base);
+  if (stored) return stored;
   const d = yield* m.defaults();
-  const requester = yield* op('intake', 'upsertRequester', {
-    twitterUserId: event.senderId,
-    screenName: profile?.screenName ?? null,
-    name: profile?.name ?? null,
-    unitId: d.unitId,
-    groupId: d.groupId,
-    at,
-  });
-  let ticket = yield* op('intake', 'openTicketId', interaction.id, requester);
+  const requester = unchanged
+    ? known.id
+    : yield* op('intake', 'upsertRequester', { twitterUserId: event.senderId, screenName, name, unitId: d.unitId, groupId: d.groupId, at });
+  let ticket = known?.ticket_id ?? undefined;
   const take = ticket === undefined ? yield* m.intercept() : undefined;
   if (take) {
     // No open ticket and the interaction intercepts: the chatbot talks first.
@@ -219,9 +230,15 @@ function* inbound(m: Ctx, event: DmEvent, profile: Profile | undefined): Step<Ev
   }
   const isNew = ticket === undefined;
   ticket ??= yield* openTicketStep({ interactionId: interaction.id, requesterId: requester, subject: subjectOf(event), defaults: d, at });
-  const message = yield* storeDm(interaction, ticket, event, 'inbound', at);
+  const message = yield* storeDm(interaction, ticket, event, 'inbound', at, isNew ? at : undefined);
   if (message === undefined) return { ...base, outcome: 'duplicate', requester, ticket, detail: 'already stored' };
   return { ...base, outcome: isNew ? 'new_ticket' : 'appended', requester, ticket, message };
+}
+
+/** The result of a DM already stored on the interaction (its ticket and message), else undefined. */
+function* storedDuplicate(m: Ctx, base: Pick<EventResult, 'event' | 'id' | 'sender' | 'screenName'>): Step<EventResult | undefined> {
+  const existing = yield* op('intake', 'messageByEvent', m.interaction.id, base.id!);
+  return existing && { ...base, outcome: 'duplicate', ticket: existing.ticket_id, message: existing.id, detail: 'already stored' };
 }
 
 /**
@@ -255,8 +272,9 @@ function* echo(m: Ctx, event: DmEvent, profile: Profile | undefined): Step<Event
       };
     }
   }
-  const requester = event.recipientId === null ? undefined : yield* op('intake', 'requesterIdByTwitterId', event.recipientId);
-  const ticket = requester === undefined ? undefined : yield* op('intake', 'openTicketId', interaction.id, requester);
+  const known = event.recipientId === null ? undefined : yield* op('intake', 'knownRequester', interaction.id, event.recipientId);
+  const requester = known?.id;
+  const ticket = known?.ticket_id ?? undefined;
   if (requester === undefined || ticket === undefined) {
     return { ...base, outcome: 'echo', detail: `sent by the account; no open ticket for recipient ${event.recipientId ?? '(none)'}, not stored` };
   }
@@ -332,8 +350,9 @@ function sameText(a: string, b: string): boolean {
 }
 
 /** A DM event as a message of a ticket: its text, Twitter's event id and time, its attachments. */
-function storeDm(interaction: IntakeInteraction, ticketId: number, event: DmEvent, direction: 'inbound' | 'outbound', at: string): Step<number | undefined> {
-  return storeMessageStep({
+function storeDm(interaction: IntakeInteraction, ticketId: number, event: DmEvent, direction: 'inbound' | 'outbound', at: string, ticketOpenedAt?: string): Step<number | undefined> {
+  return storeMessageStep(
+    {
     ticketId,
     interactionId: interaction.id,
     direction,
@@ -343,5 +362,7 @@ function storeDm(interaction: IntakeInteraction, ticketId: number, event: DmEven
     sentAt: event.createdAt ?? at,
     attachments: JSON.stringify(event.attachments),
     at,
-  });
+    },
+    ticketOpenedAt === undefined ? {} : { ticketOpenedAt },
+  );
 }

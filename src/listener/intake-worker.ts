@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { configureConnection } from '../db/pragmas.js';
-import { errorToWire, inlineWriter, type WireResult, type WriteJob, type WriterSettings } from './intake-writer.js';
+import { batchFromWire, errorToWire, inlineWriter, type WireBatch, type WireResult, type WriterSettings } from './intake-writer.js';
 
 const port = parentPort!;
 const { dbPath, busyTimeoutMs, settings } = workerData as { dbPath: string; busyTimeoutMs: number; settings: WriterSettings };
@@ -14,14 +14,14 @@ try {
   db = new BetterSqlite3(dbPath, { fileMustExist: true });
   configureConnection(db, { busyTimeoutMs });
   const writer = inlineWriter(db, settings);
-  port.on('message', (m: { type: 'write'; seq: number; jobs: WriteJob[] } | { type: 'close' }) => {
+  port.on('message', (m: { type: 'write'; seq: number; batch: WireBatch } | { type: 'close' }) => {
     if (m.type === 'close') {
       db?.close();
       port.close(); // nothing else keeps the thread alive: it exits
       return;
     }
-    const results: WireResult[] = writer.write(m.jobs).map((r) => (r.ok ? r : { ok: false, error: errorToWire(r.error) }));
-    port.postMessage({ type: 'results', seq: m.seq, results });
+    const results: WireResult[] = writer.write(batchFromWire(m.batch)).map((r) => (r.ok ? r : { ok: false, error: errorToWire(r.error) }));
+    port.postMessage({ type: 'results', seq: m.seq, results: JSON.stringify(results) });
   });
   port.postMessage({ type: 'ready' });
 } catch (err) {

@@ -178,6 +178,43 @@ function poisonUnlessDatabase<T>(f: () => T): T {
   }
 }
 
+/**
+ * A batch as it crosses to the writer thread: the interactions once each (a batch is mostly one
+ * interaction's deliveries), then per job its interaction's index, body and time; the few X Chat
+ * jobs apart. Arrays of strings clone far cheaper than one object per job.
+ */
+export interface WireBatch {
+  interactions: IntakeInteraction[];
+  which: number[];
+  bodies: string[];
+  ats: string[];
+  chats: Array<[number, ChatWriteItem]>;
+}
+
+export function batchToWire(jobs: WriteJob[]): WireBatch {
+  const interactions: IntakeInteraction[] = [];
+  const index = new Map<number, number>();
+  const batch: WireBatch = { interactions, which: [], bodies: [], ats: [], chats: [] };
+  jobs.forEach((j, k) => {
+    let i = index.get(j.interaction.id);
+    if (i === undefined || interactions[i] !== j.interaction) {
+      i = interactions.push(j.interaction) - 1;
+      index.set(j.interaction.id, i);
+    }
+    batch.which.push(i);
+    batch.bodies.push(j.body);
+    batch.ats.push(j.at);
+    if (j.chat) batch.chats.push([k, j.chat]);
+  });
+  return batch;
+}
+
+export function batchFromWire(w: WireBatch): WriteJob[] {
+  const jobs: WriteJob[] = w.bodies.map((body, k) => ({ interaction: w.interactions[w.which[k]!]!, body, at: w.ats[k]! }));
+  for (const [k, chat] of w.chats) jobs[k]!.chat = chat;
+  return jobs;
+}
+
 // Errors cross the thread boundary as plain data; `code` (SQLITE_BUSY, ...) decides 503 vs 500.
 export interface WireError {
   name: string;
@@ -223,7 +260,8 @@ export interface WorkerWriterOptions {
   maxHeapMb?: number;
 }
 
-type FromWorker = { type: 'ready' } | { type: 'failed'; error: WireError } | { type: 'results'; seq: number; results: WireResult[] };
+/** `results`: the JSON of the batch's WireResult[] (one string crosses cheaper than a graph of small objects). */
+type FromWorker = { type: 'ready' } | { type: 'failed'; error: WireError } | { type: 'results'; seq: number; results: string };
 
 /** Starts the writer thread and waits until its connection is open (a bad path fails here, at start). */
 export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<IntakeWriter> {
@@ -252,7 +290,7 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
         } else {
           const p = inFlight.get(m.seq);
           inFlight.delete(m.seq);
-          p?.resolve(m.results.map((r) => (r.ok ? r : { ok: false as const, error: errorFromWire(r.error) })));
+          p?.resolve((JSON.parse(m.results) as WireResult[]).map((r) => (r.ok ? r : { ok: false as const, error: errorFromWire(r.error) })));
         }
       });
       worker.on('error', (err) => (lastError = err));
@@ -279,7 +317,7 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
     const id = ++seq;
     return new Promise((resolve, reject) => {
       inFlight.set(id, { resolve, reject });
-      worker.postMessage({ type: 'write', seq: id, jobs });
+      worker.postMessage({ type: 'write', seq: id, batch: batchToWire(jobs) });
     });
   };
 

@@ -37,12 +37,14 @@ export function* openOrJoinTicketStep(t: TicketToOpen): Step<{ ticketId: number;
 }
 
 /**
- * Stores a message on a ticket and moves the ticket's updated_at to `m.at`. Undefined (and nothing
- * written) when that DM event id is already stored on the interaction.
+ * Stores a message on a ticket and moves the ticket's updated_at to `m.at` (`ticketOpenedAt`: the
+ * caller opened the ticket in this transaction at that time, so it is already there). Undefined (and
+ * nothing written) when that DM event id is already stored on the interaction.
  */
-export function* storeMessageStep(m: NewMessageRow): Step<number | undefined> {
+export function* storeMessageStep(m: NewMessageRow, opts: { ticketOpenedAt?: string } = {}): Step<number | undefined> {
   const id = yield* op('intake', 'insertMessage', m);
-  if (id !== undefined) yield* op('intake', 'touchTicket', m.ticketId, m.at);
+  // A ticket opened at this very time in this transaction already has updated_at = m.at: no second write.
+  if (id !== undefined && opts.ticketOpenedAt !== m.at) yield* op('intake', 'touchTicket', m.ticketId, m.at);
   return id;
 }
 

@@ -2,7 +2,7 @@
 // committer (the intake pipeline on the writer thread), answered 200 only after its COMMIT. Every
 // refusal is cheap: an unsigned request is refused before its body is read, a forged one after one
 // HMAC, never the JSON parser.
-import { deliveryAccount, parseDelivery } from '../../intake/parse.js';
+import { parseDeliveryAddress } from '../../intake/parse.js';
 import { accountMismatch, malformedAccount, unroutedResults, type EventResult, type Outcome } from '../../intake/pipeline.js';
 import type { ResultsOmitted } from '../log.js';
 import type { ChatWriteItem } from '../../intake/chat.js';
@@ -64,7 +64,8 @@ export const deliveryRoute: WebhookRoute = {
     }
 
     const body = raw.toString('utf8');
-    const parsed = parseDelivery(body);
+    // Only whose delivery it is, here: its events are read once, by the writer thread.
+    const { address: parsed, delivery } = parseDeliveryAddress(body);
     // A for_user_id that is no id is not "absent": taking it so would skip the account check.
     const malformed = malformedAccount(parsed);
     if (malformed) return new Refusal(400, 'bad_for_user_id', malformed);
@@ -75,9 +76,9 @@ export const deliveryRoute: WebhookRoute = {
       const mismatch = accountMismatch(row, parsed);
       if (mismatch) return new Refusal(403, 'account_mismatch', mismatch);
     } else {
-      const route = d.accounts.route(row, deliveryAccount(parsed));
+      const route = d.accounts.route(row, parsed.account);
       if (route.kind === 'unowned') {
-        const results = unroutedResults(parsed, route.reason);
+        const results = unroutedResults(delivery(), route.reason);
         const shown = capResults(results);
         send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
         d.metrics.deliveryAccepted(results.map((e) => e.outcome));
