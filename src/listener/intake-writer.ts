@@ -23,9 +23,10 @@ import { deliveryStep, type EventResult } from '../intake/pipeline.js';
 
 /**
  * One verified delivery to store: plain data, so it can cross to a worker thread. The body travels
- * as text and is parsed again by the writer: copying a string is far cheaper than structured-cloning
- * the parsed object graph (measured: postMessage took 11% of the main thread with parsed jobs).
- * The main thread parses it too, to refuse bad or misaddressed deliveries before queueing them.
+ * as text and its events are parsed by the writer only: copying a string is far cheaper than
+ * structured-cloning the parsed object graph (measured: postMessage took 11% of the main thread with
+ * parsed jobs). The main thread reads only whose delivery it is (parseDeliveryAddress), to refuse
+ * bad or misaddressed deliveries before queueing them.
  */
 export interface WriteJob {
   interaction: IntakeInteraction;

@@ -1,5 +1,6 @@
-// POST /webhooks/twitter/<id>: a signed delivery. Verified and parsed here, written by the group
-// committer (the intake pipeline on the writer thread), answered 200 only after its COMMIT. Every
+// POST /webhooks/twitter/<id>: a signed delivery. Verified here and read only as far as whose it is
+// (its events are parsed once, by the writer thread), written by the group committer (the intake
+// pipeline on the writer thread), answered 200 only after its COMMIT. Every
 // refusal is cheap: an unsigned request is refused before its body is read, a forged one after one
 // HMAC, never the JSON parser.
 import { parseDeliveryAddress } from '../../intake/parse.js';
