@@ -3,6 +3,7 @@
 //
 //   node bench/run.mjs [--duration 10] [--connections 64] [--only intake,crc,growth,startup,fsync]
 //                      [--messages 1000000] [--runs 20] [--quick]
+//   node bench/run.mjs --only scale --pg postgres://… (or OMNI_BENCH_POSTGRES_URL): listeners on PostgreSQL (bench/scale.mjs)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { cpuSeconds, peakRssMb, spawnServer } from './lib/proc.mjs';
 import { cloneInteractions, seedHistory } from './lib/seed.mjs';
 import { measureFsync, median, round } from './lib/fsync.mjs';
 import { machineInfo } from './lib/machine.mjs';
+import { scalePostgresUrl, scaleRows, scaleSection } from './scale.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'omni.js');
@@ -32,6 +34,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    // The PostgreSQL server of the scale section (else OMNI_BENCH_POSTGRES_URL).
+    pg: { type: 'string' },
     // Writes a V8 CPU profile of every omni listener into this folder (open it in Chrome DevTools).
     'cpu-prof': { type: 'string' },
   },
@@ -68,6 +72,7 @@ try {
   if (only.has('intake')) R.intake = await intakeSection(omni);
   if (only.has('growth')) R.growth = await growthSection(omni, R.intake?.omni);
   if (only.has('startup')) R.startup = await startupSection(omni);
+  if (only.has('scale')) R.scale = await scaleSection({ omni, tmp, bin: BIN, root: ROOT, env, opt, keep: flags.keep, say, pgUrl: scalePostgresUrl(flags.pg) });
 } finally {
   if (!flags.keep) fs.rmSync(tmp, { recursive: true, force: true });
   else say(`kept ${tmp}`);
@@ -277,6 +282,7 @@ function table(S) {
     row('start-up: omni --version', `${s.version.median} ms (${s.version.ratio}×)`, '≤ 1.3×', s.version.ratio <= 1.3);
     row('start-up: omni interaction list (1,000)', `${s.interactionList.median} ms (${s.interactionList.ratio}×)`, '≤ 2×', s.interactionList.ratio <= 2);
   }
+  if (S.scale) scaleRows(S.scale, row, n);
   return rows;
 }
 
