@@ -28,7 +28,7 @@ const DM_PATH = '/1.1/direct_messages/events/new.json';
 /** Requesters whose first two DMs reach the two listeners at the same moment, in opposite orders. */
 const RACERS = 20;
 /** Then a steady load from returning requesters. */
-const BULK = 600;
+const BULK = 800;
 const BULK_SENDERS = 60;
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -144,7 +144,7 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('two listeners on two ports, one Pos
     // While both listeners run: X refuses two sends for a moment, so two replies stay queued and
     // whichever listener's outbox worker claims them first sends them.
     tw.failNext({ method: 'POST', path: DM_PATH, status: 503, errors: [{ code: 130, message: 'Over capacity' }], times: 2 });
-    for (const t of await openTickets(4)) await reply(t);
+    await Promise.all((await openTickets(4)).map(reply));
     await waitFor(() => replies.every((r) => sentCount(r) >= 1), 'the replies queued before the kill to be sent', 30_000);
     expect(loading, 'the load ended before the kill: make it longer').toBe(true);
 
@@ -156,7 +156,7 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('two listeners on two ports, one Pos
 
     // After the kill: more replies, two of them refused once by X, so A's outbox worker sends them.
     tw.failNext({ method: 'POST', path: DM_PATH, status: 503, errors: [{ code: 130, message: 'Over capacity' }], times: 2 });
-    for (const t of (await openTickets(8)).slice(4)) await reply(t);
+    await Promise.all((await openTickets(8)).slice(4).map(reply));
 
     const logs: DeliveryLog[][] = await senders;
     await waitFor(() => replies.every((r) => sentCount(r) >= 1), 'every reply to be sent', 30_000);
