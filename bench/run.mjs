@@ -4,6 +4,7 @@
 //   node bench/run.mjs [--duration 10] [--connections 64] [--only intake,crc,growth,startup,fsync]
 //                      [--messages 1000000] [--runs 20] [--intake-runs 5] [--growth-runs 3] [--quick]
 //                      [--cpu-prof DIR]
+//   node bench/run.mjs --only scale --pg postgres://… (or OMNI_BENCH_POSTGRES_URL): listeners on PostgreSQL (bench/scale.mjs)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { cpuSeconds, peakRssMb, spawnServer, threadCpuDelta, threadCpuSeconds } 
 import { cloneInteractions, seedHistory } from './lib/seed.mjs';
 import { measureFsync, median, round } from './lib/fsync.mjs';
 import { machineInfo } from './lib/machine.mjs';
+import { scalePostgresUrl, scaleRows, scaleSection } from './scale.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN_DEFAULT = path.join(ROOT, 'bin', 'omni.js');
@@ -39,6 +41,8 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     // The omni under test for the intake and growth loads (default: this checkout's bin/omni.js): A/B against another build.
     bin: { type: 'string' },
+    // The PostgreSQL server of the scale section (else OMNI_BENCH_POSTGRES_URL).
+    pg: { type: 'string' },
     // Writes a V8 CPU profile of every omni listener into this folder (open it in Chrome DevTools).
     'cpu-prof': { type: 'string' },
   },
@@ -78,6 +82,7 @@ try {
   if (only.has('intake')) R.intake = await intakeSection(omni);
   if (only.has('growth')) R.growth = await growthSection(omni);
   if (only.has('startup')) R.startup = await startupSection(omni);
+  if (only.has('scale')) R.scale = await scaleSection({ omni, tmp, bin: BIN, root: ROOT, env, opt, keep: flags.keep, say, pgUrl: scalePostgresUrl(flags.pg) });
 } finally {
   if (!flags.keep) fs.rmSync(tmp, { recursive: true, force: true });
   else say(`kept ${tmp}`);
@@ -351,6 +356,7 @@ function table(S) {
     row('start-up: omni --version', `${s.version.median} ms (${s.version.ratio}×)`, '≤ 1.3×', s.version.ratio <= 1.3);
     row('start-up: omni interaction list (1,000)', `${s.interactionList.median} ms (${s.interactionList.ratio}×)`, '≤ 2×', s.interactionList.ratio <= 2);
   }
+  if (S.scale) scaleRows(S.scale, row, n);
   return rows;
 }
 

@@ -1,12 +1,14 @@
-// Reading back what the listener stored, through a connection of our own.
+// Reading back what the listener stored, through a connection of our own (a file or a PostgreSQL URL).
 import { openDatabase } from '../../src/db/connection.js';
 
-export async function storedEventIds(dbPath: string): Promise<string[]> {
-  const db = await openDatabase(dbPath);
+/** The event ids of the inbound messages stored, in the order they were stored (replies left out). */
+export async function storedEventIds(db: string): Promise<string[]> {
+  const h = await openDatabase(db);
   try {
-    return db.sqlite.prepare('SELECT twitter_event_id FROM messages ORDER BY id').pluck().all() as string[];
+    const rows = await h.kysely.selectFrom('messages').select('twitter_event_id').where('direction', '=', 'inbound').orderBy('id').execute();
+    return rows.map((r) => r.twitter_event_id as string);
   } finally {
-    await db.close();
+    await h.close();
   }
 }
 
