@@ -1,0 +1,46 @@
+// Once per fleet: work that one listener of a database should do per interval, not every listener
+// (the webhook watchdog's round, the replay on start, the retention run). A row per job in
+// fleet_jobs (migration 0017) says when it last ran; a listener about to run a job stamps the row,
+// unless another listener stamped it within the interval, and then skips the run. PostgreSQL: read
+// and stamped in one transaction holding pg_try_advisory_xact_lock(job key), so two listeners
+// deciding at once cannot both win (the loser of the lock skips at once, never waits). SQLite: the
+// same read and stamp in one IMMEDIATE transaction (the write lock serialises the processes).
+import { sql, type Kysely } from 'kysely';
+import { engineOf } from './engine.js';
+import type { Database } from './schema.js';
+
+/** The jobs run once per fleet; the names are the rows of fleet_jobs. */
+export type FleetJob = 'webhook-watchdog' | 'replay-on-start' | 'retention';
+
+/** A run counts as "this interval's" when stamped less than this share of the interval ago: timers drift by a few ms. */
+const SAME_INTERVAL = 0.9;
+
+/** The advisory lock key of a job: a stable 32-bit number per name (hashtext is PostgreSQL's own). */
+function lockOf(job: FleetJob) {
+  return sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(hashtext(${`omni fleet job ${job}`})) AS locked`;
+}
+
+/**
+ * True when this caller should run `job` now (the row is then stamped with `owner` and `now`); false
+ * when another listener ran it less than an interval ago, or is deciding right now (PostgreSQL).
+ */
+export async function claimFleetRun(db: Kysely<Database>, job: FleetJob, o: { intervalMs: number; owner: string; now: Date }): Promise<boolean> {
+  const postgres = engineOf(db) === 'postgres';
+  return db.transaction().execute(async (trx) => {
+    if (postgres && !(await lockOf(job).execute(trx)).rows[0]?.locked) return false;
+    const row = await trx.selectFrom('fleet_jobs').select(['last_run_at']).where('job', '=', job).executeTakeFirst();
+    const at = o.now.toISOString();
+    if (row && o.now.getTime() - Date.parse(row.last_run_at) < o.intervalMs * SAME_INTERVAL) return false;
+    await trx
+      .insertInto('fleet_jobs')
+      .values({ job, last_run_at: at, owner: o.owner })
+      .onConflict((oc) => oc.column('job').doUpdateSet({ last_run_at: at, owner: o.owner }))
+      .execute();
+    return true;
+  });
+}
+
+/** Who ran a job last and when (omni status, tests). */
+export async function lastFleetRun(db: Kysely<Database>, job: FleetJob): Promise<{ last_run_at: string; owner: string } | undefined> {
+  return db.selectFrom('fleet_jobs').select(['last_run_at', 'owner']).where('job', '=', job).executeTakeFirst();
+}
