@@ -19,6 +19,9 @@ const postgresSuites = [
   'tests/db/health.test.ts',
   'tests/db/reconcile.test.ts',
   'tests/commands/interaction/xchat.test.ts',
+  'tests/listener/listener-engines.test.ts',
+  'tests/db/fleet.test.ts',
+  'tests/listener/listen-cli-engines.test.ts',
 ];
 
 export default defineConfig({

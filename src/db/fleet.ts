@@ -4,7 +4,7 @@
 // unless another listener stamped it within the interval, and then skips the run. PostgreSQL: read
 // and stamped in one transaction holding pg_try_advisory_xact_lock(job key), so two listeners
 // deciding at once cannot both win (the loser of the lock skips at once, never waits). SQLite: the
-// same read and stamp in one IMMEDIATE transaction (the write lock serialises the processes).
+// same stamp, one statement (the write lock serialises the processes).
 import { sql, type Kysely } from 'kysely';
 import { engineOf } from './engine.js';
 import type { Database } from './schema.js';
@@ -23,21 +23,22 @@ function lockOf(job: FleetJob) {
 /**
  * True when this caller should run `job` now (the row is then stamped with `owner` and `now`); false
  * when another listener ran it less than an interval ago, or is deciding right now (PostgreSQL).
+ * The stamp is one conditional upsert (atomic on both engines: a concurrent insert of the same job
+ * waits and is then judged against the row that won); on PostgreSQL it runs under the job's
+ * advisory lock, so the other listeners skip at once instead of queueing on the row.
  */
 export async function claimFleetRun(db: Kysely<Database>, job: FleetJob, o: { intervalMs: number; owner: string; now: Date }): Promise<boolean> {
-  const postgres = engineOf(db) === 'postgres';
-  return db.transaction().execute(async (trx) => {
-    if (postgres && !(await lockOf(job).execute(trx)).rows[0]?.locked) return false;
-    const row = await trx.selectFrom('fleet_jobs').select(['last_run_at']).where('job', '=', job).executeTakeFirst();
-    const at = o.now.toISOString();
-    if (row && o.now.getTime() - Date.parse(row.last_run_at) < o.intervalMs * SAME_INTERVAL) return false;
-    await trx
+  const at = o.now.toISOString();
+  const ranBefore = new Date(o.now.getTime() - o.intervalMs * SAME_INTERVAL).toISOString();
+  const stamp = async (q: Kysely<Database>) =>
+    (await q
       .insertInto('fleet_jobs')
       .values({ job, last_run_at: at, owner: o.owner })
-      .onConflict((oc) => oc.column('job').doUpdateSet({ last_run_at: at, owner: o.owner }))
-      .execute();
-    return true;
-  });
+      .onConflict((oc) => oc.column('job').doUpdateSet({ last_run_at: at, owner: o.owner }).where('fleet_jobs.last_run_at', '<=', ranBefore))
+      .returning('job')
+      .executeTakeFirst()) !== undefined;
+  if (engineOf(db) === 'sqlite') return stamp(db);
+  return db.transaction().execute(async (trx) => ((await lockOf(job).execute(trx)).rows[0]?.locked ? stamp(trx) : false));
 }
 
 /** Who ran a job last and when (omni status, tests). */

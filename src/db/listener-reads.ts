@@ -43,6 +43,8 @@ class InteractionCache {
   private readonly rows = new Map<number, IntakeInteractionRow>();
   /** The cached row, or undefined; `version` is the counter read for this request. */
   get(version: number, id: number): IntakeInteractionRow | undefined {
+    // An older counter (PostgreSQL: a request that read it before another's) is only a miss.
+    if (this.version !== undefined && version < this.version) return undefined;
     if (version !== this.version) {
       this.rows.clear();
       this.version = version;
