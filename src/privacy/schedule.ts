@@ -42,7 +42,7 @@ export function startRetentionSchedule(opts: {
       const db = await opts.open();
       try {
         const now = (opts.now ?? (() => new Date()))();
-        if (gated && !(await claimFleetRun(db.kysely, 'retention', { intervalMs, owner, now }))) return undefined;
+        if (gated && !(await claimFleetRun(db, 'retention', { intervalMs, owner, now }))) return undefined;
         const report = await runRetention(db.kysely, { now: (opts.now ?? (() => new Date()))(), dryRun: false, actor: opts.actor });
         if (report && report.tickets.length > 0) {
           opts.log.info(`retention: redacted ${report.messages} messages of ${report.tickets.length} tickets closed before ${report.cutoff}`, {

@@ -139,7 +139,8 @@ export function startWatchdog(opts: WatchdogOptions): Watchdog {
     let rows: InteractionView[];
     try {
       const first = rounds++ === 0;
-      if (opts.claimRound && !(await opts.claimRound()) && !first) return;
+      // A claim that cannot be made (the database busy or away) skips a later round, never the first.
+      if (opts.claimRound && !(await opts.claimRound().catch(() => false)) && !first) return;
       rows = watchedInteractions(await listInteractions((await db()).kysely));
     } catch (err) {
       if (!stopped) log.error('watchdog: cannot read the interactions', err);

@@ -21,7 +21,7 @@ describe(`once per fleet on ${TEST_ENGINE}`, () => {
     const t0 = Date.parse('2026-03-01T10:00:00.000Z');
     const round = (at: number) =>
       Promise.all(
-        Array.from({ length: 8 }, (_, i) => claimFleetRun(i % 2 ? a.kysely : b.kysely, 'webhook-watchdog', { intervalMs, owner: `listener ${i % 2 ? 'a' : 'b'}`, now: new Date(at + i) })),
+        Array.from({ length: 8 }, (_, i) => claimFleetRun(i % 2 ? a : b, 'webhook-watchdog', { intervalMs, owner: `listener ${i % 2 ? 'a' : 'b'}`, now: new Date(at + i) })),
       );
     const winners = (r: boolean[]) => r.filter(Boolean).length;
     expect(winners(await round(t0))).toBe(1);
@@ -32,6 +32,6 @@ describe(`once per fleet on ${TEST_ENGINE}`, () => {
     expect(winners(await round(t0 + intervalMs))).toBe(1);
     expect(await lastFleetRun(a.kysely, 'webhook-watchdog')).toMatchObject({ last_run_at: expect.stringMatching(/^2026-03-01T10:01:00/), owner: expect.stringMatching(/^listener [ab]$/) });
     // Jobs are independent.
-    expect(await claimFleetRun(b.kysely, 'retention', { intervalMs, owner: 'listener b', now: new Date(t0 + intervalMs + 1) })).toBe(true);
+    expect(await claimFleetRun(b, 'retention', { intervalMs, owner: 'listener b', now: new Date(t0 + intervalMs + 1) })).toBe(true);
   });
 });
