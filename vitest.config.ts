@@ -20,6 +20,9 @@ const postgresSuites = [
   'tests/db/reconcile.test.ts',
   'tests/commands/interaction/xchat.test.ts',
   'tests/journeys/pg-fleet.test.ts',
+  'tests/listener/listener-engines.test.ts',
+  'tests/db/fleet.test.ts',
+  'tests/listener/listen-cli-engines.test.ts',
 ];
 
 export default defineConfig({

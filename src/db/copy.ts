@@ -36,7 +36,7 @@ async function targetTables(db: Kysely<any>): Promise<TargetTable[]> {
              where i.indrelid = c.oid and i.indisprimary) as key,
            exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attidentity <> '' and not a.attisdropped) as identity
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = current_schema() and c.relkind = 'r' and c.relname not like 'kysely\\_%'
+     where n.nspname = current_schema() and c.relkind = 'r' and c.relname not like 'kysely\\_%' and c.relname <> 'listener_cache_version'
      order by c.relname`.execute(db);
   const { rows: fks } = await sql<{ child: string; parent: string }>`
     select cl.relname as child, pa.relname as parent

@@ -1,9 +1,11 @@
-// The listeners' heartbeats (migration 0010): when each `omni listen` was last alive. Synchronous
-// better-sqlite3 statements, like the listener's other event-loop writes: the caller runs the writes
+// The listeners' heartbeats (migration 0010): when each `omni listen` was last alive. On SQLite,
+// synchronous better-sqlite3 statements, like the listener's other event-loop writes: the caller runs the writes
 // under a short busy timeout (withBusyTimeout), so a lock held by another process never freezes the
 // listener, and a beat that could not be written is simply written at the next one. Portable SQL.
+// On PostgreSQL (and for the read at start, on both) the same statements through Kysely.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { ListenerHeartbeatTable } from './schema.js';
+import type { Kysely } from 'kysely';
+import type { Database, ListenerHeartbeatTable } from './schema.js';
 
 export type ListenerHeartbeat = ListenerHeartbeatTable;
 
@@ -39,5 +41,33 @@ export function createHeartbeatStore(sqlite: BetterSqlite3.Database): HeartbeatS
       upsert.run(listener, pid, startedAt, now, stopped ? now : null);
     },
     prune: (before) => prune.run(before).changes,
+  };
+}
+
+/** The latest heartbeat of any listener on this database, or undefined when none ever ran. */
+export async function latestHeartbeat(db: Kysely<Database>): Promise<ListenerHeartbeat | undefined> {
+  return db.selectFrom('listener_heartbeats').selectAll().orderBy('last_alive_at', 'desc').limit(1).executeTakeFirst();
+}
+
+/** The writes of HeartbeatStore through Kysely (PostgreSQL's listener). */
+export interface AsyncHeartbeatWrites {
+  beat(listener: string, pid: number, startedAt: string, now: string, stopped?: boolean): Promise<void>;
+  prune(before: string): Promise<number>;
+}
+
+export function createKyselyHeartbeatWrites(db: Kysely<Database>): AsyncHeartbeatWrites {
+  return {
+    beat: async (listener, pid, startedAt, now, stopped = false) => {
+      const row = { listener, pid, started_at: startedAt, last_alive_at: now, stopped_at: stopped ? now : null };
+      await db
+        .insertInto('listener_heartbeats')
+        .values(row)
+        .onConflict((oc) => oc.column('listener').doUpdateSet({ pid, started_at: startedAt, last_alive_at: now, stopped_at: row.stopped_at }))
+        .execute();
+    },
+    prune: async (before) => {
+      const r = await db.deleteFrom('listener_heartbeats').where('stopped_at', 'is not', null).where('last_alive_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
   };
 }

@@ -318,6 +318,21 @@ export interface Database {
   health_transitions: HealthTransitionTable;
   reconcile_state: ReconcileStateTable;
   x_history_reads: XHistoryReadTable;
+  listener_cache_version: ListenerCacheVersionTable;
+  fleet_jobs: FleetJobTable;
+}
+
+/** Migration 0017: moves whenever a column the listener caches of an interaction changes (src/db/listener-reads.ts). */
+export interface ListenerCacheVersionTable {
+  id: number;
+  version: number;
+}
+
+/** Migration 0017: when each once-per-fleet job last ran (src/db/fleet.ts). */
+export interface FleetJobTable {
+  job: string;
+  last_run_at: string;
+  owner: string;
 }
 
 /** Migration 0016: what the listeners saw of each interaction (src/db/health.ts). */

@@ -1,6 +1,6 @@
 // The webhook journal: CRCs received by the listener and the watchdog's checks (migration 0004).
-// Written in batches by the listener (synchronous better-sqlite3, one transaction per flush), read
-// through Kysely by `webhook status` and `doctor`. Bounded: each flush prunes the interactions and
+// Written in batches by the listener (synchronous better-sqlite3 on SQLite, Kysely on PostgreSQL;
+// one transaction per flush), read through Kysely by `webhook status` and `doctor`. Bounded: each flush prunes the interactions and
 // kinds it touched to the newest WEBHOOK_EVENTS_KEPT rows, so a flood of refused CRCs can neither
 // grow the file nor push out the record of the last CRC that was answered (kinds are pruned apart).
 import type BetterSqlite3 from 'better-sqlite3';
@@ -40,6 +40,22 @@ export function createWebhookEventWriter(sqlite: BetterSqlite3.Database, keep = 
   return (events) => {
     if (events.length > 0) write.immediate(events);
   };
+}
+
+/** The same writes through Kysely (PostgreSQL's listener): one transaction, the same pruning. */
+export async function writeWebhookEvents(db: Kysely<Database>, events: NewWebhookEvent[], keep = WEBHOOK_EVENTS_KEPT): Promise<void> {
+  if (events.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('webhook_events')
+      .values(events.map((e) => ({ interaction_id: e.interactionId, at: e.at, kind: e.kind, result: e.result, detail: e.detail ?? null, remote: e.remote ?? null })))
+      .execute();
+    const touched = new Map(events.map((e) => [`${e.interactionId}/${e.kind}`, [e.interactionId, e.kind] as const]));
+    for (const [id, kind] of touched.values()) {
+      const edge = await trx.selectFrom('webhook_events').select('id').where('interaction_id', '=', id).where('kind', '=', kind).orderBy('id', 'desc').limit(1).offset(keep).executeTakeFirst();
+      if (edge) await trx.deleteFrom('webhook_events').where('interaction_id', '=', id).where('kind', '=', kind).where('id', '<=', edge.id).execute();
+    }
+  });
 }
 
 /** The newest event of a kind for an interaction. */

@@ -2,13 +2,15 @@
 // one dependencies object, the server's limits (limits.ts), the group committer in front of the
 // writer (group-commit.ts, intake-writer.ts), and a graceful close (shutdown.ts). Twitter retries
 // anything not answered 200 within 3 s, so every refusal is cheap, and 200 means "committed with
-// synchronous=FULL".
+// synchronous=FULL" (SQLite) or "COMMIT returned" (PostgreSQL). Either engine: the reads go through
+// src/db/listener-reads.ts (the interaction cache), the writes through the engine's writer.
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type BetterSqlite3 from 'better-sqlite3';
-import { createIntakeStore, type IntakeInteractionRow } from '../db/intake.js';
-import { createOutboxStore } from '../db/outbox.js';
-import { createWebhookEventWriter } from '../db/webhook-events.js';
+import type { Db } from '../db/connection.js';
+import type { IntakeInteractionRow } from '../db/intake.js';
+import { createPostgresListenerReads, createSqliteListenerReads, type ListenerReads, type MaybePromise } from '../db/listener-reads.js';
+import type { OutboxCounts } from '../db/outbox.js';
+import { createWebhookEventWriter, writeWebhookEvents } from '../db/webhook-events.js';
 import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import type { SecretBox } from '../secrets.js';
 import type { EventResult } from '../intake/pipeline.js';
@@ -18,7 +20,7 @@ import { createUnverifiedBudget, MAX_BODY_BYTES, type UnverifiedBudget } from '.
 import { defaultTrustedProxies, type TrustedProxies } from './client-address.js';
 import { createEventJournal, type EventJournal } from './event-journal.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
-import { inlineWriter, type IntakeWriter, type WriteJob } from './intake-writer.js';
+import { inlineWriter, postgresWriter, type IntakeWriter, type WriteJob } from './intake-writer.js';
 import { createLimitedServer, DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
 import type { ListenerLog } from './log.js';
 import { createListenerMetrics, type ListenerMetrics } from './metrics.js';
@@ -31,8 +33,11 @@ import { tombstoneKey } from '../privacy/tombstone.js';
 import { createXChatIntake, type XChatIntake, type XChatIntakeOptions } from './xchat-intake.js';
 
 
+/** What the listener needs of the database: SQLite's handle, or PostgreSQL's pool, by `engine`. */
+export type ListenerDb = Pick<Db, 'engine' | 'kysely' | 'sqlite' | 'pool'>;
+
 export interface ListenerOptions {
-  sqlite: BetterSqlite3.Database;
+  db: ListenerDb;
   box: SecretBox;
   log: ListenerLog;
   host: string;
@@ -48,7 +53,7 @@ export interface ListenerOptions {
   helperIdleMs?: number;
   /** Proxies whose X-Forwarded-For is believed; default: loopback when `host` is a loopback address, else none. */
   trustedProxies?: TrustedProxies;
-  /** Where write transactions run; default: inline on `sqlite`. `omni listen` passes a worker thread. */
+  /** Where write transactions run; default: inline on SQLite's handle, the pool's writer on PostgreSQL. `omni listen` passes a worker thread on SQLite. */
   writer?: IntakeWriter;
   /** X Chat (chat.received / chat.sent) read and verified before the commit; without it they are ignored as unsupported. */
   xchat?: Pick<XChatIntakeOptions, 'db' | 'box' | 'api' | 'absentTtlMs'>;
@@ -71,10 +76,12 @@ export interface Listener {
 }
 
 export async function startListener(opts: ListenerOptions): Promise<Listener> {
-  const store = createIntakeStore(opts.sqlite);
+  const { db } = opts;
+  const reads = db.engine === 'sqlite' ? createSqliteListenerReads(db.sqlite) : createPostgresListenerReads(db.pool, db.kysely);
   const metrics = opts.metrics ?? createListenerMetrics();
   const limits: ListenerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const writer = opts.writer ?? inlineWriter(opts.sqlite, { idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(opts.box) });
+  const settings = { idleMs: opts.helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(opts.box) };
+  const writer = opts.writer ?? (db.engine === 'sqlite' ? inlineWriter(db.sqlite, settings) : postgresWriter(db.pool, settings));
   const committer = createGroupCommitter(timed(writer, metrics), { maxInFlight: writer.maxInFlight ?? 1 });
   const events = eventJournal(opts, metrics);
   const secrets = createSecretCache(opts.box);
@@ -84,7 +91,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
 
   const apiSecret = (row: IntakeInteractionRow) => rethrowAs(() => secrets.apiSecret(row.id, row.api_secret_key_enc), (e) => new SecretUnreadable(row.id, e));
   const deps: RouteDeps = {
-    store,
+    ping: () => reads.ping(),
     committer,
     metrics,
     log: opts.log,
@@ -94,15 +101,15 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
     unverified: createUnverifiedBudget(limits.maxUnverifiedBytes, limits.maxUnverifiedBytesPerIp),
     bodyTimeoutMs: limits.bodyTimeoutMs,
-    interaction: (rawId) => (/^\d{1,15}$/.test(rawId) ? rethrowAs(() => store.interaction(Number(rawId)), (e) => new InteractionUnreadable(e)) : undefined),
+    interaction: (rawId) => (/^\d{1,15}$/.test(rawId) ? unreadable(() => reads.interaction(Number(rawId))) : undefined),
     apiSecret,
     closing: () => closing,
     ...(opts.accountHealth ? { accountHealth: opts.accountHealth } : {}),
     warnedUnknownAccount: new Set(),
     poisoned: new BoundedSet(1_000),
     accounts: createAccountRouter({
-      accounts: (webhookId) => rethrowAs(() => store.webhookAccounts(webhookId), (e) => new InteractionUnreadable(e)),
-      interaction: (id) => rethrowAs(() => store.interaction(id), (e) => new InteractionUnreadable(e)),
+      accounts: (webhookId) => unreadable(() => reads.webhookAccounts(webhookId)),
+      interaction: (id) => unreadable(() => reads.interaction(id)),
       secretOf: apiSecret,
     }),
     ...(xchat ? { xchat } : {}),
@@ -112,7 +119,8 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     priority: (req: IncomingMessage) => (req.method === 'GET' || req.method === 'HEAD') && isPriorityPath(req.url ?? '/'),
   };
   const { server, openConnections } = createLimitedServer(limits, metrics, policy, createRouter(deps));
-  gauges(metrics, opts.sqlite, openConnections, deps.unverified);
+  const beforeMetrics = gauges(metrics, db.engine, reads, openConnections, deps.unverified);
+  if (beforeMetrics) deps.beforeMetrics = beforeMetrics;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -123,7 +131,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-  opts.log.listening({ url, host: address.address, port: address.port, dbPath: opts.dbPath, interactions: store.liveInteractions() });
+  opts.log.listening({ url, host: address.address, port: address.port, dbPath: opts.dbPath, interactions: await reads.liveInteractions() });
 
   return {
     url,
@@ -141,7 +149,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       await writer.close();
       // The X Chat keys are wiped from WASM memory once nothing can need them any more.
       xchat?.close();
-      events.close();
+      await events.close();
       return result;
     },
   };
@@ -166,24 +174,46 @@ function timed(writer: IntakeWriter, metrics: ListenerMetrics) {
   };
 }
 
+/** A read of the listener's; what it throws or rejects with becomes InteractionUnreadable (503). */
+function unreadable<T>(read: () => MaybePromise<T>): MaybePromise<T> {
+  const result = rethrowAs(read, (e) => new InteractionUnreadable(e));
+  return result instanceof Promise ? result.catch((e: unknown) => Promise.reject(new InteractionUnreadable(e))) : result;
+}
+
 /** The buffered journal of CRCs received, written to webhook_events. */
 function eventJournal(opts: ListenerOptions, metrics: ListenerMetrics): EventJournal {
-  const writeEvents = createWebhookEventWriter(opts.sqlite);
-  return createEventJournal({
+  const { db } = opts;
+  let write: (batch: Parameters<ReturnType<typeof createWebhookEventWriter>>[0], final: boolean) => void | Promise<void>;
+  if (db.engine === 'sqlite') {
+    const sqlite = db.sqlite;
+    const writeEvents = createWebhookEventWriter(sqlite);
     // Kept and tried again at the next flush if the lock is not free at once (see withBusyTimeout).
-    write: (batch, final) => (final ? writeEvents(batch) : withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => writeEvents(batch))),
+    write = (batch, final) => (final ? writeEvents(batch) : withBusyTimeout(sqlite, RETRYABLE_WRITE_BUSY_MS, () => writeEvents(batch)));
+  } else {
+    write = (batch) => writeWebhookEvents(db.kysely, batch);
+  }
+  return createEventJournal({
+    write,
     onError: (err) => opts.log.error('cannot record CRCs in the database (kept for the next try)', err),
     onDropped: (n) => metrics.eventsDropped(n),
   });
 }
 
-/** Gauges read at scrape time: the outbox by status, and the open connections. */
-function gauges(metrics: ListenerMetrics, sqlite: BetterSqlite3.Database, openConnections: () => number, unverified: UnverifiedBudget): void {
-  const outbox = createOutboxStore(sqlite);
+/**
+ * Gauges read at scrape time: the outbox by status, and the open connections. SQLite reads the
+ * outbox in the gauge itself; PostgreSQL reads it just before rendering (the returned hook), and a
+ * scrape while the server is unreachable shows the last counts read.
+ */
+function gauges(metrics: ListenerMetrics, engine: ListenerDb['engine'], reads: ListenerReads, openConnections: () => number, unverified: UnverifiedBudget): (() => Promise<void>) | undefined {
+  let last: OutboxCounts | undefined;
+  const refresh = async () => {
+    last = await reads.outboxCounts();
+  };
   metrics.gauge('omni_outbox_messages', 'Outbound DMs in the outbox by status (pending, sending, failed).', () => {
-    const c = outbox.counts();
-    return (['pending', 'sending', 'failed'] as const).map((status) => ({ labels: { status }, value: c[status] }));
+    const c = engine === 'sqlite' ? (reads.outboxCounts() as OutboxCounts) : last;
+    return c ? (['pending', 'sending', 'failed'] as const).map((status) => ({ labels: { status }, value: c[status] })) : [];
   });
   metrics.gauge('omni_http_open_connections', 'Connections open right now.', () => [{ value: openConnections() }]);
   metrics.gauge('omni_http_unverified_bytes', 'Bytes of request bodies held before their signature is checked.', () => [{ value: unverified.held() }]);
+  return engine === 'sqlite' ? undefined : () => refresh().catch(() => undefined);
 }

@@ -41,6 +41,12 @@ export interface WatchdogOptions {
   onCheck: (check: WatchdogCheck) => void;
   /** Before the first round; 0 checks at once, since a restart is exactly when a CRC gets missed. */
   firstDelayMs?: number;
+  /**
+   * Once per fleet (src/db/fleet.ts): asked before every round after the first; false skips the
+   * round (another listener of the database checked within the interval). The first round always
+   * runs and stamps too: a restart is exactly when a CRC gets missed.
+   */
+  claimRound?: () => Promise<boolean>;
 }
 
 export interface Watchdog {
@@ -128,9 +134,13 @@ export function startWatchdog(opts: WatchdogOptions): Watchdog {
     }
   };
 
+  let rounds = 0;
   const runRound = async () => {
     let rows: InteractionView[];
     try {
+      const first = rounds++ === 0;
+      // A claim that cannot be made (the database busy or away) skips a later round, never the first.
+      if (opts.claimRound && !(await opts.claimRound().catch(() => false)) && !first) return;
       rows = watchedInteractions(await listInteractions((await db()).kysely));
     } catch (err) {
       if (!stopped) log.error('watchdog: cannot read the interactions', err);

@@ -27,51 +27,51 @@ function world() {
 }
 
 describe('account router', () => {
-  it('costs one query per webhook for any number of deliveries to known accounts', () => {
+  it('costs one query per webhook for any number of deliveries to known accounts', async () => {
     const w = world();
     const path = w.rows.get(1)!;
     for (let i = 0; i < 1000; i++) {
-      expect(w.router.route(path, '200')).toEqual({ kind: 'routed', row: w.rows.get(2) });
-      expect(w.router.route(path, '100')).toEqual({ kind: 'own' });
-      expect(w.router.route(path, null)).toEqual({ kind: 'own' });
+      expect(await w.router.route(path, '200')).toEqual({ kind: 'routed', row: w.rows.get(2) });
+      expect(await w.router.route(path, '100')).toEqual({ kind: 'own' });
+      expect(await w.router.route(path, null)).toEqual({ kind: 'own' });
       w.tick(10);
     }
     // 10 s of deliveries: read once, then again only when the map turned 60 s old (not yet).
     expect(w.queries()).toBe(1);
     w.tick(60_000);
-    w.router.route(path, '200');
+    await w.router.route(path, '200');
     expect(w.queries()).toBe(2);
   });
 
-  it('reads the map at most once a second while deliveries for unknown accounts flood in, and finds a new owner then', () => {
+  it('reads the map at most once a second while deliveries for unknown accounts flood in, and finds a new owner then', async () => {
     const w = world();
     const path = w.rows.get(1)!;
     for (let i = 0; i < 500; i++) {
-      expect(w.router.route(path, '999')).toMatchObject({ kind: 'unowned' });
+      expect(await w.router.route(path, '999')).toMatchObject({ kind: 'unowned' });
       w.tick(4);
     }
     expect(w.queries()).toBe(2); // the first read, and one more after a second
     w.rows.set(3, row(3, '999'));
     w.tick(1_000);
-    expect(w.router.route(path, '999')).toEqual({ kind: 'routed', row: w.rows.get(3) });
+    expect(await w.router.route(path, '999')).toEqual({ kind: 'routed', row: w.rows.get(3) });
   });
 
-  it('never serves a deleted or moved owner from the cache', () => {
+  it('never serves a deleted or moved owner from the cache', async () => {
     const w = world();
     const path = w.rows.get(1)!;
-    expect(w.router.route(path, '200')).toMatchObject({ kind: 'routed' });
+    expect(await w.router.route(path, '200')).toMatchObject({ kind: 'routed' });
     w.rows.delete(2);
-    expect(w.router.route(path, '200')).toMatchObject({ kind: 'unowned' });
+    expect(await w.router.route(path, '200')).toMatchObject({ kind: 'unowned' });
     w.rows.set(2, row(2, '200', { webhook_id: 'OTHER' }));
     w.tick(2_000);
-    expect(w.router.route(path, '200')).toMatchObject({ kind: 'unowned' });
+    expect(await w.router.route(path, '200')).toMatchObject({ kind: 'unowned' });
   });
 
-  it('takes what names no account, or names any account while the path\'s own is unknown and nobody owns it', () => {
+  it('takes what names no account, or names any account while the path\'s own is unknown and nobody owns it', async () => {
     const w = world();
     const unknown = row(5, null);
-    expect(w.router.route(unknown, '777')).toEqual({ kind: 'own' });
-    expect(w.router.route(unknown, '200')).toMatchObject({ kind: 'routed' });
-    expect(w.router.route(row(6, '600', { webhook_id: null }), '777')).toMatchObject({ kind: 'unowned', reason: expect.stringContaining('omni webhook register 6') });
+    expect(await w.router.route(unknown, '777')).toEqual({ kind: 'own' });
+    expect(await w.router.route(unknown, '200')).toMatchObject({ kind: 'routed' });
+    expect(await w.router.route(row(6, '600', { webhook_id: null }), '777')).toMatchObject({ kind: 'unowned', reason: expect.stringContaining('omni webhook register 6') });
   });
 });

@@ -61,7 +61,7 @@ async function setup(): Promise<Setup> {
   const box = loadSecretBox(dbPath, {});
   await storeAuthorization(db.kysely, box, sales, { accessToken: 'a', refreshToken: 'r', expiresAt: new Date(Date.now() + 7_200_000).toISOString(), scopes: 'dm.read dm.write tweet.read users.read offline.access' }, { userId: SALES_ID, username: 'acme_sales', name: null });
   const lines: string[] = [];
-  const listener = await startListener({ sqlite: db.sqlite, box, log: createJsonLog({ write: (s: string) => lines.push(s) }), host: '127.0.0.1', port: 0, dbPath });
+  const listener = await startListener({ db, box, log: createJsonLog({ write: (s: string) => lines.push(s) }), host: '127.0.0.1', port: 0, dbPath });
   closers.push(async () => void (await listener.close(1000)));
 
   const bearer = await appBearer(tw.url, TEST_SECRETS.apiKey, TEST_SECRETS.apiSecretKey);

@@ -42,7 +42,7 @@ export async function startInProcessListener(
   const lines: string[] = [];
   const log = createJsonLog({ write: (s: string) => lines.push(s) });
   const listener = await startListener({
-    sqlite: db.sqlite,
+    db,
     box: loadSecretBox(dbPath, {}),
     log,
     host: '127.0.0.1',

@@ -118,6 +118,7 @@ export function registerListenCommands(program: Command, run: Runner): void {
             'omni listen --no-replay                     # after downtime, replay by hand: omni webhook replay 1 --since 2h',
             'omni listen --notify https://hooks.slack.com/services/T0/B0/XXXX   # a Slack message on each unhealthy state and its end',
             'omni listen --reconcile-every 5m            # look for DMs X did not deliver every 5 minutes',
+            'OMNI_SECRET_KEY=… omni --db postgres://omni:…@db.example.com:5432/omni --db-pool-size 20 listen   # one of N listeners on one PostgreSQL database',
           ]),
       ),
     async () => (await import('./listen.js')).listenAction,

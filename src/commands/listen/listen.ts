@@ -11,6 +11,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { OutboxSettings } from '../../outbox/settings.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import type { Db } from '../../db/connection.js';
 import type { SecretBox } from '../../secrets.js';
 import type { StreamPlan } from '../../listener/stream-intake.js';
 import type { HealthMonitor } from '../../health/monitor.js';
@@ -95,10 +96,10 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   const helperTimeout = helperTimeoutMs(ctx.env);
 
   const db = await ctx.db();
-  db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
+  if (db.engine === 'sqlite') db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
   const box = await ctx.secrets();
   const { tombstoneKey } = await import('../../privacy/tombstone.js');
-  const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter }] = await Promise.all([
+  const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter, postgresWriter }] = await Promise.all([
     import('../../listener/server.js'),
     import('../../listener/shutdown.js'),
     import('../../listener/log.js'),
@@ -114,22 +115,27 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   // Caught before the port is bound: a signal from here on is an orderly shutdown.
   const signals = catchSignals();
   try {
-    // Write transactions run on a worker thread with its own connection: the event loop keeps
-    // serving while COMMIT fsyncs. This module is bundled into dist/chunks/, the worker into dist/.
-    const writer = await startWorkerWriter({
-      workerUrl: new URL('../intake-worker.js', import.meta.url),
-      dbPath: db.path,
-      busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
-      settings: { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(box), answerWindowMs },
-      onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
-    });
+    const settings = { idleMs: helperIdleMs ?? DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(box), answerWindowMs };
+    // SQLite: write transactions run on a worker thread with its own connection, so the event loop
+    // keeps serving while COMMIT fsyncs. This module is bundled into dist/chunks/, the worker into
+    // dist/. PostgreSQL: batches commit on the pool's connections (no thread: the server does the work).
+    const writer =
+      db.engine === 'postgres'
+        ? postgresWriter(db.pool, settings)
+        : await startWorkerWriter({
+            workerUrl: new URL('../intake-worker.js', import.meta.url),
+            dbPath: db.path,
+            busyTimeoutMs: LISTENER_BUSY_TIMEOUT_MS,
+            settings,
+            onExit: (err) => log.error('the intake writer thread stopped; starting it again', err),
+          });
     // X Chat: each interaction's session is opened on its first chat.* event and kept until shutdown.
     const [{ createXChatGateways }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([import('../../listener/xchat-gateways.js'), import('../../twitter/gateway.js')]);
     const xchatGateways = createXChatGateways({ db: db.kysely, box, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), ...(ctx.env.OMNI_TWITTER_CLIENT_ID ? { clientIdFallback: ctx.env.OMNI_TWITTER_CLIENT_ID } : {}) });
     let listener;
     let health: HealthMonitor | undefined;
     try {
-      listener = await startListener({ sqlite: db.sqlite, box, log, host, port, dbPath: db.path, writer, limits, ...(trustedProxies ? { trustedProxies } : {}), xchat: { db: db.kysely, box, api: (id) => xchatGateways.of(id) }, accountHealth: () => health?.current() });
+      listener = await startListener({ db, box, log, host, port, dbPath: db.path, writer, limits, ...(trustedProxies ? { trustedProxies } : {}), xchat: { db: db.kysely, box, api: (id) => xchatGateways.of(id) }, accountHealth: () => health?.current() });
     } catch (err) {
       await writer.close(); // a live thread would keep the process from exiting
       xchatGateways.close();
@@ -140,9 +146,12 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     // Reconciliation is told of stream reconnects and webhook revalidations; it starts after the replay request.
     let reconcile: ReconcileLoop | undefined;
     const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill, db.kysely, (ids) => reconcile?.trigger('stream reconnected', ids)) : undefined;
-    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, monitor, (id) => reconcile?.trigger('webhook revalidated', [id]));
-    const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
-    const lastAlive = await startLastAliveAndReplay(ctx, db.sqlite, db.kysely, box, listener.port, log, opts.replay !== false);
+    const owner = `omni listen ${(await import('node:os')).hostname()}:${process.pid}:${listener.port}`;
+    const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, db, owner, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, monitor, (id) => reconcile?.trigger('webhook revalidated', [id]));
+    // The outbox and Helper workers on PostgreSQL come with their own change (startWorkers); until
+    // then a listener on PostgreSQL takes deliveries and leaves sending to a listener that has them.
+    const stopWorkers = db.engine === 'sqlite' ? await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout) : withoutWorkers(log);
+    const lastAlive = await startLastAliveAndReplay(ctx, db, owner, box, listener.port, log, opts.replay !== false);
     reconcile = await startReconciling(ctx, db.kysely, listener, log, reconcileMs, reconcileEvery, lastAlive.replayed);
     const reconciling = reconcile;
     // The watchdog and reconciliation stop as soon as the signal arrives (their X calls are cut), not
@@ -160,7 +169,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
       await stopWorkers();
       await lastAlive.stop();
       await monitor.stop();
-      listener.events.close();
+      await listener.events.close();
       xchatGateways.close();
     }
   } finally {
@@ -297,13 +306,15 @@ function floodLimits(ctx: Context, opts: ListenOptions): Partial<ListenerLimits>
   return limits;
 }
 
-async function startWebhookWatchdog(ctx: Context, listener: Listener, log: ListenerLog, intervalMs: number, label: string, health: HealthMonitor, onRevalidated: (interactionId: number) => void) {
-  const { startWatchdog } = await import('../../webhooks/watchdog.js');
-  log.info(`watchdog: checking every registered webhook with Twitter every ${label} (off: --no-watchdog)`);
+async function startWebhookWatchdog(ctx: Context, db: Db, owner: string, listener: Listener, log: ListenerLog, intervalMs: number, label: string, health: HealthMonitor, onRevalidated: (interactionId: number) => void) {
+  const [{ startWatchdog }, { claimFleetRun }] = await Promise.all([import('../../webhooks/watchdog.js'), import('../../db/fleet.js')]);
+  log.info(`watchdog: checking every registered webhook with Twitter every ${label} (off: --no-watchdog; with several listeners on one database, one of them per interval)`);
   return startWatchdog({
     deps: { ...serviceDeps(ctx), actor: `${ctx.actor} (omni listen watchdog)` },
     intervalMs,
     log,
+    // Once per fleet: the listeners of one database share the round (src/db/fleet.ts).
+    claimRound: () => claimFleetRun(db, 'webhook-watchdog', { intervalMs, owner, now: ctx.clock() }),
     onCheck: (c) => {
       listener.metrics.watchdog(c.result);
       // Written at once (with the CRCs buffered so far, which the check may just have caused), so
@@ -323,39 +334,59 @@ async function startWebhookWatchdog(ctx: Context, listener: Listener, log: Liste
 /**
  * The heartbeat of this listener (migration 0010) and, after a gap longer than a minute with no
  * listener alive, the replay of what X tried to deliver meanwhile (in the background; --no-replay).
+ * Once per fleet: of several listeners starting after one gap, the first to stamp fleet_jobs asks.
  */
 async function startLastAliveAndReplay(
   ctx: Context,
-  sqlite: BetterSqlite3.Database,
-  kysely: Kysely<Database>,
+  db: Db,
+  owner: string,
   box: SecretBox,
   port: number,
   log: ListenerLog,
   replay: boolean,
 ): Promise<{ stop(): Promise<void>; replayed: Promise<unknown> }> {
-  const [{ startLastAlive }, { replayOnStart, replayStart }, { apiBaseUrl, apiTimeoutMs }] = await Promise.all([
+  const [{ startLastAlive }, { replayOnStart, replayStart, REPLAY_AFTER_GAP_MS }, { apiBaseUrl, apiTimeoutMs }, { claimFleetRun }] = await Promise.all([
     import('../../listener/alive.js'),
     import('../../listener/replay-on-start.js'),
     import('../../twitter/gateway.js'),
+    import('../../db/fleet.js'),
   ]);
-  const alive = startLastAlive({ sqlite, port, log, clock: ctx.clock });
+  const kysely = db.kysely;
+  const alive = await startLastAlive({ db: kysely, ...(db.engine === 'sqlite' ? { sqlite: db.sqlite } : {}), port, log, clock: ctx.clock });
   const lastAliveAt = alive.before?.last_alive_at;
   const aborted = new AbortController();
   let running: Promise<unknown> = Promise.resolve();
   if (!replay) {
     const start = replayStart(lastAliveAt, ctx.clock());
     if (!('skip' in start)) log.warn(`replay: off (--no-replay), though no listener was alive since ${lastAliveAt}; to recover what X tried to deliver meanwhile: omni webhook replay <interaction> --since ${start.since.toISOString()}`);
+  } else if ('skip' in replayStart(lastAliveAt, ctx.clock())) {
+    running = Promise.resolve();
   } else {
-    running = replayOnStart({ db: kysely, box, lastAliveAt, log, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), clock: ctx.clock, signal: aborted.signal });
+    const replay = () => replayOnStart({ db: kysely, box, lastAliveAt, log, baseUrl: apiBaseUrl(ctx.env), timeoutMs: apiTimeoutMs(ctx.env), clock: ctx.clock, signal: aborted.signal });
+    running = claimFleetRun(db, 'replay-on-start', { intervalMs: REPLAY_AFTER_GAP_MS, owner, now: ctx.clock() }).then(
+      (mine) => {
+        if (mine) return replay();
+        log.info('replay: another listener of this database started after the same gap and asks X to replay it');
+        return [];
+      },
+      // Undecided (the database busy): a replay asked twice stores each DM once; one never asked loses them.
+      () => replay(),
+    );
   }
   return {
     replayed: running,
     async stop() {
       aborted.abort();
       await running;
-      alive.stop();
+      await alive.stop();
     },
   };
+}
+
+/** A listener without the outbox and Helper workers (PostgreSQL, until startWorkers takes it): says so once. */
+function withoutWorkers(log: ListenerLog): () => Promise<void> {
+  log.warn('outbox and Helper workers: not started on PostgreSQL yet; this listener stores deliveries, and queued DMs wait for a listener that sends them');
+  return async () => undefined;
 }
 
 /** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */

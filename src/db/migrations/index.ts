@@ -15,6 +15,7 @@ import * as m0012 from './0012_replay_jobs.js';
 import * as m0014 from './0014_xchat_conversations.js';
 import * as m0015 from './0015_reconcile.js';
 import * as m0016 from './0016_health.js';
+import * as m0017 from './0017_listener_fleet.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
@@ -30,6 +31,7 @@ export const migrations: Record<string, Migration> = {
   '0014_xchat_conversations': m0014,
   '0015_reconcile': m0015,
   '0016_health': m0016,
+  '0017_listener_fleet': m0017,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -8,7 +8,8 @@ import { send, type WebhookRoute } from './deps.js';
 
 export const crcRoute: WebhookRoute = {
   async handle(d, r) {
-    r.row = d.interaction(r.rawId);
+    const found = d.interaction(r.rawId);
+    r.row = found instanceof Promise ? await found : found;
     const row = r.row;
     if (!row) return new Refusal(404, 'unknown_interaction', `no interaction ${r.rawId}`);
     const token = new URLSearchParams(r.query).get('crc_token');

@@ -40,7 +40,8 @@ export function capResults(results: EventResult[]): { results: EventResult[]; mo
 
 export const deliveryRoute: WebhookRoute = {
   async handle(d, r) {
-    r.row = d.interaction(r.rawId);
+    const found = d.interaction(r.rawId);
+    r.row = found instanceof Promise ? await found : found;
     const row = r.row;
     if (!row) return new Refusal(404, 'unknown_interaction', 'unknown or deleted interaction');
     if (declaredTooLarge(r.req, d.maxBodyBytes)) throw new BodyTooLarge(d.maxBodyBytes);
@@ -77,7 +78,8 @@ export const deliveryRoute: WebhookRoute = {
       const mismatch = accountMismatch(row, parsed);
       if (mismatch) return new Refusal(403, 'account_mismatch', mismatch);
     } else {
-      const route = d.accounts.route(row, parsed.account);
+      const routing = d.accounts.route(row, parsed.account);
+      const route = routing instanceof Promise ? await routing : routing;
       if (route.kind === 'unowned') {
         const results = unroutedResults(delivery(), route.reason);
         const shown = capResults(results);

@@ -1,6 +1,7 @@
 // What every route of the listener is given: one object, built once by startListener.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { IntakeInteractionRow, IntakeStore } from '../../db/intake.js';
+import type { IntakeInteractionRow } from '../../db/intake.js';
+import type { MaybePromise } from '../../db/listener-reads.js';
 import type { EventResult } from '../../intake/pipeline.js';
 import type { AccountRouter } from '../account-routing.js';
 import type { UnverifiedBudget } from '../body.js';
@@ -16,7 +17,10 @@ import type { XChatIntake } from '../xchat-intake.js';
 export type Json = Record<string, unknown>;
 
 export interface RouteDeps {
-  store: IntakeStore;
+  /** A cheap read that proves the database answers (/healthz); throws or rejects otherwise. */
+  ping(): MaybePromise<void>;
+  /** PostgreSQL: reads what the gauges show, before /metrics renders them. */
+  beforeMetrics?: () => Promise<void>;
   committer: GroupCommitter<WriteJob, EventResult[]>;
   metrics: ListenerMetrics;
   log: ListenerLog;
@@ -29,8 +33,8 @@ export interface RouteDeps {
   bodyTimeoutMs: number;
   /** The bytes of bodies not yet verified, bounded in total and per client address. */
   unverified: UnverifiedBudget;
-  /** The live interaction a path names, or undefined; throws InteractionUnreadable. */
-  interaction(rawId: string): IntakeInteractionRow | undefined;
+  /** The live interaction a path names, or undefined (cached: src/db/listener-reads.ts); throws or rejects with InteractionUnreadable. Synchronous on SQLite. */
+  interaction(rawId: string): MaybePromise<IntakeInteractionRow | undefined>;
   /** The interaction's API secret (cached); throws SecretUnreadable. */
   apiSecret(row: IntakeInteractionRow): string;
   /** True once the listener is closing (answers then ask to close the connection). */
