@@ -4,7 +4,7 @@
 // kinds it touched to the newest WEBHOOK_EVENTS_KEPT rows, so a flood of refused CRCs can neither
 // grow the file nor push out the record of the last CRC that was answered (kinds are pruned apart).
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, WebhookEvent, WebhookEventKind } from './schema.js';
 
 /** Per interaction and kind: ~3 weeks of hourly CRCs, ~3 days of 10-minute watchdog checks. */
@@ -54,3 +54,19 @@ export async function lastWebhookEvent(db: Kysely<Database>, interactionId: numb
     .executeTakeFirst();
 }
 
+
+/** createWebhookEventWriter through Kysely, for either engine (a CLI command, not the listener's hot path): one transaction. */
+export async function writeWebhookEvents(db: Kysely<Database>, events: NewWebhookEvent[], keep = WEBHOOK_EVENTS_KEPT): Promise<void> {
+  if (events.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    const touched = new Map<string, [number, string]>();
+    for (const e of events) {
+      await trx.insertInto('webhook_events').values({ interaction_id: e.interactionId, at: e.at, kind: e.kind, result: e.result, detail: e.detail ?? null, remote: e.remote ?? null }).execute();
+      touched.set(`${e.interactionId}/${e.kind}`, [e.interactionId, e.kind]);
+    }
+    for (const [id, kind] of touched.values()) {
+      await sql`DELETE FROM webhook_events WHERE interaction_id = ${id} AND kind = ${kind} AND id <= (
+                  SELECT id FROM webhook_events WHERE interaction_id = ${id} AND kind = ${kind} ORDER BY id DESC LIMIT 1 OFFSET ${keep})`.execute(trx);
+    }
+  });
+}

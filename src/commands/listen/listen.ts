@@ -11,6 +11,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { OutboxSettings } from '../../outbox/settings.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
+import type { Db } from '../../db/connection.js';
 import type { SecretBox } from '../../secrets.js';
 import type { StreamPlan } from '../../listener/stream-intake.js';
 import type { HealthMonitor } from '../../health/monitor.js';
@@ -141,7 +142,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     let reconcile: ReconcileLoop | undefined;
     const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill, db.kysely, (ids) => reconcile?.trigger('stream reconnected', ids)) : undefined;
     const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, monitor, (id) => reconcile?.trigger('webhook revalidated', [id]));
-    const stopWorkers = await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout);
+    const stopWorkers = await startWorkers(ctx, db, log, outbox, helperTimeout);
     const lastAlive = await startLastAliveAndReplay(ctx, db.sqlite, db.kysely, box, listener.port, log, opts.replay !== false);
     reconcile = await startReconciling(ctx, db.kysely, listener, log, reconcileMs, reconcileEvery, lastAlive.replayed);
     const reconciling = reconcile;
@@ -361,7 +362,7 @@ async function startLastAliveAndReplay(
 /** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */
 async function startWorkers(
   ctx: Context,
-  sqlite: BetterSqlite3.Database,
+  db: Db,
   log: ListenerLog,
   outbox: OutboxSettings,
   helperTimeoutMs: number,
@@ -372,8 +373,10 @@ async function startWorkers(
     import('../outbox/send.js'),
   ]);
   const x = xSender(ctx);
-  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, x, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
-  const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
+  // Both engines: SQLite claims under its write lock, PostgreSQL with FOR UPDATE SKIP LOCKED, so
+  // every listener of a fleet runs its workers and each DM is still sent by one of them.
+  const sender = startOutboxWorker({ db, box: ctx.secrets, twitter: ctx.twitter, x, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const helper = startHelperWorker({ db, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
   // Hourly, off unless messages.retention is set (omni retention set 90d).
   const [{ startRetentionSchedule }, { openDatabase }] = await Promise.all([import('../../privacy/schedule.js'), import('../../db/connection.js')]);
   const retention = startRetentionSchedule({ open: () => openDatabase(ctx.dbPath, { migrate: false }), log, actor: `${ctx.actor} (omni listen retention)` });
