@@ -19,6 +19,7 @@ const postgresSuites = [
   'tests/db/health.test.ts',
   'tests/db/reconcile.test.ts',
   'tests/commands/interaction/xchat.test.ts',
+  'tests/outbox/workers-engines.test.ts',
 ];
 
 export default defineConfig({
