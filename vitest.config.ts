@@ -20,6 +20,7 @@ const postgresSuites = [
   'tests/db/reconcile.test.ts',
   'tests/commands/interaction/xchat.test.ts',
   'tests/outbox/workers-engines.test.ts',
+  'tests/commands/reconcile/reconcile.test.ts',
 ];
 
 export default defineConfig({
