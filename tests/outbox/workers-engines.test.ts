@@ -13,7 +13,8 @@ import { createTwitterGateway } from '../../src/twitter/gateway.js';
 import { startOutboxWorker } from '../../src/outbox/worker.js';
 import { startChatbotWorker } from '../../src/chatbot/worker.js';
 import type { Poller } from '../../src/outbox/poller.js';
-import { TEST_SECRET_KEY, testDatabase } from '../support/engine.js';
+import net from 'node:net';
+import { TEST_ENGINE, TEST_SECRET_KEY, testDatabase } from '../support/engine.js';
 import { seedInteraction } from '../support/seed.js';
 import { runCli } from '../support/cli.js';
 import { dmDeliveryBody, newEventId } from '../support/deliveries.js';
@@ -179,5 +180,71 @@ describe('the sending commands on this engine', () => {
     expect(database, doctor.stderr).toMatchObject({ status: 'pass', detail: expect.stringMatching(/schema (\d+)\/\1, writable$/) });
     const failures = JSON.parse(doctor.stdout).checks.find((c: { id: string }) => c.id === 'outbox-failures');
     if (failures) expect(failures).toMatchObject({ status: 'pass', detail: 'none' });
+  });
+});
+
+/** A TCP proxy to the PostgreSQL server that can be cut (every connection dropped, nothing accepted) and restored on the same port. */
+async function cuttableProxy(target: URL): Promise<{ port: number; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | undefined;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port || 5432), target.hostname);
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as net.AddressInfo).port;
+        resolve();
+      });
+    });
+  const cut = async () => {
+    await new Promise<void>((resolve) => {
+      server!.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    });
+  };
+  await listen();
+  return { port, cut, restore: listen, close: cut };
+}
+
+describe.skipIf(TEST_ENGINE !== 'postgres')('the outbox worker when PostgreSQL goes away', () => {
+  it('logs the outage once, backs off, and sends what was queued once the server answers again', async () => {
+    const { where, id, tw, dbs } = await installation();
+    const url = new URL(where);
+    const proxy = await cuttableProxy(url);
+    const viaProxy = new URL(where);
+    viaProxy.port = String(proxy.port);
+    const db = await openDatabase(viaProxy.toString());
+    cleanups.push(() => proxy.close(), () => db.close());
+    const log = memoryLog();
+    const worker = startOutboxWorker({
+      db,
+      box: async () => loadSecretBox(where, ENV),
+      twitter: async (c, o) => createTwitterGateway(c, { baseUrl: tw.url, timeoutMs: 2_000, ...o }),
+      log,
+      pollMs: 20,
+      leaseMs: 10_000,
+    });
+    cleanups.push(() => worker.stop());
+    await queue(dbs[0], id, '700', 'before the outage');
+    await waitFor(() => tw.state.sentDms.length === 1, 'the first DM');
+    await proxy.cut();
+    await queue(dbs[0], id, '700', 'during the outage');
+    await new Promise((r) => setTimeout(r, 1_500));
+    const errors = log.lines.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(tw.state.sentDms).toHaveLength(1);
+    await proxy.restore();
+    await waitFor(() => tw.state.sentDms.length === 2, 'the DM queued during the outage', 15_000);
+    await waitFor(() => log.lines.some((l) => l.level === 'info' && l.message === 'outbox worker: the database answers again'), 'the recovery line');
+    expect(tw.state.sentDms.map((d) => d.text)).toEqual(['before the outage', 'during the outage']);
+    expect(log.lines.filter((l) => l.level === 'error')).toHaveLength(1);
   });
 });
