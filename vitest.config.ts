@@ -23,6 +23,8 @@ const postgresSuites = [
   'tests/listener/listener-engines.test.ts',
   'tests/db/fleet.test.ts',
   'tests/listener/listen-cli-engines.test.ts',
+  'tests/outbox/workers-engines.test.ts',
+  'tests/commands/reconcile/reconcile.test.ts',
 ];
 
 export default defineConfig({

@@ -2,18 +2,19 @@
 // bot, calls it OUTSIDE any transaction (the intake must stay fast and answer Twitter within 3 s),
 // then records the answer in one short transaction (recordExternalAnswer). Jobs of one conversation run
 // one at a time, in order, so the bot sees the requester's messages as they were sent.
-import type BetterSqlite3 from 'better-sqlite3';
-import { createChatbotStore } from '../db/chatbot.js';
-import { createIntakeStore } from '../db/intake.js';
-import { createOutboxStore } from '../db/outbox.js';
-import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
+import type { ChatbotJob } from '../db/chatbot.js';
+import type { Db } from '../db/connection.js';
+import { op, type Step } from '../db/step.js';
+import { createStepRunner, helperJobClaim } from '../db/step-runner.js';
+import type { IntakeInteraction } from '../db/intake.js';
 import { startPoller, type Poller } from '../outbox/poller.js';
 import type { WorkerLog } from '../outbox/worker.js';
-import { recordExternalAnswer, chatbotSettings, type ChatbotStores } from './conversation.js';
+import { externalAnswerStep, chatbotSettings, type ChatbotSettings } from './conversation.js';
 import { callExternalBot, DEFAULT_EXTERNAL_TIMEOUT_MS, type ExternalCall } from './external.js';
 
 export interface ChatbotWorkerOptions {
-  sqlite: BetterSqlite3.Database;
+  /** SQLite (claims under the write lock) or PostgreSQL (claims with FOR UPDATE SKIP LOCKED over the pool). */
+  db: Db;
   log: WorkerLog;
   clock?: () => Date;
   /** The external Helper's time limit (the issue: 5 s). */
@@ -27,24 +28,22 @@ export interface ChatbotWorkerOptions {
 }
 
 export function startChatbotWorker(opts: ChatbotWorkerOptions): Poller {
-  const stores: ChatbotStores = { intake: createIntakeStore(opts.sqlite), chatbot: createChatbotStore(opts.sqlite), outbox: createOutboxStore(opts.sqlite) };
+  const steps = createStepRunner(opts.db);
+  const claimJob = helperJobClaim(opts.db);
   const clock = opts.clock ?? (() => new Date());
   const timeoutMs = opts.timeoutMs ?? DEFAULT_EXTERNAL_TIMEOUT_MS;
   // A claim outlives the call it covers by a wide margin; a crashed worker's job is due again after it.
   const leaseMs = opts.leaseMs ?? Math.max(30_000, timeoutMs * 3);
-  const record = opts.sqlite.transaction((job: Parameters<typeof recordExternalAnswer>[1], call: ExternalCall) => recordExternalAnswer(stores, job, call, clock().toISOString()));
 
   return startPoller({
     intervalMs: opts.pollMs ?? 500,
     concurrency: opts.concurrency ?? 4,
-    // A claim that cannot get the lock at once is tried again at the next poll.
     claim: () => {
       const t = clock();
-      return withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => stores.chatbot.claimJob(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString()));
+      return claimJob(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString());
     },
     work: async (job) => {
-      const interaction = stores.intake.interaction(job.interaction_id);
-      const settings = interaction ? chatbotSettings(interaction, stores.chatbot.parameters()) : undefined;
+      const { interaction, settings } = await steps.read(() => helperOf(job));
       let call: ExternalCall;
       if (job.conversation_status !== 'active' || !interaction) {
         call = { ok: false, reason: 'not called: the conversation ended', ms: 0 }; // recordExternalAnswer skips it
@@ -54,7 +53,8 @@ export function startChatbotWorker(opts: ChatbotWorkerOptions): Poller {
       } else {
         call = await callExternalBot(settings.externalUrl, { sender: job.requester_twitter_id, message: job.payload ?? job.text }, { timeoutMs, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
       }
-      const outcome = record.immediate(job, call);
+      // The answer, the DMs it queues and a hand-off: one transaction, fenced by the claim's attempt.
+      const outcome = await steps.transaction(() => externalAnswerStep(job, call, clock().toISOString()));
       const fields = { job: job.id, conversation: job.conversation_id, interaction: job.interaction_id, requester: job.requester_twitter_id, ms: call.ms };
       if (!outcome) {
         opts.log.warn(`helper job #${job.id}: the claim expired during the call; another attempt owns it now`, fields);
@@ -77,5 +77,12 @@ export function startChatbotWorker(opts: ChatbotWorkerOptions): Poller {
       if (outcome.kind !== 'skipped') opts.onQueued?.();
     },
     onError: (err) => opts.log.error('helper worker', err),
+    onRecovered: () => opts.log.info('helper worker: the database answers again'),
   });
+}
+
+/** The job's interaction and its Helper settings, read before the call (outside any transaction). */
+function* helperOf(job: ChatbotJob): Step<{ interaction: IntakeInteraction | undefined; settings: ChatbotSettings | undefined }> {
+  const interaction = yield* op('intake', 'interaction', job.interaction_id);
+  return { interaction, settings: interaction ? chatbotSettings(interaction, yield* op('chatbot', 'parameters')) : undefined };
 }

@@ -8,7 +8,8 @@
 // bumps `attempts` (the fencing token) and sets next_attempt_at to the end of its lease: a process
 // that dies between claim and send leaves a row that becomes due again when the lease ends.
 import type BetterSqlite3 from 'better-sqlite3';
-import type { OutboxRow, OutboxStatus } from './schema.js';
+import { sql, type Kysely } from 'kysely';
+import type { Database, OutboxRow, OutboxStatus } from './schema.js';
 import { createTicketWrites, type TicketWrites } from './tickets.js';
 
 export type { OutboxStatus };
@@ -241,4 +242,60 @@ function outboxCounts(rows: Array<{ status: OutboxStatus; n: number }>, oldestUn
   const c: OutboxCounts = { pending: 0, sending: 0, failed: 0, oldestUnsentAt };
   for (const r of rows) if (r.status !== 'sent') c[r.status] = r.n;
   return c;
+}
+
+// The CLI's outbox statements (`omni outbox list|retry`, `ticket reply|close`, `omni doctor`): the
+// same rules as the store above, through Kysely, so they run on either engine.
+
+export function outboxRow(db: Kysely<Database>, id: number): Promise<OutboxRecord | undefined> {
+  return db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function listOutbox(db: Kysely<Database>, f: { status?: OutboxStatus; limit: number; beforeId?: number; ticketId?: number }): Promise<OutboxRecord[]> {
+  let q = db.selectFrom('outbox').selectAll();
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.ticketId !== undefined) q = q.where('ticket_id', '=', f.ticketId);
+  if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+/** failed → pending, due now. */
+export async function retryOutbox(db: Kysely<Database>, id: number, now: string): Promise<'retried' | 'not-failed' | 'missing'> {
+  const r = await db.updateTable('outbox').set({ status: 'pending', next_attempt_at: now, updated_at: now }).where('id', '=', id).where('status', '=', 'failed').executeTakeFirst();
+  if (Number(r.numUpdatedRows) > 0) return 'retried';
+  return (await outboxRow(db, id)) ? 'not-failed' : 'missing';
+}
+
+/** Claims this row if it is pending (due or not); undefined when someone else has it or it is done. */
+export function claimOutboxById(db: Kysely<Database>, id: number, now: string, leaseUntil: string): Promise<OutboxRecord | undefined> {
+  return db
+    .updateTable('outbox')
+    .set({ status: 'sending', attempts: sql<number>`attempts + 1`, next_attempt_at: leaseUntil, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Rows to this recipient not sent yet (a new row is delivered after them). */
+export async function unsentTo(db: Kysely<Database>, interactionId: number, recipientTwitterId: string): Promise<number> {
+  const r = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('interaction_id', '=', interactionId)
+    .where('recipient_twitter_id', '=', recipientTwitterId)
+    .where('status', 'in', ['pending', 'sending'])
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/** Failed rows of one interaction, for `omni doctor`. */
+export async function failedOutboxCount(db: Kysely<Database>, interactionId: number): Promise<number> {
+  const r = await db
+    .selectFrom('outbox')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('interaction_id', '=', interactionId)
+    .where('status', '=', 'failed')
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
 }

@@ -144,6 +144,24 @@ export function createPgStores(c: PgQueryable, opts: PgStoreOptions = {}): Async
       await run('UPDATE helper_messages SET twitter_event_id = $1, sent_at = $2 WHERE outbox_id = $3', [dmId, sentAt, id]);
       return { result: 'sent', row: (await outboxRow(id))! };
     },
+    get: outboxRow,
+    // The claim's `attempts` is the fencing token: a worker whose lease ended records nothing.
+    markRetry: async (id, attempt, error, kind, nextAt, now) =>
+      (await run(
+        `UPDATE outbox SET status = 'pending', last_error = $1, last_error_kind = $2, next_attempt_at = $3, updated_at = $4
+          WHERE id = $5 AND status = 'sending' AND attempts = $6`,
+        [error, kind, nextAt, now, id, attempt],
+      )) > 0,
+    markFailed: async (id, attempt, error, kind, now) =>
+      (await run(`UPDATE outbox SET status = 'failed', last_error = $1, last_error_kind = $2, updated_at = $3 WHERE id = $4 AND status = 'sending' AND attempts = $5`, [
+        error,
+        kind,
+        now,
+        id,
+        attempt,
+      ])) > 0,
+    deferInteraction: (interactionId, until, now) =>
+      run(`UPDATE outbox SET next_attempt_at = $1, updated_at = $2 WHERE interaction_id = $3 AND status = 'pending' AND next_attempt_at < $1`, [until, now, interactionId]),
     inFlight: (interactionId, recipient) =>
       all<OutboxRecord>(
         `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE interaction_id = $1 AND recipient_twitter_id = $2 AND status IN ('pending', 'sending') AND attempts > 0 ORDER BY id`,
@@ -230,7 +248,8 @@ export interface PgOutboxQueue {
 
 export function createPgOutboxQueue(pool: { query: PgQueryable['query']; connect(): Promise<PgQueryable & { release(err?: Error): void }> }): PgOutboxQueue {
   const one = async <T>(text: string, values: unknown[]) => (await pool.query(text, values)).rows[0] as T | undefined;
-  const run = async (text: string, values: unknown[]) => (await pool.query(text, values)).rowCount ?? 0;
+  // Each statement on its own (autocommit): the pool stands in for a client.
+  const single = createPgStores(pool).outbox;
   return {
     claimNext: (now, leaseUntil) =>
       one<OutboxRecord>(
@@ -239,7 +258,7 @@ export function createPgOutboxQueue(pool: { query: PgQueryable['query']; connect
           RETURNING ${OUTBOX_COLUMNS}`,
         [leaseUntil, now],
       ),
-    get: (id) => one<OutboxRecord>(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = $1`, [id]),
+    get: single.get,
     markSent: async (id, dmId, sentAt, now) => {
       const client = await pool.connect();
       try {
@@ -254,22 +273,9 @@ export function createPgOutboxQueue(pool: { query: PgQueryable['query']; connect
         throw err;
       }
     },
-    markRetry: async (id, attempt, error, kind, nextAt, now) =>
-      (await run(
-        `UPDATE outbox SET status = 'pending', last_error = $1, last_error_kind = $2, next_attempt_at = $3, updated_at = $4
-          WHERE id = $5 AND status = 'sending' AND attempts = $6`,
-        [error, kind, nextAt, now, id, attempt],
-      )) > 0,
-    markFailed: async (id, attempt, error, kind, now) =>
-      (await run(`UPDATE outbox SET status = 'failed', last_error = $1, last_error_kind = $2, updated_at = $3 WHERE id = $4 AND status = 'sending' AND attempts = $5`, [
-        error,
-        kind,
-        now,
-        id,
-        attempt,
-      ])) > 0,
-    deferInteraction: (interactionId, until, now) =>
-      run(`UPDATE outbox SET next_attempt_at = $1, updated_at = $2 WHERE interaction_id = $3 AND status = 'pending' AND next_attempt_at < $1`, [until, now, interactionId]),
+    markRetry: single.markRetry,
+    markFailed: single.markFailed,
+    deferInteraction: single.deferInteraction,
   };
 }
 

@@ -97,6 +97,11 @@ export async function createPool(location: PostgresLocation, poolSize: number): 
   });
   // An idle connection the server dropped: pg discards it and the next query opens a new one.
   pool.on('error', () => undefined);
+  // A connection lost while checked out (a batch's transaction, a Kysely query) makes its client
+  // emit 'error', which pg-pool listens to only while the client is idle: unheard, it would end the
+  // process. The query in flight fails by itself (the caller sees the database as unreachable), and
+  // the client is discarded when it is released with that error.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

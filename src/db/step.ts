@@ -29,7 +29,10 @@ export type StepIntake = Pick<
   | 'insertMessage'
   | 'touchTicket'
 >;
-export type StepOutbox = Pick<OutboxStore, 'interactionForSending' | 'insertTicketMessage' | 'enqueue' | 'markSent' | 'inFlight'>;
+export type StepOutbox = Pick<
+  OutboxStore,
+  'interactionForSending' | 'insertTicketMessage' | 'enqueue' | 'get' | 'markSent' | 'markRetry' | 'markFailed' | 'deferInteraction' | 'inFlight'
+>;
 export type StepChatbot = Pick<
   ChatbotStore,
   | 'parameters'

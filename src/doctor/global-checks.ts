@@ -2,7 +2,7 @@
 // the Smartchat parameters 4biz lists as prerequisites (118, 315, 317, 390, 447; the ones omni only
 // stores warn instead of failing).
 import { catalogLabels, getCatalogEntry, listCatalog, type CatalogKind, type CatalogRow } from '../db/catalogs.js';
-import { latestSchemaVersion, migrationStatus, type Db } from '../db/connection.js';
+import { latestSchemaVersion, migrationStatus, schemaVersion, type Db } from '../db/connection.js';
 import type { InteractionView } from '../db/interactions.js';
 import { decryptSecrets } from '../interactions/model.js';
 import { paramDef } from '../parameters.js';
@@ -12,10 +12,12 @@ import { fail, pass, warn, type CheckDef, type GlobalCheck, type Outcome } from 
 export const SMARTCHAT_PARAMETERS = [118, 315, 317, 390, 447] as const;
 
 /**
- * Schema up to date, and a write that is rolled back: BEGIN IMMEDIATE takes the write lock (a
- * read-only file or a lock held too long by another process fails here), and a CREATE TABLE
- * inside it proves this connection may write. Nothing is left behind. Runs before anything else,
- * on the opened database (opening it is the first test: a failure there fails this check).
+ * Schema up to date, and a write that is rolled back: on SQLite BEGIN IMMEDIATE takes the write lock
+ * (a read-only file or a lock held too long by another process fails here), and a CREATE TABLE
+ * inside it proves this connection may write; on PostgreSQL the same CREATE TABLE in a transaction
+ * on a pooled connection (a read-only standby, a role without the right to write fail here).
+ * Nothing is left behind. Runs before anything else, on the opened database (opening it is the
+ * first test: a failure there fails this check).
  */
 export const databaseCheck: CheckDef<Db> = {
   id: 'database',
@@ -27,13 +29,18 @@ async function checkDatabase(db: Db): Promise<Outcome> {
   const known = latestSchemaVersion();
   const migrations = await migrationStatus(db);
   const pending = migrations.filter((m) => !m.executedAt).map((m) => m.name);
-  const version = db.sqlite.pragma('user_version', { simple: true }) as number;
+  const version = await schemaVersion(db);
   if (pending.length > 0 || version !== known) {
     return fail(
       `${db.path}: schema ${version}/${known}${pending.length ? `, pending: ${pending.join(', ')}` : ''}`,
       'run any omni command with write access to apply the migrations (they apply on open), e.g.: omni db status',
     );
   }
+  const refused = db.engine === 'postgres' ? await postgresWriteProbe(db) : sqliteWriteProbe(db);
+  return refused ?? pass(`${db.path}: schema ${version}/${known}, writable`);
+}
+
+function sqliteWriteProbe(db: Db): Outcome | undefined {
   try {
     db.sqlite.exec('BEGIN IMMEDIATE');
     try {
@@ -49,7 +56,32 @@ async function checkDatabase(db: Db): Promise<Outcome> {
     }
     return fail(`${db.path} cannot be written: ${message}`, `make ${db.path}, its -wal/-shm files and its directory writable by this user, or choose another file with --db`);
   }
-  return pass(`${db.path}: schema ${version}/${known}, writable`);
+  return undefined;
+}
+
+async function postgresWriteProbe(db: Db): Promise<Outcome | undefined> {
+  try {
+    const client = await db.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        await client.query('CREATE TABLE omni_doctor_write_probe (x integer)');
+      } finally {
+        await client.query('ROLLBACK').catch((err: Error) => (broken = err));
+      }
+    } finally {
+      client.release(broken);
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    const message = (err as Error).message;
+    if (code === '25006') {
+      return fail(`${db.path} is read-only (a standby?): ${message}`, 'point --db or OMNI_DB at the primary server');
+    }
+    return fail(`${db.path} cannot be written: ${message}`, "grant this role the right to create and write omni's tables (it owns them after the migrations), or check that the server is up");
+  }
+  return undefined;
 }
 
 const secretKeyCheck: GlobalCheck = {

@@ -2,7 +2,7 @@
 // Helper parameters), then the Twitter side (credentials, DM permission, dev environment, webhook,
 // subscription) and finally whether the public callback URL reaches this omni. Local checks come
 // first so that --offline still says most of what is wrong.
-import { createOutboxStore } from '../db/outbox.js';
+import { failedOutboxCount } from '../db/outbox.js';
 import { webhookHealth } from '../webhooks/health.js';
 import { getCatalogEntry, type CatalogKind } from '../db/catalogs.js';
 import type { InteractionView } from '../db/interactions.js';
@@ -326,7 +326,7 @@ const outboxFailures: InteractionCheck = {
   id: 'outbox-failures',
   title: 'no outbound DM has failed',
   async run({ db, row }) {
-    const failed = createOutboxStore(db.sqlite).failedCount(row.id);
+    const failed = await failedOutboxCount(db.kysely, row.id);
     if (failed === 0) return pass('none');
     return warn(`${failed} DM${failed === 1 ? '' : 's'} could not be delivered`, 'omni outbox list --status failed (then omni outbox retry <id>)');
   },

@@ -1,6 +1,6 @@
 // Twitter gateways for sending, one per interaction, rebuilt when its credentials change. The
 // interaction is read again for every send: a revoked or deleted one stops sending at once.
-import type { OutboxStore, SendingInteraction } from '../db/outbox.js';
+import type { SendingInteraction } from '../db/outbox.js';
 import type { SecretBox } from '../secrets.js';
 import { decryptSecrets } from '../interactions/model.js';
 import type { GatewayOptions, TwitterCredentials, TwitterGateway } from '../twitter/gateway.js';
@@ -9,6 +9,11 @@ import type { DmSender, XSenderFactory } from './x-sender.js';
 
 export type TwitterFactory = (credentials: TwitterCredentials, options?: Pick<GatewayOptions, 'editCommand'>) => Promise<TwitterGateway>;
 
+/** Reads an interaction's sending credentials: the SQLite store at once, or a query on PostgreSQL. */
+export interface SendingInteractions {
+  interactionForSending(id: number): SendingInteraction | undefined | Promise<SendingInteraction | undefined>;
+}
+
 /** The gateway that sends for an interaction; throws UnsendableError when it may not send. */
 export type GatewaySource = (interactionId: number) => Promise<DmSender>;
 
@@ -16,10 +21,10 @@ export type GatewaySource = (interactionId: number) => Promise<DmSender>;
  * `twitter` sends for v1.1 interactions (OAuth 1.0a); `x` for those on X's API of 2026 (v2,
  * activity: the OAuth 2.0 user token). Without `x`, a v2/activity row waits with the reason.
  */
-export function createGatewaySource(outbox: Pick<OutboxStore, 'interactionForSending'>, box: () => Promise<SecretBox>, twitter: TwitterFactory, x?: XSenderFactory): GatewaySource {
+export function createGatewaySource(outbox: SendingInteractions, box: () => Promise<SecretBox>, twitter: TwitterFactory, x?: XSenderFactory): GatewaySource {
   const cache = new Map<number, { key: string; gateway: Promise<DmSender> }>();
   return async (interactionId) => {
-    const row = outbox.interactionForSending(interactionId);
+    const row = await outbox.interactionForSending(interactionId);
     if (!row || row.deleted_at !== null) {
       throw new UnsendableError('interaction-deleted', `interaction ${interactionId} was deleted, so it has no credentials to send with`);
     }

@@ -1,8 +1,8 @@
 // The outbox worker inside `omni listen`: delivers due rows through the gateway, in order per
 // recipient, retrying with backoff and honouring rate limits (see policy.ts).
-import type BetterSqlite3 from 'better-sqlite3';
-import { createOutboxStore } from '../db/outbox.js';
-import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
+import type { Db } from '../db/connection.js';
+import { op } from '../db/step.js';
+import { createStepRunner, outboxClaim } from '../db/step-runner.js';
 import type { SecretBox } from '../secrets.js';
 import { deliverClaimed, type DeliveryResult } from './deliver.js';
 import { createGatewaySource, type TwitterFactory } from './gateways.js';
@@ -19,7 +19,8 @@ export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_POLL_MS = 500;
 
 export interface OutboxWorkerOptions {
-  sqlite: BetterSqlite3.Database;
+  /** SQLite (claims under the write lock) or PostgreSQL (claims with FOR UPDATE SKIP LOCKED over the pool). */
+  db: Db;
   box: () => Promise<SecretBox>;
   twitter: TwitterFactory;
   /** Sends for interactions on X's API of 2026 (v2, activity); without it their rows wait. */
@@ -34,23 +35,23 @@ export interface OutboxWorkerOptions {
 }
 
 export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
-  const outbox = createOutboxStore(opts.sqlite);
+  const steps = createStepRunner(opts.db);
+  const claimNext = outboxClaim(opts.db);
   const clock = opts.clock ?? (() => new Date());
   const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   const lost = new Set<number>();
   const deps = {
-    outbox,
-    gateway: createGatewaySource(outbox, opts.box, opts.twitter, opts.x),
+    steps,
+    gateway: createGatewaySource({ interactionForSending: (id) => steps.read(() => op('outbox', 'interactionForSending', id)) }, opts.box, opts.twitter, opts.x),
     clock,
     ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
   };
   return startPoller({
     intervalMs: opts.pollMs ?? DEFAULT_POLL_MS,
     concurrency: opts.concurrency ?? 4,
-    // A claim that cannot get the lock at once is tried again at the next poll.
     claim: () => {
       const t = clock();
-      return withBusyTimeout(opts.sqlite, RETRYABLE_WRITE_BUSY_MS, () => outbox.claimNext(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString()));
+      return claimNext(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString());
     },
     work: async (row) => {
       const r = await deliverClaimed(deps, row);
@@ -66,6 +67,7 @@ export function startOutboxWorker(opts: OutboxWorkerOptions): Poller {
       report(opts.log, r);
     },
     onError: (err) => opts.log.error('outbox worker', err),
+    onRecovered: () => opts.log.info('outbox worker: the database answers again'),
   });
 }
 

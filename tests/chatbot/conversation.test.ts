@@ -182,7 +182,7 @@ describe('external Helper (parameter 441 set)', () => {
     const x = await builtinHarness();
     x.setParam(441, typeof fake === 'string' ? fake : fake.url);
     const log = memoryLog();
-    worker = startChatbotWorker({ sqlite: x.db.sqlite, log, timeoutMs, pollMs: 20 });
+    worker = startChatbotWorker({ db: x.db, log, timeoutMs, pollMs: 20 });
     return { x, log };
   }
 

@@ -37,7 +37,7 @@ async function setup() {
 function startWorker(x: IntakeHarness, fake: FakeTwitter, opts: { leaseMs?: number } = {}) {
   const log = memoryLog();
   worker = startOutboxWorker({
-    sqlite: x.db.sqlite,
+    db: x.db,
     box: async () => loadSecretBox(x.dbPath, {}),
     twitter: async (c, o) => createTwitterGateway(c, { baseUrl: fake.url, timeoutMs: 2_000, ...o }),
     log,

@@ -67,7 +67,7 @@ const omni = (args: string[]) =>
 function startWorker(x: IntakeHarness, fake: FakeTwitter, clock?: () => Date) {
   const log = memoryLog();
   worker = startOutboxWorker({
-    sqlite: x.db.sqlite,
+    db: x.db,
     box: async () => loadSecretBox(x.dbPath, {}),
     twitter: async (c, o) => createTwitterGateway(c, { baseUrl: fake.url, timeoutMs: 2_000, ...o }),
     x: createXSenderFactory({ db: async () => x.db.kysely, baseUrl: fake.url, timeoutMs: 2_000 }),
@@ -205,7 +205,7 @@ describe('sending on X API 2026', () => {
         ? { kind: 'answer', messages: [{ text: 'Pick one', buttons: [{ title: 'Refund', payload: '/refund' }, { title: 'Shipping', payload: '/shipping' }] }, { text: 'Or just type.' }] }
         : { kind: 'answer', messages: [{ text: `got ${req.message}` }] },
     );
-    const helper = startChatbotWorker({ sqlite: h.db.sqlite, log: memoryLog(), timeoutMs: 2_000, pollMs: 20 });
+    const helper = startChatbotWorker({ db: h.db, log: memoryLog(), timeoutMs: 2_000, pollMs: 20 });
     try {
       h.setParam(441, fake.url);
       const dm = (text: string) => h.intake(dmDeliveryBody({ forUserId: ACCOUNT_ID, events: [{ senderId: CUSTOMER, recipientId: ACCOUNT_ID, text, eventId: newEventId() }] }));

@@ -74,7 +74,7 @@ export const messages = (s: ActivityAccount) => s.rows('SELECT m.ticket_id, m.di
  * leaves it: the client id stored encrypted and a fresh token pair issued by the fake X.
  */
 export async function authorizeSeededActivity(db: Db, box: SecretBox, tw: FakeTwitter, id: number, clientId = 'cid'): Promise<{ access_token: string; refresh_token?: string }> {
-  db.sqlite.prepare("UPDATE interactions SET api = 'activity', client_id_enc = ? WHERE id = ?").run(box.encrypt(clientId, 'client_id_enc'), id);
+  await db.kysely.updateTable('interactions').set({ api: 'activity', client_id_enc: box.encrypt(clientId, 'client_id_enc') }).where('id', '=', id).execute();
   const issued = tw.x.issueTokens(ACCOUNT_ID);
   await storeAuthorization(db.kysely, box, id, { accessToken: issued.access_token, refreshToken: issued.refresh_token ?? null, expiresAt: new Date(Date.now() + 7200_000).toISOString(), scopes: issued.scope }, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
   return issued;

@@ -7,7 +7,6 @@ import { parseByteSize, parseDuration, parsePort, parsePositiveInt, parseSeconds
 import { UsageError } from '../../errors.js';
 import type { ListenerLimits } from '../../listener/limits.js';
 import type { TrustedProxies } from '../../listener/client-address.js';
-import type BetterSqlite3 from 'better-sqlite3';
 import type { OutboxSettings } from '../../outbox/settings.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema.js';
@@ -148,9 +147,7 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
     const stream = streamPlan ? await startStreaming(ctx, streamPlan, listener, log, streamBackfill, db.kysely, (ids) => reconcile?.trigger('stream reconnected', ids)) : undefined;
     const owner = `omni listen ${(await import('node:os')).hostname()}:${process.pid}:${listener.port}`;
     const watchdog = watchdogMs === undefined ? undefined : await startWebhookWatchdog(ctx, db, owner, listener, log, watchdogMs, opts.watchdogInterval ?? DEFAULT_WATCHDOG_INTERVAL, monitor, (id) => reconcile?.trigger('webhook revalidated', [id]));
-    // The outbox and Helper workers on PostgreSQL come with their own change (startWorkers); until
-    // then a listener on PostgreSQL takes deliveries and leaves sending to a listener that has them.
-    const stopWorkers = db.engine === 'sqlite' ? await startWorkers(ctx, db.sqlite, log, outbox, helperTimeout) : withoutWorkers(log);
+    const stopWorkers = await startWorkers(ctx, db, log, outbox, helperTimeout);
     const lastAlive = await startLastAliveAndReplay(ctx, db, owner, box, listener.port, log, opts.replay !== false);
     reconcile = await startReconciling(ctx, db.kysely, listener, log, reconcileMs, reconcileEvery, lastAlive.replayed);
     const reconciling = reconcile;
@@ -383,16 +380,10 @@ async function startLastAliveAndReplay(
   };
 }
 
-/** A listener without the outbox and Helper workers (PostgreSQL, until startWorkers takes it): says so once. */
-function withoutWorkers(log: ListenerLog): () => Promise<void> {
-  log.warn('outbox and Helper workers: not started on PostgreSQL yet; this listener stores deliveries, and queued DMs wait for a listener that sends them');
-  return async () => undefined;
-}
-
 /** The outbox worker (sends queued DMs) and the helper worker (calls the external Helper). */
 async function startWorkers(
   ctx: Context,
-  sqlite: BetterSqlite3.Database,
+  db: Db,
   log: ListenerLog,
   outbox: OutboxSettings,
   helperTimeoutMs: number,
@@ -403,8 +394,10 @@ async function startWorkers(
     import('../outbox/send.js'),
   ]);
   const x = xSender(ctx);
-  const sender = startOutboxWorker({ sqlite, box: ctx.secrets, twitter: ctx.twitter, x, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
-  const helper = startHelperWorker({ sqlite, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
+  // Both engines: SQLite claims under its write lock, PostgreSQL with FOR UPDATE SKIP LOCKED, so
+  // every listener of a fleet runs its workers and each DM is still sent by one of them.
+  const sender = startOutboxWorker({ db, box: ctx.secrets, twitter: ctx.twitter, x, log, leaseMs: outbox.leaseMs, retryBaseMs: outbox.retryBaseMs });
+  const helper = startHelperWorker({ db, log, timeoutMs: helperTimeoutMs, onQueued: () => sender.wake() });
   // Hourly, off unless messages.retention is set (omni retention set 90d).
   const [{ startRetentionSchedule }, { openDatabase }] = await Promise.all([import('../../privacy/schedule.js'), import('../../db/connection.js')]);
   const retention = startRetentionSchedule({ open: () => openDatabase(ctx.dbPath, { migrate: false }), log, actor: `${ctx.actor} (omni listen retention)` });

@@ -1,6 +1,6 @@
 // `omni outbox list`: outbox rows, newest first, a page at a time.
 import type { Context } from '../../cli/context.js';
-import { createOutboxStore, type OutboxRecord, type OutboxStatus } from '../../db/outbox.js';
+import { listOutbox, type OutboxRecord, type OutboxStatus } from '../../db/outbox.js';
 import { outboxJson } from '../../outbox/model.js';
 import { printJson, printTable, style } from '../../cli/output.js';
 import { parseId, parseLimit } from '../../cli/flags.js';
@@ -15,7 +15,7 @@ export async function listOutboxAction(
 ): Promise<void> {
   const limit = parseLimit(opts.limit);
   const db = await ctx.db();
-  const rows = createOutboxStore(db.sqlite).list({
+  const rows = await listOutbox(db.kysely, {
     limit,
     ...(opts.status !== 'all' ? { status: opts.status } : {}),
     ...(opts.ticket !== undefined ? { ticketId: parseId(opts.ticket, '--ticket') } : {}),

@@ -4,7 +4,11 @@
 // error (exit 1) naming the reason and the fix.
 import type { Context } from '../../cli/context.js';
 import type { Db } from '../../db/connection.js';
-import { createOutboxStore, type OutboxRecord } from '../../db/outbox.js';
+import { unsentTo, type OutboxRecord } from '../../db/outbox.js';
+import { op } from '../../db/step.js';
+import { createStepRunner } from '../../db/step-runner.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema.js';
 import { OmniError } from '../../errors.js';
 import { deliverClaimed, type DeliveryResult } from '../../outbox/deliver.js';
 import { createGatewaySource } from '../../outbox/gateways.js';
@@ -13,19 +17,16 @@ import { apiBaseUrl, apiTimeoutMs } from '../../twitter/gateway.js';
 import { outboxSettings } from '../../outbox/settings.js';
 import { success, warn } from '../../cli/output.js';
 
-/** When a row queued now should be claimed by this process (undefined: it must wait its turn). */
-export function claimUntil(ctx: Context, db: Db, interactionId: number, recipient: string): string | undefined {
-  const waiting = createOutboxStore(db.sqlite).unsentBefore(interactionId, recipient, Number.MAX_SAFE_INTEGER);
-  if (waiting > 0) return undefined;
+/** When a row queued now (in the transaction `trx`) should be claimed by this process (undefined: it must wait its turn). */
+export async function claimUntil(ctx: Context, trx: Kysely<Database>, interactionId: number, recipient: string): Promise<string | undefined> {
+  if ((await unsentTo(trx, interactionId, recipient)) > 0) return undefined;
   return new Date(ctx.clock().getTime() + outboxSettings(ctx.env).leaseMs).toISOString();
 }
 
 export async function tryNow(ctx: Context, db: Db, row: OutboxRecord): Promise<DeliveryResult> {
-  const outbox = createOutboxStore(db.sqlite);
-  return deliverClaimed(
-    { outbox, gateway: createGatewaySource(outbox, ctx.secrets, ctx.twitter, xSender(ctx)), clock: ctx.clock, retryBaseMs: outboxSettings(ctx.env).retryBaseMs },
-    row,
-  );
+  const steps = createStepRunner(db);
+  const gateway = createGatewaySource({ interactionForSending: (id) => steps.read(() => op('outbox', 'interactionForSending', id)) }, ctx.secrets, ctx.twitter, xSender(ctx));
+  return deliverClaimed({ steps, gateway, clock: ctx.clock, retryBaseMs: outboxSettings(ctx.env).retryBaseMs }, row);
 }
 
 /** Sends for interactions on X's API of 2026 with the account's OAuth 2.0 token (stored in ctx's database). */

@@ -58,13 +58,12 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
 
   let submit: ((job: HistoryJob) => Promise<EventResult[]>) | undefined;
   if (!opts.dryRun && targets.length > 0) {
-    if (db.engine !== 'sqlite') {
-      throw new OmniError('omni reconcile imports through the intake writer, which runs on SQLite only for now', { hint: 'on PostgreSQL, list what is missing with --dry-run; omni listen reconciles once the PostgreSQL intake has landed' });
-    }
-    const [{ inlineWriter }, { tombstoneKey }] = await Promise.all([import('../../listener/intake-writer.js'), import('../../privacy/tombstone.js')]);
-    const writer = inlineWriter(db.sqlite, { idleMs: DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(await ctx.secrets()), answerWindowMs: windowMs });
+    // The listener's own writer for this engine: the same pipeline, the same transactions.
+    const [{ inlineWriter, postgresWriter }, { tombstoneKey }] = await Promise.all([import('../../listener/intake-writer.js'), import('../../privacy/tombstone.js')]);
+    const settings = { idleMs: DEFAULT_IDLE_MS, tombstoneKey: tombstoneKey(await ctx.secrets()), answerWindowMs: windowMs };
+    const writer = db.engine === 'postgres' ? postgresWriter(db.pool, settings) : inlineWriter(db.sqlite, settings);
     submit = async (job) => {
-      const [r] = writer.write([job]);
+      const [r] = await writer.write([job]);
       if (!r!.ok) throw r!.error;
       return r!.value;
     };
@@ -102,7 +101,7 @@ export async function reconcileAction(ctx: Context, [ref]: [string | undefined],
       continue;
     } finally {
       spinner.stop();
-      chat?.close();
+      await chat?.close();
       gateway.close();
     }
     if (run.status !== 'done') {
@@ -193,20 +192,31 @@ async function unreconcilable(ctx: Context, row: InteractionView): Promise<strin
 }
 
 /** The listener's X Chat receiver for one run: refusals go to webhook_events as the listener records them (not in a dry run). */
-async function chatReceiver(ctx: Context, db: Awaited<ReturnType<Context['db']>>, row: InteractionView, gateway: XGateway, dryRun: boolean): Promise<XChatIntake> {
-  const [{ createXChatIntake }, { Registry }, { createWebhookEventWriter }] = await Promise.all([import('../../listener/xchat-intake.js'), import('../../listener/prometheus.js'), import('../../db/webhook-events.js')]);
-  const write = !dryRun && db.engine === 'sqlite' ? createWebhookEventWriter(db.sqlite) : undefined;
+async function chatReceiver(ctx: Context, db: Awaited<ReturnType<Context['db']>>, row: InteractionView, gateway: XGateway, dryRun: boolean): Promise<{ receive: XChatIntake['receive']; close(): Promise<void> }> {
+  const [{ createXChatIntake }, { Registry }, { createWebhookEventWriter, writeWebhookEvents }] = await Promise.all([import('../../listener/xchat-intake.js'), import('../../listener/prometheus.js'), import('../../db/webhook-events.js')]);
   const say = (message: string) => warn(ctx, `#${row.id} ${row.name}: ${message}`);
-  return createXChatIntake({
+  // SQLite: at once, on the handle (never inside a transaction spanning awaits, which the intake
+  // writer on the same handle would join). PostgreSQL: in order, one after the other; close() waits for the last.
+  const writeNow = !dryRun && db.engine === 'sqlite' ? createWebhookEventWriter(db.sqlite) : undefined;
+  let recorded: Promise<void> = Promise.resolve();
+  const intake = createXChatIntake({
     db: db.kysely,
     box: await ctx.secrets(),
     api: async () => gateway,
     record: (e) => {
-      write?.([e]);
+      if (writeNow) writeNow([e]);
+      else if (!dryRun) recorded = recorded.then(() => writeWebhookEvents(db.kysely, [e])).catch((err: unknown) => say(`the refusal could not be recorded: ${(err as Error).message}`));
       say(`X Chat event refused (${e.result}): ${e.detail ?? ''}`);
     },
     registry: new Registry(),
     log: { listening: () => undefined, delivery: () => undefined, crc: () => undefined, info: () => undefined, warn: (m) => say(m), error: (m) => say(m) },
     clock: ctx.clock,
   });
+  return {
+    receive: (...args) => intake.receive(...args),
+    close: async () => {
+      intake.close();
+      await recorded;
+    },
+  };
 }

@@ -3,8 +3,9 @@ import type { Context } from '../../cli/context.js';
 import { NotFoundError, OmniError, UsageError } from '../../errors.js';
 import { closeTicket, getTicket } from '../../db/tickets.js';
 import { recordAudit } from '../../db/audit.js';
-import { createOutboxStore, type OutboxRecord } from '../../db/outbox.js';
-import { queueTicketDm } from '../../outbox/queue.js';
+import { outboxRow, type OutboxRecord } from '../../db/outbox.js';
+import { runInTransaction } from '../../db/step-runner.js';
+import { queueTicketDmStep } from '../../outbox/queue.js';
 import { ticketJson } from '../../tickets/model.js';
 import { outboxJson } from '../../outbox/model.js';
 import { printJson, success, warn } from '../../cli/output.js';
@@ -19,7 +20,6 @@ export async function closeTicketAction(ctx: Context, [rawId]: [string], opts: {
   if (message === '') throw new UsageError('--message is empty', 'leave it out to close without a message, or give the text');
   const db = await ctx.db();
   const now = ctx.clock().toISOString();
-  const outbox = createOutboxStore(db.sqlite);
   const { changed, queued } = await db.kysely.transaction().execute(async (trx) => {
     const t = await getTicket(trx, id);
     if (!t) throw new NotFoundError(`no ticket ${id}`, 'list them with: omni ticket list --status all');
@@ -32,8 +32,8 @@ export async function closeTicketAction(ctx: Context, [rawId]: [string], opts: {
     let row: OutboxRecord | undefined;
     if (ok && message !== undefined) {
       const { recipient, account } = await addressOf(trx, t);
-      const claimedUntil = (await sending()).claimUntil(ctx, db, t.interaction_id, recipient);
-      row = queueTicketDm(outbox, { ticketId: id, interactionId: t.interaction_id, recipientTwitterId: recipient, accountTwitterId: account, text: message, now, ...(claimedUntil ? { claimedUntil } : {}) }).row;
+      const claimedUntil = await (await sending()).claimUntil(ctx, trx, t.interaction_id, recipient);
+      row = (await runInTransaction(db, trx, queueTicketDmStep({ ticketId: id, interactionId: t.interaction_id, recipientTwitterId: recipient, accountTwitterId: account, text: message, now, ...(claimedUntil ? { claimedUntil } : {}) }))).row;
     }
     if (ok) {
       await recordAudit(trx, {
@@ -48,7 +48,7 @@ export async function closeTicketAction(ctx: Context, [rawId]: [string], opts: {
     return { changed: ok, queued: row };
   });
   const t = await ticketOrFail(ctx, id);
-  if (opts.json) printJson(ctx, { ...ticketJson(t), ...(queued ? { closingMessage: outboxJson(outbox.get(queued.id)!) } : {}) });
+  if (opts.json) printJson(ctx, { ...ticketJson(t), ...(queued ? { closingMessage: outboxJson((await outboxRow(db.kysely, queued.id))!) } : {}) });
   if (!changed) return warn(ctx, `ticket ${id} was already closed`);
   success(ctx, `closed ticket ${id}; the requester's next DM opens a new ticket`);
   if (queued) await deliver(ctx, queued, `the closing message of ticket ${id}`);

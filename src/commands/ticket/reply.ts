@@ -2,8 +2,9 @@
 import type { Context } from '../../cli/context.js';
 import { NotFoundError, OmniError } from '../../errors.js';
 import { getTicket } from '../../db/tickets.js';
-import { createOutboxStore } from '../../db/outbox.js';
-import { queueTicketDm } from '../../outbox/queue.js';
+import { outboxRow } from '../../db/outbox.js';
+import { runInTransaction } from '../../db/step-runner.js';
+import { queueTicketDmStep } from '../../outbox/queue.js';
 import { requesterLabel } from '../../tickets/model.js';
 import { outboxJson } from '../../outbox/model.js';
 import { printJson } from '../../cli/output.js';
@@ -24,15 +25,14 @@ export async function replyTicketAction(ctx: Context, [rawId, rawText]: [string,
   const text = await replyText(ctx, rawText, `Reply to ticket #${id} (${before.subject})`);
   const db = await ctx.db();
   const now = ctx.clock().toISOString();
-  const outbox = createOutboxStore(db.sqlite);
   const row = await db.kysely.transaction().execute(async (trx) => {
     // Read again inside the transaction: it may have been closed while the editor was open.
     const t = await getTicket(trx, id);
     if (!t) throw new NotFoundError(`no ticket ${id}`, 'list them with: omni ticket list --status all');
     if (t.status !== 'open') throw new OmniError(`ticket ${id} was closed meanwhile, so the reply was not sent`, { hint: "the requester's next DM opens a new ticket" });
     const { recipient, account } = await addressOf(trx, t);
-    const claimedUntil = (await sending()).claimUntil(ctx, db, t.interaction_id, recipient);
-    const queued = queueTicketDm(outbox, { ticketId: id, interactionId: t.interaction_id, recipientTwitterId: recipient, accountTwitterId: account, text, now, ...(claimedUntil ? { claimedUntil } : {}) });
+    const claimedUntil = await (await sending()).claimUntil(ctx, trx, t.interaction_id, recipient);
+    const queued = await runInTransaction(db, trx, queueTicketDmStep({ ticketId: id, interactionId: t.interaction_id, recipientTwitterId: recipient, accountTwitterId: account, text, now, ...(claimedUntil ? { claimedUntil } : {}) }));
     await trx.updateTable('tickets').set({ updated_at: now }).where('id', '=', id).execute();
     return queued.row;
   });
@@ -40,6 +40,6 @@ export async function replyTicketAction(ctx: Context, [rawId, rawText]: [string,
   try {
     await deliver(ctx, row, what);
   } finally {
-    if (opts.json) printJson(ctx, outboxJson(outbox.get(row.id)!));
+    if (opts.json) printJson(ctx, outboxJson((await outboxRow(db.kysely, row.id))!));
   }
 }

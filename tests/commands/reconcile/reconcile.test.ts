@@ -3,7 +3,6 @@
 // imported through the one intake, once; the account's own sends are echoes linked to their outbox
 // rows, never customer messages; --dry-run writes nothing; a second run reads only the first page;
 // `usage` counts what the fake X bills.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src/db/connection.js';
 import { loadSecretBox } from '../../../src/secrets.js';
@@ -11,6 +10,8 @@ import { runCli } from '../../support/cli.js';
 import { startFakeTwitter } from '../../support/fake-twitter.js';
 import { seedInteraction } from '../../support/seed.js';
 import { tempDir } from '../../support/tmp.js';
+import { TEST_SECRET_KEY, testDatabase } from '../../support/engine.js';
+import { sql } from 'kysely';
 import { ACCOUNT_ID, testApp, testUser } from '../../support/twitter-fixtures.js';
 import { authorizeSeededActivity } from '../../support/activity-account.js';
 
@@ -25,25 +26,27 @@ async function setup() {
   const tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()], x: { clients: [{ clientId: 'cid', redirectUris: [] }] } });
   closers.push(() => tw.close());
   const dir = tempDir();
-  const dbPath = path.join(dir, 'omni.db');
-  const { id } = await seedInteraction(dbPath, { accountUserId: ACCOUNT_ID });
+  const dbPath = testDatabase(dir);
+  const env = { OMNI_SECRET_KEY: TEST_SECRET_KEY };
+  const { id } = await seedInteraction(dbPath, { accountUserId: ACCOUNT_ID, env });
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, {});
+  const box = loadSecretBox(dbPath, env);
   await authorizeSeededActivity(db, box, tw, id);
-  const omni = (...args: string[]) => runCli(['--db', dbPath, ...args], { env: { HOME: dir, OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_TIMEOUT_MS: '3000' } });
+  const omni = (...args: string[]) => runCli(['--db', dbPath, ...args], { env: { ...env, HOME: dir, OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_TIMEOUT_MS: '3000' } });
   return { tw, db, id, omni };
 }
 
-const messages = (db: Db) =>
-  db.sqlite.prepare('SELECT m.ticket_id, m.direction, m.text, m.twitter_event_id, t.requester_id FROM messages m JOIN tickets t ON t.id = m.ticket_id ORDER BY m.id').all() as Array<{
+// Read through Kysely: the same on both engines.
+const messages = async (db: Db) =>
+  (await sql`SELECT m.ticket_id, m.direction, m.text, m.twitter_event_id, t.requester_id FROM messages m JOIN tickets t ON t.id = m.ticket_id ORDER BY m.id`.execute(db.kysely)).rows as Array<{
     ticket_id: number;
     direction: string;
     text: string;
     twitter_event_id: string;
     requester_id: number;
   }>;
-const count = (db: Db, table: string) => (db.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const count = async (db: Db, table: string) => Number(((await sql`SELECT count(*) AS n FROM ${sql.table(table)}`.execute(db.kysely)).rows[0] as { n: number | string }).n);
 const historyCalls = (tw: Awaited<ReturnType<typeof startFakeTwitter>>) => tw.requestsTo('GET', '/2/dm_events');
 
 describe('omni reconcile', () => {
@@ -64,17 +67,17 @@ describe('omni reconcile', () => {
       ['hello?', 'inbound'],
       ['any news?', 'inbound'],
     ]);
-    expect(count(db, 'messages') + count(db, 'requesters') + count(db, 'tickets') + count(db, 'reconcile_state') + count(db, 'x_history_reads')).toBe(0);
+    expect((await count(db, 'messages')) + (await count(db, 'requesters')) + (await count(db, 'tickets')) + (await count(db, 'reconcile_state')) + (await count(db, 'x_history_reads'))).toBe(0);
     const human = await omni('reconcile', String(id), '--since', '7d', '--dry-run');
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('my order never came');
     expect(human.stderr).toMatch(/read 3, missing 3, already stored 0, estimated cost \$0\.0\d+ \(dry run: nothing written\)/);
-    expect(count(db, 'messages')).toBe(0);
+    expect(await count(db, 'messages')).toBe(0);
 
     const real = await omni('reconcile', String(id));
     expect(real.code).toBe(0);
     expect(real.stderr).toMatch(/read 3, new 3, already stored 0, estimated cost \$/);
-    const stored = messages(db);
+    const stored = await messages(db);
     expect(stored.map((m) => [m.direction, m.text])).toEqual([
       ['inbound', 'my order never came'],
       ['inbound', 'hello?'],
@@ -83,7 +86,7 @@ describe('omni reconcile', () => {
     // Ann's two DMs on one ticket, Bob's on his own; the requester carries the name from the history.
     expect(stored[0]!.ticket_id).toBe(stored[2]!.ticket_id);
     expect(stored[1]!.ticket_id).not.toBe(stored[0]!.ticket_id);
-    expect(db.sqlite.prepare('SELECT twitter_user_id, screen_name, name FROM requesters ORDER BY id').all()).toEqual([
+    expect(await db.kysely.selectFrom('requesters').select(['twitter_user_id', 'screen_name', 'name']).orderBy('id').execute()).toEqual([
       { twitter_user_id: ANN, screen_name: 'ann', name: 'Ann' },
       { twitter_user_id: BOB, screen_name: 'bob', name: 'user ' + BOB },
     ]);
@@ -91,7 +94,7 @@ describe('omni reconcile', () => {
     // omni answers Ann: the DM it sent is in X's history too, and must come back as an echo of its outbox row.
     const reply = await omni('ticket', 'reply', String(stored[0]!.ticket_id), 'on its way');
     expect(reply.code, reply.stderr).toBe(0);
-    const sentRow = db.sqlite.prepare("SELECT twitter_dm_id, message_id FROM outbox WHERE status = 'sent'").get() as { twitter_dm_id: string; message_id: number };
+    const sentRow = (await db.kysely.selectFrom('outbox').select(['twitter_dm_id', 'message_id']).where('status', '=', 'sent').executeTakeFirstOrThrow()) as { twitter_dm_id: string; message_id: number };
     expect(sentRow.twitter_dm_id).toMatch(/^\d+$/);
     tw.x.customerSendsDm({ from: { id: ANN, username: 'ann', name: 'Ann' }, toUserId: ACCOUNT_ID, text: 'thanks!' });
 
@@ -102,10 +105,10 @@ describe('omni reconcile', () => {
     // Back to the cursor only (at most 2 minutes before the previous run: here the whole short history), one small page.
     expect(second).toMatchObject({ new: 1, alreadyStored: 4, pages: 1 });
     expect(historyCalls(tw).length - before).toBe(1);
-    const after = messages(db);
+    const after = await messages(db);
     expect(after.filter((m) => m.direction === 'inbound').map((m) => m.text)).toEqual(['my order never came', 'hello?', 'any news?', 'thanks!']);
     expect(after.filter((m) => m.direction === 'outbound')).toEqual([expect.objectContaining({ text: 'on its way', twitter_event_id: sentRow.twitter_dm_id })]);
-    expect(count(db, 'requesters')).toBe(2);
+    expect(await count(db, 'requesters')).toBe(2);
 
     // A third run: nothing new, one call, the first page only.
     const third = await omni('reconcile', '--all', '--json');
@@ -118,7 +121,7 @@ describe('omni reconcile', () => {
     // A full scan of the week finds nothing missing either: every event is stored once.
     const scan = await omni('reconcile', String(id), '--since', '7d', '--json');
     expect(JSON.parse(scan.stdout).interactions[0]).toMatchObject({ read: 5, new: 0, alreadyStored: 5 });
-    expect(messages(db)).toHaveLength(5);
+    expect(await messages(db)).toHaveLength(5);
 
     // usage: reads deduplicated per UTC day like X's, the sent DM, nothing delivered (X delivered nothing).
     const usage = await omni('usage', '--json');
@@ -132,7 +135,7 @@ describe('omni reconcile', () => {
 
   it('refuses an interaction not authorized, a missing target, both targets, and more than 30 days, each with its fix', async () => {
     const { db, id, omni } = await setup();
-    db.sqlite.prepare('DELETE FROM oauth_tokens').run();
+    await db.kysely.deleteFrom('oauth_tokens').execute();
     const r = await omni('reconcile', String(id));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`omni interaction authorize ${id}`);
