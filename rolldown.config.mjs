@@ -14,6 +14,6 @@ export default defineConfig({
     entryFileNames: '[name].js',
     chunkFileNames: 'chunks/[name]-[hash].js',
     sourcemap: true,
-    minify: true,
+    minify: process.env.OMNI_NO_MINIFY ? false : true,
   },
 });

@@ -2,10 +2,15 @@
 // accounts of a shared X webhook, and (for the banner, /healthz and /metrics) the live interactions,
 // a ping and the outbox counts. The interaction rows are cached across requests behind one counter
 // (migration 0017: listener_cache_version moves in the transaction of any change to a cached column,
-// whoever makes it): each request reads the counter first, and a moved counter drops the cache, so a
-// deleted or edited interaction is never served from it, even when another process changed it.
-// SQLite: the counter is one prepared `get`, synchronous, no promise per request. PostgreSQL: one
-// round trip for the counter (a hit costs no more), promises.
+// whoever makes it), and a moved counter drops the cache, so a deleted or edited interaction is never
+// served from it, even when another process changed it.
+// SQLite: a delivery reads the counter at most every CACHE_CHECK_MS (reading it cost ~6 µs, a tenth
+// of the bare server's whole request), and the writer's transaction is the final guard: each job
+// carries the counter its row was validated under (`validatedUnder`), the writer reads the counter
+// once per batch under the write lock and writes nothing for a job whose counter moved (the listener
+// then reads the row afresh and decides again: src/listener/routes/delivery.ts). CRCs and account
+// routing read fresh. PostgreSQL: one round trip for the counter per request (a hit costs no more),
+// promises; its jobs carry no counter.
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { createIntakeStore, type IntakeInteractionRow, type WebhookAccount } from './intake.js';
@@ -22,8 +27,14 @@ export interface LiveInteraction {
 }
 
 export interface ListenerReads {
-  /** A live (not deleted) interaction, or undefined: from the cache unless any process changed one since. */
-  interaction(id: number): MaybePromise<IntakeInteractionRow | undefined>;
+  /**
+   * A live (not deleted) interaction, or undefined: from the cache unless any process changed one
+   * since. `mayBeStale` (SQLite, deliveries): the counter is read at most every CACHE_CHECK_MS, and
+   * the writer checks `validatedUnder()` in its transaction.
+   */
+  interaction(id: number, mayBeStale?: boolean): MaybePromise<IntakeInteractionRow | undefined>;
+  /** The counter the row last returned by interaction() was validated under, when it may be stale; undefined when every read is fresh (PostgreSQL). */
+  validatedUnder(): number | undefined;
   /** The live v2/activity interactions on X webhook `webhookId` and their accounts. */
   webhookAccounts(webhookId: string): MaybePromise<WebhookAccount[]>;
   /** Live interactions, for the start-up banner. */
@@ -32,6 +43,15 @@ export interface ListenerReads {
   outboxCounts(): MaybePromise<OutboxCounts>;
   /** A cheap read that proves the database answers (throws otherwise). */
   ping(): MaybePromise<void>;
+}
+
+/** SQLite: how old the counter behind a delivery's cached row may be (the writer re-checks it). */
+export const CACHE_CHECK_MS = 100;
+
+/** SQLite: the cache counter (migration 0017), read by the listener and, once per batch, by its writer. */
+export function createCacheVersionReader(sqlite: BetterSqlite3.Database): () => number {
+  const version = sqlite.prepare<[], { version: number }>('SELECT version FROM listener_cache_version WHERE id = 1');
+  return () => version.get()?.version ?? 0;
 }
 
 /** Cached rows past this many are dropped (an installation has tens of interactions, not thousands). */
@@ -64,17 +84,31 @@ class InteractionCache {
 export function createSqliteListenerReads(sqlite: BetterSqlite3.Database): ListenerReads {
   const store = createIntakeStore(sqlite);
   const outbox = createOutboxStore(sqlite);
-  const version = sqlite.prepare<[], { version: number }>('SELECT version FROM listener_cache_version WHERE id = 1');
+  const readVersion = createCacheVersionReader(sqlite);
   const cache = new InteractionCache();
+  let v = 0;
+  let checkedAt = -Infinity;
   return {
-    interaction: (id) => {
-      const v = version.get()?.version ?? 0;
+    interaction: (id, mayBeStale = false) => {
+      const now = performance.now();
+      if (!mayBeStale || now - checkedAt >= CACHE_CHECK_MS) {
+        v = readVersion();
+        checkedAt = now;
+      }
       const hit = cache.get(v, id);
       if (hit) return hit;
+      // A miss reads the row now: under the counter read now.
+      if (checkedAt !== now) {
+        v = readVersion();
+        checkedAt = now;
+        const fresh = cache.get(v, id);
+        if (fresh) return fresh;
+      }
       const row = store.interaction(id);
       cache.set(v, row);
       return row;
     },
+    validatedUnder: () => v,
     webhookAccounts: (webhookId) => store.webhookAccounts(webhookId),
     liveInteractions: () => store.liveInteractions(),
     outboxCounts: () => outbox.counts(),
@@ -88,6 +122,7 @@ export function createPostgresListenerReads(pool: PgQueryable, db: Kysely<Databa
   const cache = new InteractionCache();
   const readVersion = async () => Number((await pool.query('SELECT version FROM listener_cache_version WHERE id = 1')).rows[0]?.version ?? 0);
   return {
+    validatedUnder: () => undefined,
     interaction: async (id) => {
       const v = await readVersion();
       const hit = cache.get(v, id);

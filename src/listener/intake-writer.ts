@@ -9,6 +9,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { createBatchCommitter, type JobResult } from '../db/batch.js';
 import { createIntakeStore, type IntakeInteraction, type IntakeStore } from '../db/intake.js';
 import { createOutboxStore } from '../db/outbox.js';
+import { createCacheVersionReader } from '../db/listener-reads.js';
 import { createChatbotStore } from '../db/chatbot.js';
 import { chatbotSteps } from '../chatbot/conversation.js';
 import { runAsync, runSync } from '../db/step.js';
@@ -35,6 +36,13 @@ export interface WriteJob {
   at: string;
   /** An X Chat message decrypted and verified on the main thread: stored instead of parsing `body`. */
   chat?: ChatWriteItem;
+  /**
+   * SQLite: the interaction cache counter the delivery's interaction was read under
+   * (src/db/listener-reads.ts). The writer reads the counter in the batch's transaction and writes
+   * nothing of the job if it moved (InteractionChanged), so a deleted or re-keyed interaction is
+   * never served from a cache the listener checks only every few ms.
+   */
+  validatedUnder?: number;
 }
 
 export interface IntakeWriter {
@@ -65,6 +73,7 @@ export interface WriterSettings {
 
 export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSettings): SyncIntakeWriter {
   const store = createIntakeStore(sqlite, { eventHash: eventHasher(Buffer.from(settings.tombstoneKey, 'base64')) });
+  const cacheVersion = createCacheVersionReader(sqlite);
   const commit = createBatchCommitter(sqlite);
   // The chatbot and the outbox write in the same transaction as the DM that caused them.
   const outbox = createOutboxStore(sqlite);
@@ -75,7 +84,21 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
       const stores = { intake: { ...store, intakeParameters: () => (params ??= store.intakeParameters()) } satisfies IntakeStore, outbox, chatbot };
-      return commit(jobs.map((j) => () => poisonUnlessDatabase(() => runSync(deliveryStep(j.interaction, deliveryOf(j), j.at, steps), stores))));
+      // The cache counter, read once per attempt of the batch (the first job runs first in each), under the write lock.
+      let counter: number | undefined;
+      const changed: number[] = [];
+      const results = commit(
+        jobs.map((j, k) => () => {
+          if (k === 0) counter = undefined;
+          if (j.validatedUnder !== undefined && j.validatedUnder !== (counter ??= cacheVersion())) {
+            changed.push(k);
+            return [];
+          }
+          return poisonUnlessDatabase(() => runSync(deliveryStep(j.interaction, deliveryOf(j), j.at, steps), stores));
+        }),
+      );
+      for (const k of changed) if (results[k]!.ok) results[k] = { ok: false, error: new InteractionChanged() };
+      return results;
     },
     close: async () => undefined,
   };
@@ -163,6 +186,22 @@ export class PoisonDelivery extends Error {
   }
 }
 
+export const INTERACTION_CHANGED_CODE = 'ERR_INTERACTION_CHANGED';
+
+/** An interaction changed after the listener read the delivery's row from its cache: nothing of the delivery was written. */
+export class InteractionChanged extends Error {
+  readonly code = INTERACTION_CHANGED_CODE;
+  constructor() {
+    super('an interaction changed while the delivery was being stored; retry');
+    this.name = 'InteractionChanged';
+  }
+}
+
+/** True for InteractionChanged, on either side of the thread boundary. */
+export function isInteractionChanged(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === INTERACTION_CHANGED_CODE;
+}
+
 /** True for a PoisonDelivery, on either side of the thread boundary. */
 export function isPoison(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === POISON_CODE;
@@ -189,13 +228,15 @@ export interface WireBatch {
   which: number[];
   bodies: string[];
   ats: string[];
+  /** validatedUnder per job; -1 when absent. */
+  under: number[];
   chats: Array<[number, ChatWriteItem]>;
 }
 
 export function batchToWire(jobs: WriteJob[]): WireBatch {
   const interactions: IntakeInteraction[] = [];
   const index = new Map<number, number>();
-  const batch: WireBatch = { interactions, which: [], bodies: [], ats: [], chats: [] };
+  const batch: WireBatch = { interactions, which: [], bodies: [], ats: [], under: [], chats: [] };
   jobs.forEach((j, k) => {
     let i = index.get(j.interaction.id);
     if (i === undefined || interactions[i] !== j.interaction) {
@@ -205,13 +246,18 @@ export function batchToWire(jobs: WriteJob[]): WireBatch {
     batch.which.push(i);
     batch.bodies.push(j.body);
     batch.ats.push(j.at);
+    batch.under.push(j.validatedUnder ?? -1);
     if (j.chat) batch.chats.push([k, j.chat]);
   });
   return batch;
 }
 
 export function batchFromWire(w: WireBatch): WriteJob[] {
-  const jobs: WriteJob[] = w.bodies.map((body, k) => ({ interaction: w.interactions[w.which[k]!]!, body, at: w.ats[k]! }));
+  const jobs: WriteJob[] = w.bodies.map((body, k) => {
+    const job: WriteJob = { interaction: w.interactions[w.which[k]!]!, body, at: w.ats[k]! };
+    if (w.under[k]! >= 0) job.validatedUnder = w.under[k]!;
+    return job;
+  });
   for (const [k, chat] of w.chats) jobs[k]!.chat = chat;
   return jobs;
 }

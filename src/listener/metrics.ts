@@ -21,6 +21,7 @@ export const DELIVERY_REJECTIONS = [
   'bad_for_user_id',
   'poison',
   'db_unavailable',
+  'interaction_changed',
   'secret_unreadable',
   'internal_error',
   // An X Chat event whose keys X could not give now: 503, X retries (src/listener/xchat-intake.ts).

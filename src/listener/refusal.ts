@@ -4,7 +4,7 @@
 import { isDatabaseUnavailable } from '../db/batch.js';
 import { DeliveryParseError } from '../intake/parse.js';
 import { BodyTimeout, BodyTooLarge, ClientAborted, UnverifiedBudgetSpent } from './body.js';
-import { isPoison, WriterExited } from './intake-writer.js';
+import { isInteractionChanged, isPoison, WriterExited } from './intake-writer.js';
 import type { CrcRefusal, DeliveryRejection } from './metrics.js';
 
 export type RefusalCode = DeliveryRejection | CrcRefusal;
@@ -50,6 +50,8 @@ export function refusalOf(err: unknown, interactionId?: number): Refusal {
   // 422, not 5xx: the same bytes fail the same way every time, so a retry (Twitter retries any
   // non-2xx a few times, then drops the delivery) gains nothing and must not cost the writer again.
   if (isPoison(err)) return new Refusal(422, 'poison', 'this delivery cannot be processed and will be refused again', 'refused a poison delivery', err);
+  // Changed twice while one delivery was being stored (the route decides again once): nothing written, retry.
+  if (isInteractionChanged(err)) return new Refusal(503, 'interaction_changed', 'the interaction changed while this delivery was stored, retry later');
   if (err instanceof WriterExited || isDatabaseUnavailable(err)) {
     return new Refusal(503, 'db_unavailable', 'database unavailable, retry later', 'the database refused the write; answering 503 so that Twitter retries', err);
   }

@@ -10,6 +10,10 @@ import pg from 'pg';
 import { openDatabase } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
 import { startListener, type Listener } from '../../src/listener/server.js';
+import { createSqliteListenerReads } from '../../src/db/listener-reads.js';
+import { inlineWriter, isInteractionChanged } from '../../src/listener/intake-writer.js';
+import { intakeInteractionOf } from '../../src/db/intake.js';
+import { tombstoneKey } from '../../src/privacy/tombstone.js';
 import { createJsonLog } from '../../src/listener/log.js';
 import { encryptSecrets } from '../../src/interactions/model.js';
 import { TEST_ENGINE, TEST_SECRET_KEY, testDatabase } from '../support/engine.js';
@@ -76,6 +80,38 @@ describe(`omni listen's reads on ${TEST_ENGINE}`, () => {
     expect(await getJson(`${s.listener.url}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
     const metrics = await fetch(`${s.listener.url}/metrics`).then((r) => r.text());
     expect(metrics).toContain('omni_outbox_messages{status="pending"} 0');
+  });
+});
+
+describe.runIf(TEST_ENGINE === 'sqlite')('the interaction cache on SQLite, checked every few ms: the writer is the final guard', () => {
+  it('writes nothing of a job whose interaction was read under a counter that has moved since, and writes it under the current one', async () => {
+    const s = await setup();
+    const reads = createSqliteListenerReads(s.db.sqlite!);
+    const row = (await reads.interaction(s.id, true))!;
+    const under = reads.validatedUnder()!;
+    expect(under).toBe(await s.version());
+    const writer = inlineWriter(s.db.sqlite!, { idleMs: 60_000, tombstoneKey: tombstoneKey(loadSecretBox(s.where, ENV)) });
+    const job = (text: string, validatedUnder: number) => ({ interaction: intakeInteractionOf(row), body: inboundDm({ senderId: '4242', text, eventId: newEventId() }), at: new Date().toISOString(), validatedUnder });
+
+    // Another process edits the interaction (its name: any cached column moves the counter).
+    await s.other.kysely.updateTable('interactions').set({ name: 'renamed elsewhere' }).where('id', '=', s.id).execute();
+    const [stale, current] = writer.write([job('read before the edit', under), job('read after it', under + 1)]);
+    expect(stale!.ok).toBe(false);
+    expect(isInteractionChanged((stale as { error: unknown }).error)).toBe(true);
+    expect(current!.ok).toBe(true);
+    expect(await s.count('messages')).toBe(1);
+    // A fresh read sees the edit (the counter is read again, the cache dropped).
+    expect((await reads.interaction(s.id))!.name).toBe('renamed elsewhere');
+    expect(reads.validatedUnder()).toBe(under + 1);
+  });
+
+  it('a delivery on a cached row of an interaction deleted meanwhile is refused 404 and stores nothing, however recent the cache check', async () => {
+    const s = await setup();
+    // Many deliveries in a row: most are served from a counter checked within the last few ms.
+    for (let i = 0; i < 3; i++) expect((await s.dm(`warm ${i}`)).status).toBe(200);
+    await s.other.kysely.updateTable('interactions').set({ deleted_at: new Date().toISOString() }).where('id', '=', s.id).execute();
+    expect(await s.dm('right after the delete')).toMatchObject({ status: 404, body: { error: 'unknown or deleted interaction' } });
+    expect(await s.count('messages')).toBe(3);
   });
 });
 

@@ -13,9 +13,10 @@ import { intakeInteractionOf } from '../../db/intake.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../twitter/signature.js';
 import { BodyTooLarge, declaredLength, declaredTooLarge, readBody, UnverifiedBudgetSpent } from '../body.js';
 import type { DeliveryRejection } from '../metrics.js';
-import { isPoison, PoisonDelivery } from '../intake-writer.js';
+import { InteractionChanged, isInteractionChanged, isPoison, PoisonDelivery, type WriteJob } from '../intake-writer.js';
+import type { IntakeInteractionRow } from '../../db/intake.js';
 import { Refusal } from '../refusal.js';
-import { send, sendAndClose, type WebhookRoute } from './deps.js';
+import { send, sendAndClose, type RouteDeps, type RouteRequest, type WebhookRoute } from './deps.js';
 
 /** Results of one delivery shown in its answer and its log line; past it, counts by outcome. */
 export const MAX_RESULTS_SHOWN = 20;
@@ -40,9 +41,11 @@ export function capResults(results: EventResult[]): { results: EventResult[]; mo
 
 export const deliveryRoute: WebhookRoute = {
   async handle(d, r) {
-    const found = d.interaction(r.rawId);
+    // SQLite: the row may come from a cache checked a few ms ago; the writer re-checks it (validatedUnder).
+    const found = d.interaction(r.rawId, true);
+    let under = d.validatedUnder();
     r.row = found instanceof Promise ? await found : found;
-    const row = r.row;
+    let row = r.row;
     if (!row) return new Refusal(404, 'unknown_interaction', 'unknown or deleted interaction');
     if (declaredTooLarge(r.req, d.maxBodyBytes)) throw new BodyTooLarge(d.maxBodyBytes);
     const signature = r.req.headers[SIGNATURE_HEADER];
@@ -60,78 +63,34 @@ export const deliveryRoute: WebhookRoute = {
       raw = await readBody(r.req, d.maxBodyBytes, d.bodyTimeoutMs, declared === undefined ? share : undefined);
       r.bodyRead = true;
       // Checked before any JSON parsing: a forged body costs one HMAC, never the parser.
-      if (!verifySignature(d.apiSecret(row), raw, signature)) return new Refusal(401, 'bad_signature', 'bad signature');
+      if (!verifySignature(d.apiSecret(row), raw, signature)) {
+        // A cached row may predate a new secret stored by another process: refused only by the row read afresh.
+        if (under === undefined) return new Refusal(401, 'bad_signature', 'bad signature');
+        const fresh = await freshRow(d, r);
+        under = fresh.under;
+        if (!fresh.row) return new Refusal(404, 'unknown_interaction', 'unknown or deleted interaction');
+        if (fresh.row === row || !verifySignature(d.apiSecret(fresh.row), raw, signature)) return new Refusal(401, 'bad_signature', 'bad signature');
+        row = fresh.row;
+      }
     } finally {
       share.release();
     }
 
     const body = raw.toString('utf8');
-    // Only whose delivery it is, here: its events are read once, by the writer thread.
-    const { address: parsed, delivery } = parseDeliveryAddress(body);
-    // A for_user_id that is no id is not "absent": taking it so would skip the account check.
-    const malformed = malformedAccount(parsed);
-    if (malformed) return new Refusal(400, 'bad_for_user_id', malformed);
-    // v1.1: one webhook per dev environment, so a delivery for another account is refused. v2 and
-    // activity: the app's one webhook carries every account's events, whichever path its URL names.
-    let target = row;
-    if (row.api === 'v1.1') {
-      const mismatch = accountMismatch(row, parsed);
-      if (mismatch) return new Refusal(403, 'account_mismatch', mismatch);
-    } else {
-      const routing = d.accounts.route(row, parsed.account);
-      const route = routing instanceof Promise ? await routing : routing;
-      if (route.kind === 'unowned') {
-        const results = unroutedResults(delivery(), route.reason);
-        const shown = capResults(results);
-        send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
-        d.metrics.deliveryAccepted(results.map((e) => e.outcome));
-        d.log.delivery({ interaction: { id: row.id, name: row.name }, status: 200, results: shown.results, ...(shown.more ? { more: shown.more } : {}), ms: performance.now() - r.started, remote: r.remote });
-        d.events.record({ interactionId: row.id, at: d.clock().toISOString(), kind: 'delivery_unrouted', result: 'no_owner', detail: route.reason, remote: r.remote ?? null });
-        return undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await accept(d, r, row, under, body, signature);
+      } catch (err) {
+        if (attempt > 0 || !isInteractionChanged(err)) throw err;
       }
-      if (route.kind === 'routed') target = route.row;
+      // Another process changed an interaction after this row was read (the writer wrote nothing of
+      // this delivery): decided again on the row read afresh, as if it had just arrived.
+      const fresh = await freshRow(d, r);
+      under = fresh.under;
+      if (!fresh.row) return new Refusal(404, 'unknown_interaction', 'unknown or deleted interaction');
+      row = fresh.row;
+      if (!verifySignature(d.apiSecret(row), raw, signature)) return new Refusal(401, 'bad_signature', 'bad signature');
     }
-    if (target.account_user_id === null && !d.warnedUnknownAccount.has(target.id)) {
-      d.warnedUnknownAccount.add(target.id);
-      d.log.warn(`interaction #${target.id} has no known account yet, so for_user_id is not checked`, {
-        interaction: target.id,
-        hint: `run: omni webhook register ${target.id}`,
-      });
-    }
-
-    // A retry of a delivery already found poisonous is refused again without costing the writer.
-    const key = `${row.id}:${signature}`;
-    if (d.poisoned.has(key)) throw new PoisonDelivery('refused before (a retry of the same bytes)');
-    let chat: ChatWriteItem | undefined;
-    let answered: EventResult[] | undefined;
-    if (d.xchat && target.api === 'activity' && isChatEventType(parsed.eventType)) {
-      // X Chat: decrypted and verified here (may call X for keys), before the commit.
-      const step = await d.xchat.receive(target, parseJsonLossless(body));
-      if (step.kind === 'deferred') return new Refusal(503, 'xchat_deferred', `not stored yet: ${step.detail}; retry later`);
-      if (step.kind === 'answered') answered = step.results;
-      else chat = step.chat;
-    }
-    const results =
-      answered ??
-      (await d.committer.submit({ interaction: intakeInteractionOf(target), body: chat ? '' : body, at: d.clock().toISOString(), ...(chat ? { chat } : {}) }).catch((err: unknown) => {
-        if (isPoison(err)) d.poisoned.add(key);
-        throw err;
-      }));
-    // A delivery of 200,000 non-events must not become a 17 MB answer and log line: the first
-    // few results, and counts by outcome for the rest.
-    const shown = capResults(results);
-    send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
-    d.metrics.deliveryAccepted(results.map((e) => e.outcome));
-    d.log.delivery({
-      interaction: { id: target.id, name: target.name },
-      ...(target !== row ? { via: { id: row.id, name: row.name } } : {}),
-      status: 200,
-      results: shown.results,
-      ...(shown.more ? { more: shown.more } : {}),
-      ms: performance.now() - r.started,
-      remote: r.remote,
-    });
-    return undefined;
   },
 
   refuse(d, r, refusal) {
@@ -151,3 +110,98 @@ export const deliveryRoute: WebhookRoute = {
     });
   },
 };
+
+/** The interaction read afresh (the cache counter read now), and the counter it was read under. */
+async function freshRow(d: RouteDeps, r: RouteRequest): Promise<{ row: IntakeInteractionRow | undefined; under: number | undefined }> {
+  const found = d.interaction(r.rawId);
+  const under = d.validatedUnder();
+  r.row = found instanceof Promise ? await found : found;
+  return { row: r.row, under };
+}
+
+/**
+ * A refusal (or a delivery stored nowhere) decided on a row that may be stale stands only if no
+ * interaction changed since: else InteractionChanged, and the route decides again on a fresh row.
+ */
+async function unlessChanged(d: RouteDeps, r: RouteRequest, under: number | undefined): Promise<void> {
+  if (under === undefined) return;
+  if ((await freshRow(d, r)).under !== under) throw new InteractionChanged();
+}
+
+/** A verified delivery: whose it is, then written (answered 200 after its COMMIT) or refused. */
+async function accept(d: RouteDeps, r: RouteRequest, row: IntakeInteractionRow, under: number | undefined, body: string, signature: string): Promise<Refusal | undefined> {
+  // Only whose delivery it is, here: its events are read once, by the writer thread.
+  const { address: parsed, delivery } = parseDeliveryAddress(body);
+  // A for_user_id that is no id is not "absent": taking it so would skip the account check.
+  const malformed = malformedAccount(parsed);
+  if (malformed) return new Refusal(400, 'bad_for_user_id', malformed);
+  // v1.1: one webhook per dev environment, so a delivery for another account is refused. v2 and
+  // activity: the app's one webhook carries every account's events, whichever path its URL names.
+  let target = row;
+  if (row.api === 'v1.1') {
+    const mismatch = accountMismatch(row, parsed);
+    if (mismatch) {
+      await unlessChanged(d, r, under);
+      return new Refusal(403, 'account_mismatch', mismatch);
+    }
+  } else {
+    const routing = d.accounts.route(row, parsed.account);
+    const route = routing instanceof Promise ? await routing : routing;
+    if (route.kind === 'unowned') {
+      await unlessChanged(d, r, under);
+      const results = unroutedResults(delivery(), route.reason);
+      const shown = capResults(results);
+      send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
+      d.metrics.deliveryAccepted(results.map((e) => e.outcome));
+      d.log.delivery({ interaction: { id: row.id, name: row.name }, status: 200, results: shown.results, ...(shown.more ? { more: shown.more } : {}), ms: performance.now() - r.started, remote: r.remote });
+      d.events.record({ interactionId: row.id, at: d.clock().toISOString(), kind: 'delivery_unrouted', result: 'no_owner', detail: route.reason, remote: r.remote ?? null });
+      return undefined;
+    }
+    if (route.kind === 'routed') target = route.row;
+  }
+  if (target.account_user_id === null && !d.warnedUnknownAccount.has(target.id)) {
+    d.warnedUnknownAccount.add(target.id);
+    d.log.warn(`interaction #${target.id} has no known account yet, so for_user_id is not checked`, {
+      interaction: target.id,
+      hint: `run: omni webhook register ${target.id}`,
+    });
+  }
+
+  // A retry of a delivery already found poisonous is refused again without costing the writer.
+  const key = `${row.id}:${signature}`;
+  if (d.poisoned.has(key)) throw new PoisonDelivery('refused before (a retry of the same bytes)');
+  let chat: ChatWriteItem | undefined;
+  let answered: EventResult[] | undefined;
+  if (d.xchat && target.api === 'activity' && isChatEventType(parsed.eventType)) {
+    // X Chat: decrypted and verified here (may call X for keys), before the commit.
+    const step = await d.xchat.receive(target, parseJsonLossless(body));
+    if (step.kind === 'deferred') return new Refusal(503, 'xchat_deferred', `not stored yet: ${step.detail}; retry later`);
+    if (step.kind === 'answered') answered = step.results;
+    else chat = step.chat;
+  }
+  const job: WriteJob = { interaction: intakeInteractionOf(target), body: chat ? '' : body, at: d.clock().toISOString() };
+  if (chat) job.chat = chat;
+  // The writer writes nothing if an interaction changed since (InteractionChanged): see handle.
+  if (under !== undefined) job.validatedUnder = under;
+  const results =
+    answered ??
+    (await d.committer.submit(job).catch((err: unknown) => {
+      if (isPoison(err)) d.poisoned.add(key);
+      throw err;
+    }));
+  // A delivery of 200,000 non-events must not become a 17 MB answer and log line: the first
+  // few results, and counts by outcome for the rest.
+  const shown = capResults(results);
+  send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
+  d.metrics.deliveryAccepted(results.map((e) => e.outcome));
+  d.log.delivery({
+    interaction: { id: target.id, name: target.name },
+    ...(target !== row ? { via: { id: row.id, name: row.name } } : {}),
+    status: 200,
+    results: shown.results,
+    ...(shown.more ? { more: shown.more } : {}),
+    ms: performance.now() - r.started,
+    remote: r.remote,
+  });
+  return undefined;
+}

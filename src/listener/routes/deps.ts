@@ -33,8 +33,10 @@ export interface RouteDeps {
   bodyTimeoutMs: number;
   /** The bytes of bodies not yet verified, bounded in total and per client address. */
   unverified: UnverifiedBudget;
-  /** The live interaction a path names, or undefined (cached: src/db/listener-reads.ts); throws or rejects with InteractionUnreadable. Synchronous on SQLite. */
-  interaction(rawId: string): MaybePromise<IntakeInteractionRow | undefined>;
+  /** The live interaction a path names, or undefined (cached: src/db/listener-reads.ts); throws or rejects with InteractionUnreadable. Synchronous on SQLite. `mayBeStale`: deliveries only (the writer re-checks). */
+  interaction(rawId: string, mayBeStale?: boolean): MaybePromise<IntakeInteractionRow | undefined>;
+  /** The cache counter the interaction just returned was validated under, when it may be stale (SQLite); the write job carries it. */
+  validatedUnder(): number | undefined;
   /** The interaction's API secret (cached); throws SecretUnreadable. */
   apiSecret(row: IntakeInteractionRow): string;
   /** True once the listener is closing (answers then ask to close the connection). */
