@@ -14,6 +14,7 @@ export default defineConfig({
     entryFileNames: '[name].js',
     chunkFileNames: 'chunks/[name]-[hash].js',
     sourcemap: true,
-    minify: process.env.OMNI_NO_MINIFY ? false : true,
+    // OMNI_NO_MINIFY=1: readable function names in CPU profiles (docs/BENCHMARKS.md).
+    minify: !process.env.OMNI_NO_MINIFY,
   },
 });
