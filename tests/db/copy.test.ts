@@ -78,6 +78,32 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('omni db copy (SQLite → PostgreSQL
     expect(JSON.parse(status.stdout)).toMatchObject({ engine: 'postgres', counts: { tickets: { open: 1, closed: 3 } }, secretKey: { keyFile: target, keyFileExists: true, problem: null } });
   });
 
+  it('gives the same ticket list, interaction list and outbox list on PostgreSQL as on the SQLite it came from', async () => {
+    const dir = tempDir();
+    const from = await sqliteInstallation(dir);
+    const db = await openDatabase(from);
+    try {
+      // Every outbox state a live installation has: sent, failed with its reason, pending.
+      const now = new Date().toISOString();
+      const add = db.sqlite.prepare("insert into outbox (interaction_id, ticket_id, recipient_twitter_id, text, status, attempts, last_error, twitter_dm_id, next_attempt_at, created_at, updated_at, sent_at) values (1, ?, '42', ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      add.run(1, 'sent one', 'sent', 1, null, 'dm-1', now, now, now, now);
+      add.run(2, 'refused one', 'failed', 3, 'Twitter 349: cannot send to this user', null, now, now, now, null);
+    } finally {
+      await db.close();
+    }
+    const to = testDatabase();
+    const env = { HOME: dir, XDG_CONFIG_HOME: path.join(dir, 'config') };
+    expect((await runCli(['db', 'copy', '--from', from, '--to', to], { env })).code).toBe(0);
+
+    for (const args of [['ticket', 'list', '--status', 'all', '--json'], ['interaction', 'list', '--json'], ['outbox', 'list', '--json']]) {
+      const [before, after] = await Promise.all([runCli(['--db', from, ...args], { env }), runCli(['--db', to, ...args], { env })]);
+      expect(before.stderr, args.join(' ')).toBe('');
+      expect(after.stderr, args.join(' ')).toBe('');
+      expect(JSON.parse(before.stdout).length, args.join(' ')).toBeGreaterThan(0);
+      expect(JSON.parse(after.stdout), args.join(' ')).toEqual(JSON.parse(before.stdout));
+    }
+  });
+
   it('refuses a non-empty target unless --force, and then replaces its content', async () => {
     const dir = tempDir();
     const from = await sqliteInstallation(dir);
