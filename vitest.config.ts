@@ -37,6 +37,8 @@ const postgresSuites = [
   'tests/webhooks/service.test.ts',
   'tests/health/monitor.test.ts',
   'tests/xchat/core.test.ts',
+  'tests/xchat/listener-intake.test.ts',
+  'tests/tickets/open.test.ts',
 ];
 
 export default defineConfig({

@@ -8,6 +8,9 @@ import { createIntakeStore, type IntakeInteraction, type IntakeStore } from '../
 import { createOutboxStore, type OutboxStore } from '../../src/db/outbox.js';
 import { createChatbotStore, type ChatbotStore } from '../../src/db/chatbot.js';
 import { intakeRaw, type EventResult, type Messaging } from '../../src/intake/pipeline.js';
+import { createPgStores } from '../../src/db/pg-stores.js';
+import { runAsync, runSync, type Step } from '../../src/db/step.js';
+import { inlineWriter, postgresWriter, type IntakeWriter } from '../../src/listener/intake-writer.js';
 import { createChatbot, DEFAULT_IDLE_MS } from '../../src/chatbot/conversation.js';
 import { seedInteraction, type SeedOptions } from './seed.js';
 import { tempDir } from './tmp.js';
@@ -71,3 +74,21 @@ export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: num
 
 /** The writer thread's tombstone key in tests (any 32 bytes, base64): settings of `inlineWriter`/`startWorkerWriter`. */
 export const TEST_TOMBSTONE_KEY = Buffer.alloc(32, 1).toString('base64');
+
+/** The listener's writer for this database's engine, as `omni listen` picks it (a SQLite thread's inline writer, or PostgreSQL's). */
+export function writerFor(db: Db, settings: { idleMs: number; tombstoneKey: string } = { idleMs: DEFAULT_IDLE_MS, tombstoneKey: TEST_TOMBSTONE_KEY }): IntakeWriter {
+  return db.engine === 'postgres' ? postgresWriter(db.pool, settings) : inlineWriter(db.sqlite, settings);
+}
+
+/**
+ * Runs storage steps (src/db/step.ts) on this database's engine, each operation committed on its own:
+ * `runSync` on the SQLite stores, `runAsync` on PostgreSQL's (the same SQL, awaited).
+ */
+export function stepRunner(db: Db): <T>(step: Step<T>) => Promise<T> {
+  if (db.engine === 'postgres') {
+    const stores = createPgStores(db.pool);
+    return (step) => runAsync(step, stores);
+  }
+  const stores = { intake: createIntakeStore(db.sqlite), outbox: createOutboxStore(db.sqlite), chatbot: createChatbotStore(db.sqlite) };
+  return async (step) => runSync(step, stores);
+}
