@@ -39,6 +39,7 @@ const postgresSuites = [
   'tests/xchat/core.test.ts',
   'tests/xchat/listener-intake.test.ts',
   'tests/tickets/open.test.ts',
+  'tests/privacy/intake-tombstone.test.ts',
 ];
 
 export default defineConfig({
