@@ -40,6 +40,7 @@ const postgresSuites = [
   'tests/xchat/listener-intake.test.ts',
   'tests/tickets/open.test.ts',
   'tests/privacy/intake-tombstone.test.ts',
+  'tests/intake/xaa.test.ts',
 ];
 
 export default defineConfig({
