@@ -41,6 +41,7 @@ const postgresSuites = [
   'tests/tickets/open.test.ts',
   'tests/privacy/intake-tombstone.test.ts',
   'tests/intake/xaa.test.ts',
+  'tests/intake/pipeline.test.ts',
 ];
 
 export default defineConfig({

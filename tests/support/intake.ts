@@ -12,7 +12,7 @@ import { createPgStores } from '../../src/db/pg-stores.js';
 import { runAsync, runSync, type Step } from '../../src/db/step.js';
 import { inlineWriter, postgresWriter, type IntakeWriter } from '../../src/listener/intake-writer.js';
 import { createChatbot, DEFAULT_IDLE_MS } from '../../src/chatbot/conversation.js';
-import { testDatabase } from './engine.js';
+import { separateTestDatabase } from './engine.js';
 import { seedInteraction, type SeedOptions } from './seed.js';
 import { tempDir } from './tmp.js';
 
@@ -99,18 +99,18 @@ export interface EngineIntakeHarness {
   dbPath: string;
   interactionId: number;
   /** Runs the pipeline on raw bytes in one committed transaction through the writer of the database's engine. */
-  intake(raw: string, interactionId?: number, at?: Date): Promise<EventResult[]>;
+  intake(raw: string | Buffer, interactionId?: number, at?: Date): Promise<EventResult[]>;
   count(table: 'requesters' | 'tickets' | 'messages' | 'outbox' | 'helper_messages' | 'helper_jobs' | 'helper_conversations'): Promise<number>;
   setParam(number: number, value: string | null): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * intakeHarness on this run's engine (testDatabase()), everything awaited: the jobs go through
+ * intakeHarness on this run's engine (a database of its own, separateTestDatabase()), everything awaited: the jobs go through
  * `writerFor` as `omni listen` writes them, reads and parameters through Kysely.
  */
 export async function engineIntakeHarness(seed: SeedOptions = {}, opts: { idleMs?: number; tombstoneKey?: string } = {}): Promise<EngineIntakeHarness> {
-  const dbPath = testDatabase();
+  const dbPath = await separateTestDatabase();
   const { id } = await seedInteraction(dbPath, seed);
   const db = await openDatabase(dbPath);
   const k = db.kysely;
@@ -127,7 +127,7 @@ export async function engineIntakeHarness(seed: SeedOptions = {}, opts: { idleMs
         .where('deleted_at', 'is', null)
         .executeTakeFirst();
       if (!interaction) throw new Error(`no live interaction ${interactionId}`);
-      const [r] = await writer.write([{ interaction, body: raw, at: at.toISOString() }]);
+      const [r] = await writer.write([{ interaction, body: typeof raw === 'string' ? raw : raw.toString('utf8'), at: at.toISOString() }]);
       if (!r!.ok) throw r!.error;
       return r!.value;
     },
