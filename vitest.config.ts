@@ -1,8 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // The suites that also run against PostgreSQL (project "postgres", only with OMNI_TEST_POSTGRES_URL):
-// everything that goes through Kysely, the listener's writer (the one pipeline on both engines) and
-// what only a fleet has (outbox claims, the OAuth refresh lease). docs/postgresql.md says what is left.
+// every suite that stores something, through testDatabase()/cliWithDb() (tests/support/engine.ts,
+// cli.ts), reading rows through Kysely or --json, engine-specific cases under TEST_ENGINE; plus what only
+// a fleet has (outbox claims, the OAuth refresh lease). Not here: suites with no database (pure
+// functions, the shells' completion scripts: completion reads only a SQLite file, by design), and
+// those that spawn `omni listen` or run the outbox/Helper workers until those start on PostgreSQL.
+// docs/postgresql.md says what is left.
 const postgresSuites = [
   'tests/db/connection.test.ts',
   'tests/db/interactions.test.ts',
