@@ -38,7 +38,7 @@ async function setup() {
   const dbPath = testDatabase(home);
   const { id } = await seedInteraction(dbPath, { callbackUrl: listener.url, accountUserId: null });
   const streams = io();
-  const ctx = createContext({ db: dbPath }, streams.io, { ...testSecretEnv(), OMNI_TWITTER_API_URL: tw.url, HOME: home });
+  const ctx = createContext({ db: dbPath }, streams.io, { ...testSecretEnv(dbPath), OMNI_TWITTER_API_URL: tw.url, HOME: home });
   closers.push(() => ctx.close());
   const row = async () => (await getInteraction((await ctx.db()).kysely, id))!;
   return { tw, ctx, id, row, streams };

@@ -29,7 +29,7 @@ async function setup() {
   const dbPath = testDatabase();
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, testSecretEnv());
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   /** A gateway authorized as `userId` (interaction `id`). */
   const gatewayAs = async (userId: string) => {
     const { id } = await seedInteraction(dbPath, { name: `Support ${userId}` });

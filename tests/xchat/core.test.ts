@@ -38,7 +38,7 @@ async function setup(opts: { x?: FakeTwitterOptions['x']; scopes?: string[] } = 
   const { id } = await seedInteraction(dbPath, { accountUserId: ACCOUNT_ID });
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, testSecretEnv());
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   const issued = tw.x.issueTokens(ACCOUNT_ID, opts.scopes ? { scopes: opts.scopes } : {});
   await storeAuthorization(db.kysely, box, id, { accessToken: issued.access_token, refreshToken: issued.refresh_token ?? null, expiresAt: new Date(Date.now() + 7200_000).toISOString(), scopes: issued.scope }, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
   const gw = createXGateway({
@@ -256,7 +256,7 @@ describe('xchat receive and send', () => {
     // A restart: a new connection and identity from the file; the cached keys decrypt without a key change.
     const db2 = await openDatabase(dbPath);
     closers.push(() => db2.close());
-    omni = await omniSide(db2, loadSecretBox(dbPath, testSecretEnv()), gw, id);
+    omni = await omniSide(db2, loadSecretBox(dbPath, testSecretEnv(dbPath)), gw, id);
     expect((await loadConversationRing(db2.kysely, box, id, chatter.conversationId)).versions()).toEqual([one.conversationKeyVersion, two.conversationKeyVersion]);
     expect(message(await receiveChatEvent(omni, chatter.says('three', { withKeyChange: false }))).text).toBe('three');
     expect(tw.x.chatPublicKeys(ACCOUNT_ID)).toHaveLength(1); // no re-registration

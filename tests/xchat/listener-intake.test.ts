@@ -73,7 +73,7 @@ describe('X Chat in the listener (in process)', () => {
       const lines: string[] = [];
       const intake = createXChatIntake({
         db: db.kysely,
-        box: loadSecretBox(dbPath, testSecretEnv()),
+        box: loadSecretBox(dbPath, testSecretEnv(dbPath)),
         api: async () => {
           throw new Error('X is not called without an identity');
         },

@@ -16,7 +16,7 @@ function ttyContext(dbPath: string, steps: Step[]) {
   const io: IO = { stdin: tty(), stdout: tty(), stderr: tty() };
   let stderr = '';
   io.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ctx = createContext({ db: dbPath, color: false }, io, testSecretEnv());
+  const ctx = createContext({ db: dbPath, color: false }, io, testSecretEnv(dbPath));
   const prompter = scriptedPrompter(steps);
   ctx.prompter = async () => prompter;
   return { ctx, prompter, stderr: () => stderr };
