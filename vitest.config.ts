@@ -1,8 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // The suites that also run against PostgreSQL (project "postgres", only with OMNI_TEST_POSTGRES_URL):
-// everything that goes through Kysely, the listener's writer (the one pipeline on both engines) and
-// what only a fleet has (outbox claims, the OAuth refresh lease). docs/postgresql.md says what is left.
+// every suite that stores something, through testDatabase()/cliWithDb() (tests/support/engine.ts,
+// cli.ts), reading rows through Kysely or --json, engine-specific cases under TEST_ENGINE; plus what only
+// a fleet has (outbox claims, the OAuth refresh lease). Not here: suites with no database (pure
+// functions, the shells' completion scripts: completion reads only a SQLite file, by design), and
+// those that spawn `omni listen` or run the outbox/Helper workers until those start on PostgreSQL.
+// docs/postgresql.md says what is left.
 const postgresSuites = [
   'tests/db/connection.test.ts',
   'tests/db/interactions.test.ts',
@@ -25,6 +29,29 @@ const postgresSuites = [
   'tests/listener/listen-cli-engines.test.ts',
   'tests/outbox/workers-engines.test.ts',
   'tests/commands/reconcile/reconcile.test.ts',
+  'tests/cli-pipes.test.ts',
+  'tests/main.test.ts',
+  'tests/commands/apply/apply.test.ts',
+  'tests/commands/apply/rules.test.ts',
+  'tests/commands/interaction/authorize.test.ts',
+  'tests/commands/interaction/interaction.test.ts',
+  'tests/commands/interaction/secrets.test.ts',
+  'tests/commands/interaction/wizard-pty.test.ts',
+  'tests/commands/webhook/webhook.test.ts',
+  'tests/commands/webhook/x-webhook.test.ts',
+  'tests/health/silence-alert-cli.test.ts',
+  'tests/commands/interaction/new-action.test.ts',
+  'tests/commands/webhook/replay.test.ts',
+  'tests/interactions/write.test.ts',
+  'tests/webhooks/subscriptions.test.ts',
+  'tests/webhooks/service.test.ts',
+  'tests/health/monitor.test.ts',
+  'tests/xchat/core.test.ts',
+  'tests/xchat/listener-intake.test.ts',
+  'tests/tickets/open.test.ts',
+  'tests/privacy/intake-tombstone.test.ts',
+  'tests/intake/xaa.test.ts',
+  'tests/intake/pipeline.test.ts',
 ];
 
 export default defineConfig({

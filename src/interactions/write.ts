@@ -8,6 +8,7 @@ import {
   getInteraction,
   insertInteraction,
   listInteractionSummaries,
+  nextInteractionId,
   softDeleteInteraction,
   updateInteraction as updateInteractionRow,
 } from '../db/interactions.js';
@@ -95,7 +96,11 @@ function normalized(v: InteractionValues): InteractionValues {
   return { ...v, name, devEnvironment, callbackUrl: url };
 }
 
-/** Thrown inside the transaction when the new row got another id than the one the caller showed. */
+/**
+ * The new row got another id than the one the caller showed; nothing was saved. `actual` is the id the
+ * next attempt gets, read after the rollback: on PostgreSQL the sequence keeps the id the rolled-back
+ * insert took (sequences are not transactional), so that one is never handed out again.
+ */
 export class IdentifierMoved extends Error {
   constructor(readonly actual: number) {
     super(`identifier moved to ${actual}`);
@@ -113,7 +118,7 @@ export async function createInteraction(db: Kysely<Database>, draft: Interaction
   if (problems.length > 0) throw new InteractionRefused(problems);
   const values = normalized(draft.values);
   const secrets = draft.secrets as Secrets;
-  return inTransaction(db, async (trx) => {
+  const created = inTransaction(db, async (trx) => {
     const taken = await nameTakenProblem(trx, values.name);
     if (taken) throw new InteractionRefused([taken]);
     const row = await insertInteraction(trx, {
@@ -133,6 +138,10 @@ export async function createInteraction(db: Kysely<Database>, draft: Interaction
       changes: { ...auditChanges(interactionChanges(undefined, values, secrets), 'create'), ...w.auditExtra },
     });
     return row.id;
+  });
+  return created.catch(async (err: unknown) => {
+    if (err instanceof IdentifierMoved) throw new IdentifierMoved(await nextInteractionId(db));
+    throw err;
   });
 }
 

@@ -2,14 +2,13 @@
 // monitors (two listeners): each transition recorded once, notified once, a failed POST retried.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import { listTransitions, recordReconcile } from '../../src/db/health.js';
 import { startHealthMonitor, type HealthMonitor } from '../../src/health/monitor.js';
 import { readHealth } from '../../src/health/read.js';
 import { seedInteraction } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
+import { testDatabase } from '../support/engine.js';
 import { memoryLog, waitFor } from '../support/wait.js';
 
 const closers: Array<() => Promise<unknown>> = [];
@@ -19,7 +18,7 @@ afterEach(async () => {
 
 describe('the health monitor', () => {
   it('two monitors on one database record and notify each transition once; a refused POST is retried, not repeated', async () => {
-    const dbPath = path.join(tempDir(), 'omni.db');
+    const dbPath = testDatabase();
     const { id } = await seedInteraction(dbPath, { name: 'Support' });
     const bodies: Array<Record<string, unknown>> = [];
     let refuse = 1;
@@ -70,7 +69,7 @@ describe('the health monitor', () => {
   });
 
   it('recordReconcile leaves when and how many for status', async () => {
-    const dbPath = path.join(tempDir(), 'omni.db');
+    const dbPath = testDatabase();
     const { id } = await seedInteraction(dbPath, { name: 'Support' });
     const db = await openDatabase(dbPath);
     closers.push(() => db.close());

@@ -1,8 +1,7 @@
-// The write paths on a real SQLite file: one transaction per write (or the caller's), so a failing
+// The write paths on a real database (a SQLite file, or PostgreSQL in the postgres project): one transaction per write (or the caller's), so a failing
 // audit record or a failing row write leaves nothing behind; secrets reach neither the audit trail
 // nor the row in clear; refusals come back as problem codes.
 import crypto from 'node:crypto';
-import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
@@ -22,7 +21,7 @@ import {
 import { CatalogRefused, createCatalogEntry, removeCatalogEntryByRef } from '../../src/catalogs/write.js';
 import { ParameterRefused, setParameterValue, unsetParameterValue } from '../../src/parameter-write.js';
 import { paramDef } from '../../src/parameters.js';
-import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE, testDatabase } from '../support/engine.js';
 
 const SECRETS: Secrets = { apiKey: 'wk-Aa1Bb2Cc3', apiSecretKey: 'ws-Dd4Ee5Ff6', accessToken: '77-Gg7Hh8Ii9', accessTokenSecret: 'wt-Jj0Kk1Ll2' };
 const box = createSecretBox(crypto.randomBytes(32), 'test key');
@@ -34,7 +33,7 @@ afterEach(async () => {
 });
 
 async function fresh(): Promise<{ k: Kysely<Database>; values: InteractionValues }> {
-  const db = await openDatabase(path.join(tempDir(), 'omni.db'));
+  const db = await openDatabase(testDatabase());
   opened.push(db);
   const k = db.kysely;
   const now = w.now;
@@ -68,9 +67,15 @@ async function counts(k: Kysely<Database>) {
   return { interactions: await n('interactions'), audit: await n('audit_log'), units: await n('units'), parameters: await n('parameters') };
 }
 
-/** A real failure of the audit insert (or of a table's writes): a trigger that aborts the statement. */
+/** A real failure of the audit insert (or of a table's writes): a trigger that aborts the statement (each engine's syntax). */
 async function failOn(k: Kysely<Database>, table: string, op: 'INSERT' | 'UPDATE' | 'DELETE'): Promise<void> {
-  await sql.raw(`CREATE TRIGGER fail_${table}_${op.toLowerCase()} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, '${table} ${op} refused'); END`).execute(k);
+  const name = `fail_${table}_${op.toLowerCase()}`;
+  if (TEST_ENGINE === 'sqlite') {
+    await sql.raw(`CREATE TRIGGER ${name} BEFORE ${op} ON ${table} BEGIN SELECT RAISE(ABORT, '${table} ${op} refused'); END`).execute(k);
+    return;
+  }
+  await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${table} ${op} refused'; END $$`).execute(k);
+  await sql.raw(`CREATE TRIGGER ${name} BEFORE ${op} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`).execute(k);
 }
 
 async function allText(k: Kysely<Database>): Promise<string> {
@@ -155,6 +160,15 @@ describe('the interaction write path', () => {
     const { k, values } = await fresh();
     await expect(createInteraction(k, draft(values), w, { expectedId: 9 })).rejects.toBeInstanceOf(IdentifierMoved);
     expect(await counts(k)).toMatchObject({ interactions: 0, audit: 0 });
+  });
+
+  it('names the identifier the next attempt gets, and that attempt gets it (on PostgreSQL the rolled-back one is spent)', async () => {
+    const { k, values } = await fresh();
+    const moved = await createInteraction(k, draft(values), w, { expectedId: 9 }).catch((err: unknown) => err);
+    expect(moved).toBeInstanceOf(IdentifierMoved);
+    const next = (moved as IdentifierMoved).actual;
+    expect(next).toBe(TEST_ENGINE === 'sqlite' ? 1 : 2);
+    expect(await createInteraction(k, draft(values), w, { expectedId: next })).toBe(next);
   });
 
   it("joins the caller's transaction: a later failure there undoes the write and its audit record", async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import { keyFilePath } from '../../src/secrets.js';
-import { TEST_ENGINE, TEST_SECRET_KEY, testDatabase } from './engine.js';
+import { TEST_ENGINE, TEST_SECRET_KEY, separateTestDatabase, testDatabase } from './engine.js';
 import { tempDir } from './tmp.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -57,10 +57,20 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
 /**
  * A CLI bound to its own database: `await omni('unit', 'add', 'HQ')`. A temp file on SQLite; in the
  * PostgreSQL project the test's own database, with the key file where omni looks for it on that host.
+ * `env` is what `run` passes (HOME, XDG_*, the extra variables), for a CLI started another way (a pty).
  */
 export function cliWithDb(extraEnv: Record<string, string | undefined> = {}) {
   const dir = tempDir();
-  const db = testDatabase(dir);
+  return cliOn(dir, testDatabase(dir), extraEnv);
+}
+
+/** cliWithDb on a database no other CLI of this test uses, for a test that sets up several installations. */
+export async function cliWithSeparateDb(extraEnv: Record<string, string | undefined> = {}) {
+  const dir = tempDir();
+  return cliOn(dir, await separateTestDatabase(dir), extraEnv);
+}
+
+function cliOn(dir: string, db: string, extraEnv: Record<string, string | undefined>) {
   const base: Record<string, string> = { HOME: dir, XDG_DATA_HOME: path.join(dir, 'xdg') };
   if (TEST_ENGINE === 'postgres') {
     base.XDG_CONFIG_HOME = path.join(dir, 'config');
@@ -70,5 +80,5 @@ export function cliWithDb(extraEnv: Record<string, string | undefined> = {}) {
   }
   const run = (args: string[], opts: CliOptions = {}) =>
     runCli(['--db', db, ...args], { ...opts, env: { ...base, ...extraEnv, ...opts.env } });
-  return { dir, db, run };
+  return { dir, db, run, env: { ...base, ...extraEnv } as Record<string, string> };
 }

@@ -1,18 +1,22 @@
 // Setup file of the vitest project "postgres": a database of its own for every test (a copy of the
-// migrated template made once per run), dropped after it.
+// migrated template made once per run), and any more it asks for (separateTestDatabase), dropped after it.
 import { afterEach, beforeEach, inject } from 'vitest';
 import { setCurrentPostgresDatabase } from './engine.js';
 import { createPostgresDatabase, dropPostgresDatabase } from './postgres.js';
 
-let url: string | undefined;
+const made: string[] = [];
 
 beforeEach(async () => {
-  url = await createPostgresDatabase(inject('postgresTemplate'));
-  setCurrentPostgresDatabase(url);
+  const template = inject('postgresTemplate');
+  const another = async () => {
+    const url = await createPostgresDatabase(template);
+    made.push(url);
+    return url;
+  };
+  setCurrentPostgresDatabase(await another(), another);
 });
 
 afterEach(async () => {
   setCurrentPostgresDatabase(undefined);
-  if (url) await dropPostgresDatabase(url);
-  url = undefined;
+  while (made.length) await dropPostgresDatabase(made.pop()!);
 });

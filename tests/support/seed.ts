@@ -4,6 +4,7 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { addCatalogEntry, findCatalogEntry } from '../../src/db/catalogs.js';
 import { insertInteraction } from '../../src/db/interactions.js';
 import { loadSecretBox } from '../../src/secrets.js';
+import { testSecretEnv } from './engine.js';
 import { encryptSecrets, type Secrets } from '../../src/interactions/model.js';
 
 export const TEST_SECRETS: Secrets = {
@@ -20,7 +21,7 @@ export interface SeedOptions {
   devEnvironment?: string;
   helper?: boolean;
   accountUserId?: string | null;
-  /** Environment used to find the secret key (OMNI_SECRET_KEY); default: the key file beside the db. */
+  /** Environment used to find the secret key (OMNI_SECRET_KEY); default: testSecretEnv(dbPath) (the key file beside a SQLite db). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -38,7 +39,7 @@ export async function seedInteraction(dbPath: string, opts: SeedOptions = {}): P
     const activity = await findCatalogEntry(k, 'activity', 'DM').catch(() => addCatalogEntry(k, 'activity', 'DM', now, portfolio.id));
     const origin = await findCatalogEntry(k, 'origin', 'Twitter');
     const secrets = { ...TEST_SECRETS, ...opts.secrets };
-    const box = loadSecretBox(dbPath, opts.env ?? {});
+    const box = loadSecretBox(dbPath, opts.env ?? testSecretEnv(dbPath));
     const row = await insertInteraction(k, {
       name: opts.name ?? 'Support',
       channel: 'twitter-dm',

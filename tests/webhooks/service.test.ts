@@ -1,6 +1,5 @@
 // The webhook service in process, through a real Context (as `interaction delete` and the listener
 // will use it): deregistration, its refusals, and the interactive confirmation of `webhook delete`.
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createContext, serviceDeps, type Context } from '../../src/cli/context.js';
@@ -11,6 +10,7 @@ import { DeregisterError, deregisterWebhook, hasRegisteredWebhook, registerWebho
 import { NotAuthorizedError, registerXWebhook, xWebhookStatus } from '../../src/webhooks/x-service.js';
 import { startCrcResponder, startFakeTwitter } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
+import { testDatabase, testSecretEnv } from '../support/engine.js';
 import { tempDir } from '../support/tmp.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 
@@ -34,10 +34,11 @@ async function setup() {
   closers.push(() => tw.close());
   const listener = await startCrcResponder(TEST_SECRETS.apiSecretKey);
   closers.push(() => listener.close());
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const home = tempDir();
+  const dbPath = testDatabase(home);
   const { id } = await seedInteraction(dbPath, { callbackUrl: listener.url, accountUserId: null });
   const streams = io();
-  const ctx = createContext({ db: dbPath }, streams.io, { OMNI_TWITTER_API_URL: tw.url, HOME: path.dirname(dbPath) });
+  const ctx = createContext({ db: dbPath }, streams.io, { ...testSecretEnv(dbPath), OMNI_TWITTER_API_URL: tw.url, HOME: home });
   closers.push(() => ctx.close());
   const row = async () => (await getInteraction((await ctx.db()).kysely, id))!;
   return { tw, ctx, id, row, streams };

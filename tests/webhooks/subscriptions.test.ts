@@ -2,7 +2,6 @@
 // gateway (app bearer for lists and deletes, the account's OAuth 2.0 token for creating): the
 // webhook mode, the stream mode (no webhook), other event types (X Chat), X's duplicate answer as
 // success, and removal that touches only this interaction's.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
@@ -11,7 +10,7 @@ import { createUserTokenSource, storeAuthorization } from '../../src/twitter/use
 import { describeSubscription, ensureDmSubscriptions, ensureSubscriptions, missingSubscriptions, neededSubscriptions, removeSubscriptions, subscriptionTag } from '../../src/webhooks/subscriptions.js';
 import { startFakeTwitter } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
+import { testDatabase, testSecretEnv } from '../support/engine.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 
 const OTHER_ID = '1234567890123456790';
@@ -27,10 +26,10 @@ async function setup() {
     x: { clients: [{ clientId: 'cid', redirectUris: [] }] },
   });
   closers.push(() => tw.close());
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, {});
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   /** A gateway authorized as `userId` (interaction `id`). */
   const gatewayAs = async (userId: string) => {
     const { id } = await seedInteraction(dbPath, { name: `Support ${userId}` });

@@ -2,8 +2,6 @@
 // daily limit), receive (decrypt and verify a customer's chat.received, key changes first, tampering
 // refused) and send (an encrypted reply the customer's app decrypts to the same text), against the fake
 // X acting as the customer's X Chat app on the real SDK, with a real SQLite file. Nothing is mocked.
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/db/audit.js';
 import { openDatabase, type Db } from '../../src/db/connection.js';
@@ -22,7 +20,8 @@ import { loadActiveXChatIdentity, loadConversationRing, loadRetiredXChatIdentiti
 import { startFakeTwitter, type FakeTwitterOptions } from '../support/fake-twitter.js';
 import { startWebhookReceiver } from '../support/fake-x/receiver.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
+import { storedBytes } from '../support/db-snapshot.js';
+import { testDatabase, testSecretEnv } from '../support/engine.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
 
@@ -35,11 +34,11 @@ afterEach(async () => {
 async function setup(opts: { x?: FakeTwitterOptions['x']; scopes?: string[] } = {}) {
   const tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()], retryDelaysMs: [30], deliveryTimeoutMs: 1000, x: { clients: [{ clientId: 'cid', redirectUris: [] }], ...opts.x } });
   closers.push(() => tw.close());
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   const { id } = await seedInteraction(dbPath, { accountUserId: ACCOUNT_ID });
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, {});
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   const issued = tw.x.issueTokens(ACCOUNT_ID, opts.scopes ? { scopes: opts.scopes } : {});
   await storeAuthorization(db.kysely, box, id, { accessToken: issued.access_token, refreshToken: issued.refresh_token ?? null, expiresAt: new Date(Date.now() + 7200_000).toISOString(), scopes: issued.scope }, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
   const gw = createXGateway({
@@ -257,7 +256,7 @@ describe('xchat receive and send', () => {
     // A restart: a new connection and identity from the file; the cached keys decrypt without a key change.
     const db2 = await openDatabase(dbPath);
     closers.push(() => db2.close());
-    omni = await omniSide(db2, loadSecretBox(dbPath, {}), gw, id);
+    omni = await omniSide(db2, loadSecretBox(dbPath, testSecretEnv(dbPath)), gw, id);
     expect((await loadConversationRing(db2.kysely, box, id, chatter.conversationId)).versions()).toEqual([one.conversationKeyVersion, two.conversationKeyVersion]);
     expect(message(await receiveChatEvent(omni, chatter.says('three', { withKeyChange: false }))).text).toBe('three');
     expect(tw.x.chatPublicKeys(ACCOUNT_ID)).toHaveLength(1); // no re-registration
@@ -347,7 +346,7 @@ describe('xchat receive and send', () => {
     expect(message(await reopened.receive(chatter.says('again', { withKeyChange: false }))).text).toBe('again');
   });
 
-  it('leaves no private key byte in the SQLite file or its WAL', async () => {
+  it('leaves no private key byte in the database (SQLite: the file or its WAL; PostgreSQL: any row)', async () => {
     const { tw, db, box, gw, id, dbPath, runSetup } = await setup();
     await runSetup();
     await runSetup({ rotate: true });
@@ -360,7 +359,7 @@ describe('xchat receive and send', () => {
     const ring = await loadConversationRing(db.kysely, box, id, chatter.conversationId);
     const secrets = [Buffer.from(blob), ...ring.exportEntries().map((e) => Buffer.from(e.key))];
     expect(secrets).toHaveLength(3);
-    const files = [dbPath, `${dbPath}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f));
+    const files = await storedBytes(dbPath);
     expect(files.length).toBeGreaterThan(0);
     for (const s of secrets) {
       for (const f of files) {

@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
+import { databaseSnapshot } from '../../support/db-snapshot.js';
 import { cliWithDb } from '../../support/cli.js';
 
 const SECRETS_ENV = { TW_API_KEY: 'key-1111', TW_API_SECRET: 'secret-2222', TW_ACCESS_TOKEN: 'token-3333' };
@@ -44,12 +44,6 @@ function setup() {
   return { ...cli, file };
 }
 
-function dbHash(db: string): string {
-  const h = crypto.createHash('sha256');
-  for (const f of [db, `${db}-wal`]) if (fs.existsSync(f)) h.update(fs.readFileSync(f));
-  return h.digest('hex');
-}
-
 describe('omni apply / export', () => {
   it('applies a file to an empty database, then reports no changes on a second run', async () => {
     const { run, file, db } = setup();
@@ -78,7 +72,7 @@ describe('omni apply / export', () => {
     const { run, file, db } = setup();
     await run(['apply', '-f', file]);
     fs.writeFileSync(file, helpdeskYaml({ unit: 'Branch' }));
-    const before = dbHash(db);
+    const before = await databaseSnapshot(db);
     const plan = await run(['apply', '-f', file, '--dry-run'], { env: { TW_API_KEY: 'key-rotated' } });
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain("~ update interaction 'Support'");
@@ -87,7 +81,7 @@ describe('omni apply / export', () => {
     expect(plan.stdout).toContain('apiSecretKey: unchanged');
     expect(plan.stdout).not.toContain('key-rotated');
     expect(plan.stdout).toContain('Plan: 0 to create, 1 to update, 0 to delete.');
-    expect(dbHash(db)).toBe(before);
+    expect(await databaseSnapshot(db)).toBe(before);
   });
 
   it('keeps the stored credentials of an existing interaction when its ${env:…} variables are unset, and refuses them for a new one', async () => {
@@ -102,13 +96,13 @@ describe('omni apply / export', () => {
     expect(shown).toMatchObject({ apiKey: 'key-1111', apiSecretKey: 'secret-2222', accessToken: 'token-3333', accessTokenSecret: 'ats-4444' });
 
     fs.writeFileSync(file, helpdeskYaml().replace('  - name: Support', '  - name: Sales\n    unit: HQ\n    group: Social Media Support\n    activity: { name: Twitter DM request, portfolio: Customer Service }\n    devEnvironment: prod\n    callbackUrl: https://helpdesk.example.com\n    credentials: { apiKey: "\${env:TW_API_KEY}", apiSecretKey: "\${env:TW_API_SECRET}", accessToken: "\${env:TW_ACCESS_TOKEN}", accessTokenSecret: "\${file:ats.txt}" }\n  - name: Support'));
-    const before = dbHash(db);
+    const before = await databaseSnapshot(db);
     const refused = await run(['apply', '-f', file], { env: unset });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('interactions[0].credentials.apiKey: environment variable TW_API_KEY is not set (a new interaction needs its apiKey; set TW_API_KEY)');
     expect(refused.stderr).toContain('interactions[0].credentials.accessToken: environment variable TW_ACCESS_TOKEN is not set');
     expect(refused.stderr).not.toContain('interactions[1].credentials');
-    expect(dbHash(db)).toBe(before);
+    expect(await databaseSnapshot(db)).toBe(before);
   });
 
   it('rolls everything back on a bad entry and reports each with its path (exit 2)', async () => {
@@ -155,7 +149,7 @@ describe('omni apply / export', () => {
   });
 
   it('prunes interactions absent from the file only with --prune', async () => {
-    const { run, file } = setup();
+    const { run, file, db: where } = setup();
     fs.writeFileSync(
       file,
       helpdeskYaml({
@@ -174,7 +168,7 @@ describe('omni apply / export', () => {
     expect((await run(['apply', '-f', file])).stdout.trim()).toBe('No changes.');
     const pruned = await run(['apply', '-f', file, '--prune', '--json']);
     expect(JSON.parse(pruned.stdout).changes).toEqual([expect.objectContaining({ op: 'delete', entity: 'interaction', name: 'Old' })]);
-    const db = await openDatabase(cliDbPath(file));
+    const db = await openDatabase(where);
     const rows = await db.kysely.selectFrom('interactions').select(['name', 'deleted_at']).orderBy('id').execute();
     expect(rows.map((r) => [r.name, r.deleted_at !== null])).toEqual([['Support', false], ['Old', true]]);
     await db.close();
@@ -194,10 +188,6 @@ describe('omni apply / export', () => {
     expect(r.stderr).toContain("parameters.390: parameter 390 (Default unit): no unit 'Nowhere'");
   });
 });
-
-function cliDbPath(file: string): string {
-  return path.join(path.dirname(file), 'omni.db');
-}
 
 describe('omni apply --register-webhooks', () => {
   it('registers the webhooks of created interactions after the commit, and reports a failure with exit 1', async () => {

@@ -38,7 +38,8 @@ async function setup(opts: { clientSecret?: string; api?: string } = {}) {
   await seedCatalogs(cli.db);
   const created = await cli.run([...newFlags('Support DMs'), ...(opts.api ? ['--api', opts.api] : [])]);
   expect(created.code).toBe(0);
-  return { ...cli, tw, port, env };
+  // The CLI's own environment (on PostgreSQL it finds the secret key there), for the authorize runs too.
+  return { ...cli, tw, port };
 }
 
 async function dbText(db: string): Promise<{ text: string; audit: { action: string; changes: string }[] }> {

@@ -1,16 +1,19 @@
-// Credentials at rest: the database file and its WAL never hold them in clear, and a wrong key is
-// one clear error, never garbage.
+// Credentials at rest: the database (SQLite: the file and its WAL; PostgreSQL: every row of every
+// table) never holds them in clear, and a wrong key is one clear error, never garbage.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
 import { cliWithDb } from '../../support/cli.js';
+import { storedBytes } from '../../support/db-snapshot.js';
+import { TEST_ENGINE } from '../../support/engine.js';
 import { SECRETS, newFlags, secretEnv, seedCatalogs } from '../../support/interactions.js';
 import { openDatabase } from '../../../src/db/connection.js';
 
 const key = () => crypto.randomBytes(32).toString('base64');
 
 describe('interaction secrets at rest', () => {
-  it('keeps every credential out of the .db and -wal bytes, on create and on edit', async () => {
+  it.runIf(TEST_ENGINE === 'sqlite')('keeps every credential out of the .db and -wal bytes, on create and on edit', async () => {
     const { db, run } = cliWithDb(secretEnv());
     await seedCatalogs(db);
     // Holding a connection open keeps the CLI from checkpointing and removing the WAL on exit,
@@ -76,7 +79,42 @@ describe('interaction secrets at rest', () => {
     expect(malformed.stderr).toContain('OMNI_SECRET_KEY is not a base64 encoded 32-byte key');
   });
 
-  it('creates the key file beside the database once, mode 0600, when OMNI_SECRET_KEY is unset', async () => {
+  it.runIf(TEST_ENGINE === 'postgres')('keeps every credential out of every row of every table, on create and on edit', async () => {
+    const { db, run } = cliWithDb(secretEnv());
+    await seedCatalogs(db);
+    expect((await run(newFlags('Support'))).code).toBe(0);
+    const rotated = { apiKey: 'rot-api-key-JJJJJJJJ7777', accessTokenSecret: 'rot-token-secret-KKKK8888' };
+    expect((await run(['interaction', 'edit', 'Support', '--name', 'Support DMs'], { env: secretEnv(rotated) })).code).toBe(0);
+    expect((await run(newFlags('Second'), { env: secretEnv() })).code).toBe(0);
+    const stored = (await storedBytes(db)).join('');
+    // The search can find what is there: the plain fields are stored in clear.
+    expect(stored).toContain('Support DMs');
+    expect(stored).toContain('helpdesk.example.com');
+    for (const secret of [...Object.values(SECRETS), ...Object.values(rotated)]) {
+      expect({ secret, found: stored.includes(secret) }).toEqual({ secret, found: false });
+    }
+    const shown = JSON.parse((await run(['interaction', 'show', 'Support DMs', '--json', '--show-secrets'])).stdout);
+    expect(shown).toMatchObject({ ...SECRETS, ...rotated });
+  });
+
+  it.runIf(TEST_ENGINE === 'postgres')('never creates a key for a URL: without OMNI_SECRET_KEY or the host key file, one line names both', async () => {
+    const { db, dir, run } = cliWithDb(secretEnv());
+    await seedCatalogs(db);
+    const keys = path.join(dir, 'config', 'omni', 'keys');
+    for (const f of fs.readdirSync(keys)) fs.rmSync(path.join(keys, f));
+    const r = await run(newFlags('Support'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/^error: no secret key for postgres:\/\/\S+: OMNI_SECRET_KEY is unset and \S+\.key does not exist\n/);
+    expect(fs.readdirSync(keys)).toEqual([]);
+    const handle = await openDatabase(db);
+    try {
+      expect(await handle.kysely.selectFrom('interactions').select('id').execute()).toEqual([]);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it.runIf(TEST_ENGINE === 'sqlite')('creates the key file beside the database once, mode 0600, when OMNI_SECRET_KEY is unset', async () => {
     const { db, run } = cliWithDb(secretEnv());
     await seedCatalogs(db);
     expect((await run(newFlags('Support'))).code).toBe(0);

@@ -8,10 +8,10 @@ import { openDatabase } from '../../../src/db/connection.js';
 
 describe('interaction wizard in a terminal', () => {
   it('walks the 4biz form, creates a unit inline, masks the credentials, summarizes and saves', async () => {
-    const { db, dir, run } = cliWithDb();
+    const { db, dir, run, env: cliEnv } = cliWithDb();
     await seedCatalogs(db);
     await seedInteraction(db, { name: 'Existing' }); // so the next identifier is 2, not a lucky 1
-    const env = { HOME: dir, XDG_DATA_HOME: dir };
+    const env = { ...cliEnv, HOME: dir, XDG_DATA_HOME: dir };
     const t = runInPty(['--db', db, 'interaction', 'new'], env);
 
     await t.waitFor('Identifier: 2 (assigned by omni)');
@@ -92,9 +92,9 @@ describe('interaction wizard in a terminal', () => {
   });
 
   it('saves a loopback http callback once the wizard question is answered yes (no --allow-http, nothing typed twice)', async () => {
-    const { db, dir, run } = cliWithDb();
+    const { db, dir, run, env: cliEnv } = cliWithDb();
     await seedCatalogs(db);
-    const t = runInPty(['--db', db, 'interaction', 'new', '--name', 'Local', '--env-label', 'dev'], { HOME: dir, XDG_DATA_HOME: dir, OMNI_TWITTER_API_KEY: SECRETS.apiKey, OMNI_TWITTER_API_SECRET: SECRETS.apiSecretKey, OMNI_TWITTER_ACCESS_TOKEN: SECRETS.accessToken, OMNI_TWITTER_ACCESS_TOKEN_SECRET: SECRETS.accessTokenSecret });
+    const t = runInPty(['--db', db, 'interaction', 'new', '--name', 'Local', '--env-label', 'dev'], { ...cliEnv, HOME: dir, XDG_DATA_HOME: dir, OMNI_TWITTER_API_KEY: SECRETS.apiKey, OMNI_TWITTER_API_SECRET: SECRETS.apiSecretKey, OMNI_TWITTER_ACCESS_TOKEN: SECRETS.accessToken, OMNI_TWITTER_ACCESS_TOKEN_SECRET: SECRETS.accessTokenSecret });
     await t.answer('? Interaction channel', KEY.enter);
     await t.answer('? X API generation', KEY.enter);
     await t.answer('? Default unit', KEY.enter);
@@ -114,9 +114,9 @@ describe('interaction wizard in a terminal', () => {
   });
 
   it('says plainly that "Create new…" entries are kept when the interaction is then not saved, declined or interrupted', async () => {
-    const { db, dir, run } = cliWithDb();
+    const { db, dir, run, env: cliEnv } = cliWithDb();
     await seedCatalogs(db);
-    const env = { HOME: dir, XDG_DATA_HOME: dir };
+    const env = { ...cliEnv, HOME: dir, XDG_DATA_HOME: dir };
     // "Create new…" is the last choice, below the units already there.
     const createUnit = async (t: ReturnType<typeof runInPty>, name: string, unitsBefore: number) => {
       await t.answer('? Name', `${name} DMs` + KEY.enter);
@@ -158,10 +158,10 @@ describe('interaction wizard in a terminal', () => {
   });
 
   it('edits with every answer pre-filled; empty credentials keep the current ones', async () => {
-    const { db, dir, run } = cliWithDb();
+    const { db, dir, run, env: cliEnv } = cliWithDb();
     await seedCatalogs(db, { groups: ['Tier 2'] });
     await seedInteraction(db, { name: 'Support', secrets: SECRETS });
-    const t = runInPty(['--db', db, 'interaction', 'edit', 'Support'], { HOME: dir, XDG_DATA_HOME: dir });
+    const t = runInPty(['--db', db, 'interaction', 'edit', 'Support'], { ...cliEnv, HOME: dir, XDG_DATA_HOME: dir });
 
     await t.waitFor('Identifier: 1 (cannot be changed)');
     await t.answer('? Name', '\u0015Support DMs' + KEY.enter); // the default is shown; replace it
@@ -197,15 +197,15 @@ describe('interaction wizard in a terminal', () => {
   });
 
   it('asks before deleting, and a "no" keeps the interaction', async () => {
-    const { db, dir, run } = cliWithDb();
+    const { db, dir, run, env: cliEnv } = cliWithDb();
     await seedInteraction(db, { name: 'Support' });
-    const no = runInPty(['--db', db, 'interaction', 'delete', 'Support'], { HOME: dir, XDG_DATA_HOME: dir });
+    const no = runInPty(['--db', db, 'interaction', 'delete', 'Support'], { ...cliEnv, HOME: dir, XDG_DATA_HOME: dir });
     await no.answer("Delete interaction 1 'Support'?", KEY.enter); // default: no
     await no.waitFor('not deleted');
     expect(await no.exit).toBe(1);
     expect(JSON.parse((await run(['interaction', 'list', '--json'])).stdout)).toHaveLength(1);
 
-    const yes = runInPty(['--db', db, 'interaction', 'delete', '1'], { HOME: dir, XDG_DATA_HOME: dir });
+    const yes = runInPty(['--db', db, 'interaction', 'delete', '1'], { ...cliEnv, HOME: dir, XDG_DATA_HOME: dir });
     await yes.answer("Delete interaction 1 'Support'?", 'y' + KEY.enter);
     await yes.waitFor("deleted interaction 1 'Support'");
     expect(await yes.exit).toBe(0);

@@ -1,15 +1,13 @@
 // `omni webhook replay`, as a script runs it: the built CLI against the fake X. The window in X's
 // yyyymmddhhmm UTC format, the app bearer, the job id printed; older than 24 h and v1.1 refused with
 // the reason before any call to X; one replay for a webhook shared by two interactions.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
 import { replayDate } from '../../../src/twitter/gateway-v2.js';
 import { replayWindow } from '../../../src/replay/replay.js';
-import { runCli } from '../../support/cli.js';
+import { cliWithDb } from '../../support/cli.js';
 import { startFakeTwitter, type FakeTwitter } from '../../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../../support/seed.js';
-import { tempDir } from '../../support/tmp.js';
 import { ACCOUNT_ID, testApp, testUser } from '../../support/twitter-fixtures.js';
 
 let tw: FakeTwitter | undefined;
@@ -20,15 +18,16 @@ afterEach(async () => {
 
 async function setup(opts: { api?: string; second?: boolean } = {}) {
   tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()] });
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const cli = cliWithDb({ OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_TIMEOUT_MS: '3000' });
+  const dbPath = cli.db;
   const { id } = await seedInteraction(dbPath, { accountUserId: ACCOUNT_ID });
   const hook = tw.x.addWebhook(TEST_SECRETS.apiKey, 'https://help.example.com/webhooks/twitter/1');
   const ids = [id];
   if (opts.second) ids.push((await seedInteraction(dbPath, { name: 'Sales', accountUserId: '42' })).id);
   const db = await openDatabase(dbPath);
-  for (const i of ids) db.sqlite.prepare('UPDATE interactions SET api = ?, webhook_id = ? WHERE id = ?').run(opts.api ?? 'activity', hook.id, i);
+  await db.kysely.updateTable('interactions').set({ api: opts.api ?? 'activity', webhook_id: hook.id }).where('id', 'in', ids).execute();
   await db.close();
-  const omni = (...args: string[]) => runCli(['--db', dbPath, ...args], { env: { HOME: dbPath + '.home', OMNI_TWITTER_API_URL: tw!.url, OMNI_TWITTER_TIMEOUT_MS: '3000' } });
+  const omni = (...args: string[]) => cli.run(args);
   return { tw, hook, omni, ids };
 }
 

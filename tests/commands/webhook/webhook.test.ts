@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
 import { getInteraction, updateInteraction } from '../../../src/db/interactions.js';
-import { cliWithDb } from '../../support/cli.js';
+import { cliWithDb, cliWithSeparateDb } from '../../support/cli.js';
 import { startCrcResponder, startFakeTwitter, type FakeTwitterOptions } from '../../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS, type SeedOptions } from '../../support/seed.js';
 import { ACCOUNT_ID, ACCOUNT_SCREEN_NAME, testApp, testUser } from '../../support/twitter-fixtures.js';
@@ -21,7 +21,7 @@ async function setup(opts: { fake?: Partial<FakeTwitterOptions>; seed?: SeedOpti
   closers.push(() => tw.close());
   const listener = await startCrcResponder(TEST_SECRETS.apiSecretKey, opts.crcMode ? { mode: opts.crcMode } : {});
   closers.push(() => listener.close());
-  const cli = cliWithDb({ OMNI_TWITTER_API_URL: tw.url });
+  const cli = await cliWithSeparateDb({ OMNI_TWITTER_API_URL: tw.url });
   const { id } = await seedInteraction(cli.db, { callbackUrl: listener.url, accountUserId: null, ...opts.seed });
   const hookUrl = `${listener.url}/webhooks/twitter/${id}`;
   const stored = async () => {

@@ -11,7 +11,7 @@ import { startWatchdog, type WatchdogCheck } from '../../../src/webhooks/watchdo
 import { check, type DoctorJson } from '../../support/doctor.js';
 import { openDatabase } from '../../../src/db/connection.js';
 import { getInteraction, updateInteraction } from '../../../src/db/interactions.js';
-import { cliWithDb } from '../../support/cli.js';
+import { cliWithSeparateDb } from '../../support/cli.js';
 import { startCrcResponder, startFakeTwitter, type FakeTwitterOptions } from '../../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../../support/seed.js';
 import { ACCOUNT_ID, ACCOUNT_SCREEN_NAME, testApp, testUser } from '../../support/twitter-fixtures.js';
@@ -35,7 +35,7 @@ async function setup(opts: { api?: 'activity' | 'v2'; fake?: Partial<FakeTwitter
   closers.push(() => tw.close());
   const listener = await startCrcResponder(TEST_SECRETS.apiSecretKey, opts.crcMode ? { mode: opts.crcMode } : {});
   closers.push(() => listener.close());
-  const cli = cliWithDb({ OMNI_TWITTER_API_URL: tw.url });
+  const cli = await cliWithSeparateDb({ OMNI_TWITTER_API_URL: tw.url });
   const names = ['Support', 'Sales', 'Billing'];
   for (let i = 0; i < (opts.interactions ?? 1); i++) {
     const { id } = await seedInteraction(cli.db, { name: names[i]!, callbackUrl: listener.url, accountUserId: null });
