@@ -91,7 +91,7 @@ async function openPostgres(location: PostgresLocation, options: OpenOptions): P
     get sqlite(): BetterSqlite3.Database {
       throw new DbError(
         `this needs a SQLite database; ${location.display} is PostgreSQL`,
-        'run it against the SQLite file for now (the listener, outbox and Helper move to PostgreSQL in the next release)',
+        'this step only exists on SQLite: run it with --db <sqlite file>, or report it with --debug if a command reached it on PostgreSQL',
       );
     },
     pool,
