@@ -14,7 +14,7 @@ import { SIGNATURE_HEADER, verifySignature } from '../../twitter/signature.js';
 import { BodyTooLarge, declaredLength, declaredTooLarge, readBody, UnverifiedBudgetSpent } from '../body.js';
 import type { DeliveryRejection } from '../metrics.js';
 import { InteractionChanged, isInteractionChanged, isPoison, PoisonDelivery, type WriteJob } from '../intake-writer.js';
-import type { IntakeInteractionRow } from '../../db/intake.js';
+import type { IntakeInteraction, IntakeInteractionRow } from '../../db/intake.js';
 import { Refusal } from '../refusal.js';
 import type { DeliveryEntry } from '../log.js';
 import { send, sendAndClose, sendJsonText, type RouteDeps, type RouteRequest, type WebhookRoute } from './deps.js';
@@ -91,6 +91,18 @@ export const deliveryRoute: WebhookRoute = {
   },
 };
 
+/**
+ * The intake's view of a cached interaction row, made once per row object: the deliveries of a batch
+ * then share one object, which crosses to the writer thread once per batch (batchToWire), not once per
+ * delivery. A row read afresh is a new object, so a changed interaction gets a new view.
+ */
+const intakeViews = new WeakMap<IntakeInteractionRow, IntakeInteraction>();
+function intakeInteraction(row: IntakeInteractionRow): IntakeInteraction {
+  let view = intakeViews.get(row);
+  if (!view) intakeViews.set(row, (view = intakeInteractionOf(row)));
+  return view;
+}
+
 /** The interaction read afresh (the cache counter read now), and the counter it was read under. */
 async function freshRow(d: RouteDeps, r: RouteRequest): Promise<{ row: IntakeInteractionRow | undefined; under: number | undefined }> {
   const found = d.interaction(r.rawId);
@@ -159,7 +171,7 @@ async function accept(d: RouteDeps, r: RouteRequest, row: IntakeInteractionRow, 
     if (step.kind === 'answered') answered = step.results;
     else chat = step.chat;
   }
-  const job: WriteJob = { interaction: intakeInteractionOf(target), body: chat ? '' : body, at: d.clock().toISOString() };
+  const job: WriteJob = { interaction: intakeInteraction(target), body: chat ? '' : body, at: d.clock().toISOString() };
   if (chat) job.chat = chat;
   // The writer writes nothing if an interaction changed since (InteractionChanged): see handle.
   if (under !== undefined) job.validatedUnder = under;
