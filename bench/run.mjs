@@ -151,6 +151,21 @@ async function intakeRun(omni, k) {
   const barePeak = peakRssMb(bare.pid);
   await bare.stop();
 
+  // The floor of a durable intake: bare + HMAC check + one row per delivery, group-committed, synchronous=FULL.
+  say(`intake run ${k + 1}/${opt.intakeRuns}: durable bare server (HMAC, one SQLite row per delivery, group commit), ${opt.connections} connections, ${opt.duration} s`);
+  const durable = await spawnServer([path.join(ROOT, 'bench', 'durable-bare-server.mjs'), path.join(tmp, `durable-${k}.db`)], {
+    logFile: path.join(tmp, 'durable.log'),
+    env: { DURABLE_BARE_SECRET: secrets.apiSecretKey },
+    cwd: ROOT,
+  });
+  const durableCpu0 = cpuSeconds(durable.pid);
+  const durableThreads0 = threadCpuSeconds(durable.pid);
+  const durableRun = await loadOnce(durable.url, webhook, factory());
+  const durableCpu = cpuSeconds(durable.pid) - durableCpu0;
+  const durableThreads = threadCpuDelta(durable.pid, durableThreads0, threadCpuSeconds(durable.pid));
+  const durablePeak = peakRssMb(durable.pid);
+  await durable.stop();
+
   say(`intake run ${k + 1}/${opt.intakeRuns}: omni listen (synchronous=FULL), ${opt.connections} connections, ${opt.duration} s`);
   const listener = await startOmni(db, `intake-${k}`);
   const cpu0 = cpuSeconds(listener.pid);
@@ -168,12 +183,27 @@ async function intakeRun(omni, k) {
   const stopped = await listener.stop();
   const check = checkStored(db, omniRun.answered, 0);
   const b = serverFigures(bareRun, bareCpu, undefined, barePeak);
+  const d = serverFigures(durableRun, durableCpu, durableThreads, durablePeak);
   // CPU per answered request is steadier than req/s on a shared machine: compare it before/after a change.
   const o = { ...serverFigures(omniRun, omniCpu, threads, peak), exit: stopped };
-  const r = { bare: b, omni: o, ratio: round(omniRun.summary.rps / bareRun.summary.rps, 3), cpuRatio: round(o.cpuUsPerRequest / b.cpuUsPerRequest, 2), check, ...(crc ? { crc } : {}) };
+  const r = {
+    bare: b,
+    durable: d,
+    omni: o,
+    ratio: round(omniRun.summary.rps / bareRun.summary.rps, 3),
+    cpuRatio: round(o.cpuUsPerRequest / b.cpuUsPerRequest, 2),
+    // Omni against the durable floor: what omni spends beyond HMAC + one group-committed row.
+    durableRatio: round(omniRun.summary.rps / durableRun.summary.rps, 3),
+    cpuRatioToDurable: round(o.cpuUsPerRequest / d.cpuUsPerRequest, 2),
+    check,
+    ...(crc ? { crc } : {}),
+  };
+  const split = (x) => `main ${x.cpuUsPerRequestByThread.main}, writer ${x.cpuUsPerRequestByThread.writer}, rest ${x.cpuUsPerRequestByThread.rest}`;
   say(
     `  ratio ${r.ratio} (omni ${Math.round(o.rps)} / bare ${Math.round(b.rps)} req/s), CPU ${o.cpuUsPerRequest} µs vs ${b.cpuUsPerRequest} µs = ${r.cpuRatio}× ` +
-      `(main ${o.cpuUsPerRequestByThread.main}, writer ${o.cpuUsPerRequestByThread.writer}, rest ${o.cpuUsPerRequestByThread.rest}), p99 ${o.p99} ms, peak RSS ${o.peakRssMb} MB`,
+      `(${split(o)}), p99 ${o.p99} ms, peak RSS ${o.peakRssMb} MB\n` +
+      `  durable bare ${Math.round(d.rps)} req/s, CPU ${d.cpuUsPerRequest} µs (${split(d)}) = ${round(d.cpuUsPerRequest / b.cpuUsPerRequest, 2)}× bare; ` +
+      `omni / durable bare: req/s ${r.durableRatio}, CPU ${r.cpuRatioToDurable}×`,
   );
   return r;
 }
@@ -187,9 +217,10 @@ async function intakeSection(omni) {
   return {
     ...mid,
     crc: runs[runs.length - 1].crc,
-    runs: runs.map((r) => ({ ratio: r.ratio, cpuRatio: r.cpuRatio, bare: r.bare, omni: r.omni, check: r.check })),
+    runs: runs.map((r) => ({ ratio: r.ratio, cpuRatio: r.cpuRatio, durableRatio: r.durableRatio, cpuRatioToDurable: r.cpuRatioToDurable, bare: r.bare, durable: r.durable, omni: r.omni, check: r.check })),
     medianRatio: round(median(runs.map((r) => r.ratio)), 3),
     medianCpuRatio: round(median(runs.map((r) => r.cpuRatio)), 2),
+    medianCpuRatioToDurable: round(median(runs.map((r) => r.cpuRatioToDurable)), 2),
     maxPeakRssMb: Math.max(...runs.map((r) => r.omni.peakRssMb)),
     peakRssUnder150: runs.filter((r) => r.omni.peakRssMb < 150).length,
     maxP99: Math.max(...runs.map((r) => r.omni.p99)),
@@ -330,6 +361,13 @@ function table(S) {
     row(`intake: CPU per request, ratio to bare`, `median ${I.medianCpuRatio}× (${all((r) => `${r.cpuRatio}×`)})`, '≤ 2.5×', I.medianCpuRatio <= 2.5);
     const t = omni.cpuUsPerRequestByThread;
     row('intake: server CPU per request (median run)', `omni ${omni.cpuUsPerRequest} µs (main ${t.main}, writer ${t.writer}, other threads ${t.rest}), bare ${bare.cpuUsPerRequest} µs`, 'info');
+    const dt = I.durable.cpuUsPerRequestByThread;
+    row(
+      'intake: durable bare (HMAC + 1 row, group commit, FULL)',
+      `${n(I.durable.rps)} req/s, ${I.durable.cpuUsPerRequest} µs (main ${dt.main}, writer ${dt.writer}, other threads ${dt.rest}) = ${round(I.durable.cpuUsPerRequest / bare.cpuUsPerRequest, 2)}× bare`,
+      'floor',
+    );
+    row(`intake: CPU per request, omni / durable bare`, `median ${I.medianCpuRatioToDurable}× (${all((r) => `${r.cpuRatioToDurable}×`)})`, 'info');
     const checks = I.runs.map((r) => r.check);
     const sum = (f) => checks.reduce((a, c) => a + f(c), 0);
     const clean = I.runs.every((r) => r.check.missing === 0 && r.check.distinctStored === r.check.stored && r.omni.non2xx === 0 && r.omni.errors === 0);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, Migrator, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type MigrationInfo } from 'kysely';
-import { migrationProvider, migrations } from './migrations/index.js';
+import { LATEST_SCHEMA_VERSION } from './migrations/latest.js';
 import type { Database } from './schema.js';
 import { DbError } from './errors.js';
 import type { Pool } from 'pg';
@@ -41,7 +41,9 @@ export interface OpenOptions {
   poolSize?: number;
 }
 
-const LATEST = Object.keys(migrations).length;
+const LATEST = LATEST_SCHEMA_VERSION;
+/** The migrations themselves, loaded only when one must run or be listed: an up-to-date database opens without them (start-up time). */
+const loadMigrations = () => import('./migrations/index.js');
 
 /**
  * Kysely's SQLite driver opens transactions with a plain (deferred) BEGIN. A deferred transaction
@@ -104,7 +106,7 @@ async function openPostgres(location: PostgresLocation, options: OpenOptions): P
   try {
     // Reach the server now (the migration check does): a wrong URL is one clear line here, not an
     // error deep in a command.
-    if (options.migrate !== false && !options.readonly) await migratePostgres(kysely, location, migrations);
+    if (options.migrate !== false && !options.readonly) await migratePostgres(kysely, location, (await loadMigrations()).migrations);
     else await sql`select 1`.execute(kysely);
   } catch (err) {
     await db.close().catch(() => undefined);
@@ -173,7 +175,7 @@ function openError(file: string, err: unknown): DbError {
  * user_version caches "all applied", so a normal start costs one pragma.
  */
 export async function migrate(db: Db): Promise<void> {
-  if (db.location.engine === 'postgres') return migratePostgres(db.kysely, db.location, migrations);
+  if (db.location.engine === 'postgres') return migratePostgres(db.kysely, db.location, (await loadMigrations()).migrations);
   const version = () => db.sqlite.pragma('user_version', { simple: true }) as number;
   if (version() === LATEST) return;
   db.sqlite.exec('BEGIN IMMEDIATE');
@@ -186,7 +188,7 @@ export async function migrate(db: Db): Promise<void> {
       );
     }
     if (current < LATEST) {
-      const migrator = new Migrator({ db: db.kysely, provider: migrationProvider, disableTransactions: true });
+      const migrator = new Migrator({ db: db.kysely, provider: (await loadMigrations()).migrationProvider, disableTransactions: true });
       const { error, results } = await migrator.migrateToLatest();
       if (error) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
@@ -202,7 +204,7 @@ export async function migrate(db: Db): Promise<void> {
 }
 
 export async function migrationStatus(db: Db): Promise<readonly MigrationInfo[]> {
-  return new Migrator({ db: db.kysely, provider: migrationProvider }).getMigrations();
+  return new Migrator({ db: db.kysely, provider: (await loadMigrations()).migrationProvider }).getMigrations();
 }
 
 /** How many migrations the database has applied (user_version on SQLite, kysely_migration on PostgreSQL). */

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { configureConnection } from '../db/pragmas.js';
-import { batchFromWire, errorToWire, inlineWriter, type WireBatch, type WireResult, type WriterSettings } from './intake-writer.js';
+import { batchFromWire, errorToWire, inlineWriter, resultsToWire, type WireBatch, type WriterSettings } from './intake-writer.js';
 
 const port = parentPort!;
 const { dbPath, busyTimeoutMs, settings } = workerData as { dbPath: string; busyTimeoutMs: number; settings: WriterSettings };
@@ -20,8 +20,9 @@ try {
       port.close(); // nothing else keeps the thread alive: it exits
       return;
     }
-    const results: WireResult[] = writer.write(batchFromWire(m.batch)).map((r) => (r.ok ? r : { ok: false, error: errorToWire(r.error) }));
-    port.postMessage({ type: 'results', seq: m.seq, results: JSON.stringify(results) });
+    const jobs = batchFromWire(m.batch);
+    // Each job's answer as text, rendered here: the main thread only concatenates it.
+    port.postMessage({ type: 'results', seq: m.seq, results: resultsToWire(writer.write(jobs), jobs) });
   });
   port.postMessage({ type: 'ready' });
 } catch (err) {

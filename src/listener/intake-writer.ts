@@ -21,6 +21,7 @@ import { parseDelivery, type Delivery } from '../intake/parse.js';
 import { chatDelivery, type ChatWriteItem } from '../intake/chat.js';
 import { eventHasher } from '../privacy/tombstone.js';
 import { deliveryStep, type EventResult } from '../intake/pipeline.js';
+import { renderResults, type RenderedResults, type StoredResults } from './delivery-results.js';
 
 /**
  * One verified delivery to store: plain data, so it can cross to a worker thread. The body travels
@@ -43,12 +44,17 @@ export interface WriteJob {
    * never served from a cache the listener checks only every few ms.
    */
   validatedUnder?: number;
+  /**
+   * The caller reads every result back (stream, reconcile): the writer thread renders them all,
+   * not only the first few an answer shows (delivery-results.ts).
+   */
+  allResults?: true;
 }
 
 export interface IntakeWriter {
   /** Batches the group committer may hand over before the first is answered (default 1). */
   readonly maxInFlight?: number;
-  write(jobs: WriteJob[]): Array<JobResult<EventResult[]>> | Promise<Array<JobResult<EventResult[]>>>;
+  write(jobs: WriteJob[]): Array<JobResult<StoredResults>> | Promise<Array<JobResult<StoredResults>>>;
   close(): Promise<void>;
 }
 
@@ -57,8 +63,13 @@ function deliveryOf(j: WriteJob): Delivery {
   return j.chat ? chatDelivery(j.chat) : parseDelivery(j.body);
 }
 
+/** A writer whose jobs resolve with the results themselves, not their text (in-process, PostgreSQL). */
+export interface ResultsIntakeWriter extends IntakeWriter {
+  write(jobs: WriteJob[]): Array<JobResult<EventResult[]>> | Promise<Array<JobResult<EventResult[]>>>;
+}
+
 /** A writer that answers synchronously (the in-process one). */
-export interface SyncIntakeWriter extends IntakeWriter {
+export interface SyncIntakeWriter extends ResultsIntakeWriter {
   write(jobs: WriteJob[]): Array<JobResult<EventResult[]>>;
 }
 
@@ -110,7 +121,7 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
  * the server works. Up to `maxInFlight` batches commit at once on their own clients (the pool is
  * shared with the rest of the listener, so keep it well above that).
  */
-export function postgresWriter(pool: Pick<Pool, 'connect'>, settings: WriterSettings, options: { maxInFlight?: number } = {}): IntakeWriter {
+export function postgresWriter(pool: Pick<Pool, 'connect'>, settings: WriterSettings, options: { maxInFlight?: number } = {}): ResultsIntakeWriter {
   const commit = createPgBatchCommitter(pool);
   const eventHash = eventHasher(Buffer.from(settings.tombstoneKey, 'base64'));
   const steps = chatbotSteps(settings.idleMs, settings.answerWindowMs);
@@ -231,12 +242,14 @@ export interface WireBatch {
   /** validatedUnder per job; -1 when absent. */
   under: number[];
   chats: Array<[number, ChatWriteItem]>;
+  /** The jobs with allResults. */
+  all: number[];
 }
 
 export function batchToWire(jobs: WriteJob[]): WireBatch {
   const interactions: IntakeInteraction[] = [];
   const index = new Map<number, number>();
-  const batch: WireBatch = { interactions, which: [], bodies: [], ats: [], under: [], chats: [] };
+  const batch: WireBatch = { interactions, which: [], bodies: [], ats: [], under: [], chats: [], all: [] };
   jobs.forEach((j, k) => {
     let i = index.get(j.interaction.id);
     if (i === undefined || interactions[i] !== j.interaction) {
@@ -248,6 +261,7 @@ export function batchToWire(jobs: WriteJob[]): WireBatch {
     batch.ats.push(j.at);
     batch.under.push(j.validatedUnder ?? -1);
     if (j.chat) batch.chats.push([k, j.chat]);
+    if (j.allResults) batch.all.push(k);
   });
   return batch;
 }
@@ -259,6 +273,7 @@ export function batchFromWire(w: WireBatch): WriteJob[] {
     return job;
   });
   for (const [k, chat] of w.chats) jobs[k]!.chat = chat;
+  for (const k of w.all) jobs[k]!.allResults = true;
   return jobs;
 }
 
@@ -268,7 +283,43 @@ export interface WireError {
   message: string;
   code?: string;
 }
-export type WireResult = { ok: true; value: EventResult[] } | { ok: false; error: WireError };
+/**
+ * A batch's results as they cross back: per job the text of its answer (RenderedResults), all of
+ * them in one string (one string clones far cheaper than arrays of them: measured, three arrays of
+ * strings per batch cost the writer thread 6 % of its time in postMessage), and the failed jobs
+ * apart. The fields are separated by a newline, which JSON.stringify never leaves raw in its output
+ * and no outcome contains: shown, more and outcomes of job 0, then of job 1, and so on.
+ */
+export interface WireResults {
+  count: number;
+  text: string;
+  errors: Array<[number, WireError]>;
+}
+
+export function resultsToWire(results: Array<JobResult<EventResult[]>>, jobs: WriteJob[]): WireResults {
+  let text = '';
+  const errors: Array<[number, WireError]> = [];
+  for (let k = 0; k < results.length; k++) {
+    const r = results[k]!;
+    if (k > 0) text += '\n';
+    if (r.ok) {
+      const rendered = renderResults(r.value, jobs[k]!.allResults);
+      text += rendered.shown + '\n' + rendered.more + '\n' + rendered.outcomes;
+    } else {
+      text += '\n\n';
+      errors.push([k, errorToWire(r.error)]);
+    }
+  }
+  return { count: results.length, text, errors };
+}
+
+export function resultsFromWire(w: WireResults): Array<JobResult<RenderedResults>> {
+  const fields = w.count === 0 ? [] : w.text.split('\n');
+  const results: Array<JobResult<RenderedResults>> = new Array(w.count);
+  for (let k = 0; k < results.length; k++) results[k] = { ok: true, value: { shown: fields[3 * k]!, more: fields[3 * k + 1]!, outcomes: fields[3 * k + 2]! } };
+  for (const [k, error] of w.errors) results[k] = { ok: false, error: errorFromWire(error) };
+  return results;
+}
 
 export function errorToWire(err: unknown): WireError {
   const e = err as { name?: unknown; message?: unknown; code?: unknown } | null;
@@ -307,12 +358,11 @@ export interface WorkerWriterOptions {
   maxHeapMb?: number;
 }
 
-/** `results`: the JSON of the batch's WireResult[] (one string crosses cheaper than a graph of small objects). */
-type FromWorker = { type: 'ready' } | { type: 'failed'; error: WireError } | { type: 'results'; seq: number; results: string };
+type FromWorker = { type: 'ready' } | { type: 'failed'; error: WireError } | { type: 'results'; seq: number; results: WireResults };
 
 /** Starts the writer thread and waits until its connection is open (a bad path fails here, at start). */
 export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<IntakeWriter> {
-  const inFlight = new Map<number, { resolve: (r: Array<JobResult<EventResult[]>>) => void; reject: (e: unknown) => void }>();
+  const inFlight = new Map<number, { resolve: (r: Array<JobResult<RenderedResults>>) => void; reject: (e: unknown) => void }>();
   let seq = 0;
   let closing = false;
 
@@ -337,7 +387,7 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
         } else {
           const p = inFlight.get(m.seq);
           inFlight.delete(m.seq);
-          p?.resolve((JSON.parse(m.results) as WireResult[]).map((r) => (r.ok ? r : { ok: false as const, error: errorFromWire(r.error) })));
+          p?.resolve(resultsFromWire(m.results));
         }
       });
       worker.on('error', (err) => (lastError = err));
@@ -358,7 +408,7 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
   current = spawn();
   await current;
 
-  const writeOnce = async (jobs: WriteJob[]): Promise<Array<JobResult<EventResult[]>>> => {
+  const writeOnce = async (jobs: WriteJob[]): Promise<Array<JobResult<RenderedResults>>> => {
     current ??= spawn();
     const worker = await current;
     const id = ++seq;
@@ -381,7 +431,7 @@ export async function startWorkerWriter(opts: WorkerWriterOptions): Promise<Inta
         // each delivery is tried again alone on a fresh thread, so that the one that kills it is
         // refused (PoisonDelivery) and the others are written as if nothing had happened.
         if (jobs.length === 1) throw new PoisonDelivery(err);
-        const results: Array<JobResult<EventResult[]>> = [];
+        const results: Array<JobResult<RenderedResults>> = [];
         for (const job of jobs) {
           try {
             results.push(...(await writeOnce([job])));

@@ -4,6 +4,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { pino, type Logger } from 'pino';
 import type { EventResult, Outcome } from '../intake/pipeline.js';
+import { parseRendered, type RenderedResults, type ResultsOmitted } from './delivery-results.js';
 import { terminalSafe as safe } from '../terminal-text.js';
 
 export interface InteractionRef {
@@ -25,14 +26,13 @@ export interface DeliveryEntry {
   results?: EventResult[];
   /** The results not listed (a delivery carrying more than a few events), counted by outcome. */
   more?: ResultsOmitted;
+  /** Instead of results and more: their JSON, as the writer thread rendered it (delivery-results.ts). */
+  rendered?: RenderedResults;
   ms: number;
   remote: string | undefined;
 }
 
-export interface ResultsOmitted {
-  count: number;
-  outcomes: Partial<Record<Outcome, number>>;
-}
+export type { ResultsOmitted };
 
 export interface CrcEntry {
   interaction: InteractionRef | null;
@@ -131,7 +131,8 @@ export function createPrettyLog(out: (line: string) => void, color: boolean, clo
       }
       out(c.dim('Press Ctrl-C to stop.'));
     },
-    delivery(e) {
+    delivery(entry) {
+      const e = entry.rendered ? { ...entry, ...parseRendered(entry.rendered) } : entry;
       const name = who(e.interaction, e.interactionId).padEnd(16);
       if (e.status !== 200 || !e.results) {
         line([name, 'POST'.padEnd(14), '-'.padEnd(14), '-'.padEnd(6), c.red(`rejected ${e.status}: ${safe(e.reason ?? 'error')}`) + c.dim(e.remote ? ` from ${safe(e.remote)}` : '')]);
@@ -219,6 +220,13 @@ export function createJsonLog(sink: LogSink): ListenerLog {
   );
   const pid = process.pid;
   const ref = (i: InteractionRef | null, fallback?: string) => (i ? { interaction: i.id, interactionName: i.name } : { interaction: fallback ?? null });
+  const revoked = (e: DeliveryEntry, results: EventResult[]) => {
+    for (const r of results) {
+      if (r.outcome !== 'revoked') continue;
+      const fields = { ...ref(e.interaction, e.interactionId), ...(e.via ? { via: e.via.id } : {}), ...(e.source ? { source: e.source } : {}), status: e.status, ms: Math.round(e.ms * 100) / 100, remote: e.remote };
+      logger.error({ ...fields, sender: r.sender }, 'interaction revoked by its Twitter account: no more DMs until it authorises the app again');
+    }
+  };
   return {
     listening(info) {
       // The message carries the URL so that scripts and tests can read the bound port (--port 0).
@@ -226,6 +234,26 @@ export function createJsonLog(sink: LogSink): ListenerLog {
       if (info.interactions.length === 0) logger.warn({ nextSteps: NEXT_STEPS }, 'no interaction yet, so no DM can arrive');
     },
     delivery(e) {
+      if (e.rendered && e.status === 200) {
+        // The hot path: the line of a delivery stored by the writer thread, whose results arrive
+        // as JSON text. The same line as below, concatenated instead of serialised again.
+        const r = e.rendered;
+        const head = JSON.stringify({
+          level: 'info',
+          time: new Date().toISOString(),
+          pid,
+          interaction: e.interaction ? e.interaction.id : (e.interactionId ?? null),
+          ...(e.interaction ? { interactionName: e.interaction.name } : {}),
+          ...(e.via ? { via: e.via.id } : {}),
+          ...(e.source ? { source: e.source } : {}),
+          status: e.status,
+          ms: Math.round(e.ms * 100) / 100,
+          remote: e.remote,
+        });
+        out.write(`${head.slice(0, -1)},"results":${r.shown}${r.more === '' ? '' : `,"more":${r.more}`},"msg":"delivery"}\n`);
+        if (r.outcomes.includes('revoked')) revoked(e, parseRendered(r).results);
+        return;
+      }
       const fields = { ...ref(e.interaction, e.interactionId), ...(e.via ? { via: e.via.id } : {}), ...(e.source ? { source: e.source } : {}), status: e.status, ms: Math.round(e.ms * 100) / 100, remote: e.remote };
       if (e.status !== 200 || !e.results) {
         logger.warn({ ...fields, reason: e.reason }, 'delivery rejected');
@@ -244,9 +272,7 @@ export function createJsonLog(sink: LogSink): ListenerLog {
           msg: 'delivery',
         }) + '\n',
       );
-      for (const r of e.results) {
-        if (r.outcome === 'revoked') logger.error({ ...fields, sender: r.sender }, 'interaction revoked by its Twitter account: no more DMs until it authorises the app again');
-      }
+      revoked(e, e.results);
     },
     crc(e) {
       const fields = { ...ref(e.interaction, e.interactionId), status: e.status, remote: e.remote };

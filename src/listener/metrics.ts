@@ -96,14 +96,20 @@ export function createListenerMetrics(): ListenerMetrics {
   );
   registry.add(new Gauge('omni_process_start_time_seconds', 'Start time of this omni listen process, Unix seconds.', () => [{ value: started }]));
 
+  // Per delivery: series looked up once here, not a label text built per event.
+  const accepted = deliveries.series();
+  const byOutcome = new Map(EVENT_OUTCOMES.map((outcome) => [outcome, events.series({ outcome })]));
+  const erasedSeries = erased.series();
   return {
     registry,
     counters: { deliveries, events, rejected, crcAnswered, crcRefused, http, watchdog },
     deliveryAccepted(outcomes) {
-      deliveries.inc();
+      accepted.value++;
       for (const outcome of outcomes) {
-        events.inc({ outcome });
-        if (outcome === 'erased') erased.inc();
+        const series = byOutcome.get(outcome);
+        if (series) series.value++;
+        else events.inc({ outcome });
+        if (outcome === 'erased') erasedSeries.value++;
       }
     },
     deliveryRejected: (reason) => rejected.inc({ reason }),

@@ -36,10 +36,14 @@ export class Counter implements Metric {
     for (const l of initial) this.values.set(labelText(l), { labels: l, value: 0 });
   }
   inc(labels: Labels = {}, by = 1): void {
+    this.series(labels).value += by;
+  }
+  /** One label set's series, looked up once: the hot path increments `.value` with no label text built per event. */
+  series(labels: Labels = {}): { value: number } {
     const key = labelText(labels);
-    const cur = this.values.get(key);
-    if (cur) cur.value += by;
-    else this.values.set(key, { labels, value: by });
+    let cur = this.values.get(key);
+    if (!cur) this.values.set(key, (cur = { labels, value: 0 }));
+    return cur;
   }
   get(labels: Labels = {}): number {
     return this.values.get(labelText(labels))?.value ?? 0;

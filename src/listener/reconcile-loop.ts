@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { intakeInteractionOf } from '../db/intake.js';
-import type { EventResult } from '../intake/pipeline.js';
+import { allResults, type StoredResults } from './delivery-results.js';
 import { reconcileInteraction } from '../reconcile/account.js';
 import { importedCount } from '../reconcile/run.js';
 import type { XGateway } from '../twitter/gateway-v2.js';
@@ -26,7 +26,7 @@ export interface ReconcileTargetRow {
 
 export interface ReconcileLoopOptions {
   db: Kysely<Database>;
-  committer: GroupCommitter<WriteJob, EventResult[]>;
+  committer: GroupCommitter<WriteJob, StoredResults>;
   log: ListenerLog;
   /** Opens the gateway of an interaction (its user token); closed after each run. */
   openGateway: (interactionId: number) => Promise<XGateway>;
@@ -91,7 +91,8 @@ export function startReconcileLoop(o: ReconcileLoopOptions): ReconcileLoop {
           account: t.account,
           page: (p) => gw.dmEventsPage(p),
           submit: async (job) => {
-            const results = await o.committer.submit(job);
+            // Every result is read back (allResults): the reconcile counts them.
+            const results = allResults(await o.committer.submit({ ...job, allResults: true }));
             o.log.delivery({ interaction: { id: t.id, name: t.name }, source: 'reconcile', status: 200, results, ms: performance.now() - started, remote: undefined });
             return results;
           },

@@ -13,12 +13,12 @@ import type { OutboxCounts } from '../db/outbox.js';
 import { createWebhookEventWriter, writeWebhookEvents } from '../db/webhook-events.js';
 import { RETRYABLE_WRITE_BUSY_MS, withBusyTimeout } from '../db/pragmas.js';
 import type { SecretBox } from '../secrets.js';
-import type { EventResult } from '../intake/pipeline.js';
 import { DEFAULT_IDLE_MS } from '../chatbot/conversation.js';
 import { createAccountRouter } from './account-routing.js';
 import { createUnverifiedBudget, MAX_BODY_BYTES, type UnverifiedBudget } from './body.js';
 import { defaultTrustedProxies, type TrustedProxies } from './client-address.js';
 import { createEventJournal, type EventJournal } from './event-journal.js';
+import type { StoredResults } from './delivery-results.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { inlineWriter, postgresWriter, type IntakeWriter, type WriteJob } from './intake-writer.js';
 import { createLimitedServer, DEFAULT_LIMITS, type ListenerLimits } from './limits.js';
@@ -65,7 +65,7 @@ export interface Listener {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly committer: GroupCommitter<WriteJob, EventResult[]>;
+  readonly committer: GroupCommitter<WriteJob, StoredResults>;
   readonly metrics: ListenerMetrics;
   /** Where CRCs (and the watchdog's checks) are recorded; still usable after close. */
   readonly events: EventJournal;

@@ -17,7 +17,8 @@ import { intakeInteractionOf, type IntakeInteraction } from '../db/intake.js';
 import { SECRET_COLUMNS } from '../interactions/model.js';
 import { oauthClientIdOf, openInteractionXGateway } from '../interactions/x-gateway.js';
 import { deliveryAccount, parseDelivery } from '../intake/parse.js';
-import { unroutedResults, type EventResult } from '../intake/pipeline.js';
+import { unroutedResults } from '../intake/pipeline.js';
+import { allResults, type StoredResults } from './delivery-results.js';
 import type { SecretBox } from '../secrets.js';
 import type { XGateway } from '../twitter/gateway-v2.js';
 import { activityStream, type StreamEvent } from '../twitter/stream.js';
@@ -136,7 +137,7 @@ export async function planStream(o: StreamPlanOptions): Promise<StreamPlan> {
 
 export interface StreamIntakeOptions {
   apps: StreamApp[];
-  committer: GroupCommitter<WriteJob, EventResult[]>;
+  committer: GroupCommitter<WriteJob, StoredResults>;
   log: ListenerLog;
   metrics: ListenerMetrics;
   ensureSubscriptions: EnsureDmSubscriptions;
@@ -253,7 +254,7 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
       log.delivery({ interaction: null, interactionId: 'stream', source: 'stream', status: 200, results, ms: performance.now() - started, remote: undefined });
       return;
     }
-    let job: WriteJob = { interaction: target.intake, body: line, at: clock().toISOString() };
+    let job: WriteJob = { interaction: target.intake, body: line, at: clock().toISOString(), allResults: true };
     if (o.xchat && isChatEventType(parsed.eventType)) {
       // X Chat: decrypted and verified before the commit; X unreachable for keys is tried again here
       // (nothing re-sends a stream event but a reconnect's backfill), then recorded as refused.
@@ -261,7 +262,7 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
       for (let attempt = 0; ; attempt++) {
         const step = await o.xchat.receive(chatTarget, parseJsonLossless(line));
         if (step.kind === 'store') {
-          job = { interaction: target.intake, body: '', at: job.at, chat: step.chat };
+          job = { interaction: target.intake, body: '', at: job.at, chat: step.chat, allResults: true };
           break;
         }
         const results = step.kind === 'answered' ? step.results : attempt >= WRITE_RETRY_MS.length || stop.signal.aborted ? o.xchat.giveUp(chatTarget, parsed.eventType!, step.detail) : undefined;
@@ -275,7 +276,7 @@ export function startStreamIntake(o: StreamIntakeOptions): StreamIntake {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const results = await o.committer.submit(job);
+        const results = allResults(await o.committer.submit(job));
         o.metrics.deliveryAccepted(results.map((r) => r.outcome));
         log.delivery({ interaction: { id: target.id, name: target.name }, source: 'stream', status: 200, results, ms: performance.now() - started, remote: undefined });
         return;

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import { isDatabaseUnavailable } from '../../src/db/batch.js';
 import { startWorkerWriter, type IntakeWriter } from '../../src/listener/intake-writer.js';
+import { allResults, type StoredResults } from '../../src/listener/delivery-results.js';
 import { ROOT } from '../support/cli.js';
 import { seedInteraction } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
@@ -33,9 +34,12 @@ describe('the intake writer thread', () => {
       { interaction: interaction(999), body: inboundDm({ senderId: '43', text: 'no such interaction' }), at }, // foreign key fails
       { interaction: interaction(id), body: inboundDm({ senderId: '42', text: 'again', eventId: e1 }), at },
     ]);
-    expect(results[0]).toMatchObject({ ok: true, value: [{ outcome: 'new_ticket', id: e1 }] });
+    // The thread sends each job's results as the text of its answer (delivery-results.ts).
+    expect(results[0]).toMatchObject({ ok: true, value: { more: '', outcomes: 'new_ticket' } });
+    expect(allResults((results[0] as { value: StoredResults }).value)).toMatchObject([{ outcome: 'new_ticket', id: e1 }]);
     expect(results[1]).toMatchObject({ ok: false, error: { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' } });
-    expect(results[2]).toMatchObject({ ok: true, value: [{ outcome: 'duplicate' }] });
+    expect(results[2]).toMatchObject({ ok: true, value: { outcomes: 'duplicate' } });
+    expect(allResults((results[2] as { value: StoredResults }).value)).toMatchObject([{ outcome: 'duplicate', id: e1 }]);
     const db = await openDatabase(dbPath);
     expect(db.sqlite.prepare('SELECT count(*) FROM messages').pluck().get()).toBe(1);
     await db.close();

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { isDatabaseUnavailable } from '../../src/db/batch.js';
-import { inlineWriter, isPoison, postgresWriter, type IntakeWriter, type WriteJob } from '../../src/listener/intake-writer.js';
+import { inlineWriter, isPoison, postgresWriter, type ResultsIntakeWriter, type WriteJob } from '../../src/listener/intake-writer.js';
 import { refusalOf } from '../../src/listener/refusal.js';
 import { createPgBatchCommitter } from '../../src/db/pg-batch.js';
 import { createPgStores, type PgQueryable } from '../../src/db/pg-stores.js';
@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 /** A seeded database of this run's engine, and a writer on it as `omni listen` builds it. */
-async function setup(seed: { helper?: boolean } = {}): Promise<{ where: string; id: number; db: Db; writer: IntakeWriter }> {
+async function setup(seed: { helper?: boolean } = {}): Promise<{ where: string; id: number; db: Db; writer: ResultsIntakeWriter }> {
   const where = testDatabase();
   const { id } = await seedInteraction(where, { ...seed, env: { OMNI_SECRET_KEY: TEST_SECRET_KEY } });
   const db = await listenerDb(where);
@@ -39,7 +39,7 @@ async function listenerDb(where: string): Promise<Db> {
   return db;
 }
 
-function writerOn(db: Db): IntakeWriter {
+function writerOn(db: Db): ResultsIntakeWriter {
   return db.engine === 'postgres' ? postgresWriter(db.pool, SETTINGS) : inlineWriter(db.sqlite, SETTINGS);
 }
 
@@ -143,7 +143,7 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('two listeners on one PostgreSQL', (
     // Interleave: each listener gets one of every pair, in batches, all at once.
     const toA = jobs.filter((_, i) => i % 2 === 0);
     const toB = jobs.filter((_, i) => i % 2 === 1).reverse();
-    const batches = (js: WriteJob[], w: IntakeWriter) => Array.from({ length: Math.ceil(js.length / 8) }, (_, i) => w.write(js.slice(i * 8, i * 8 + 8)));
+    const batches = (js: WriteJob[], w: ResultsIntakeWriter) => Array.from({ length: Math.ceil(js.length / 8) }, (_, i) => w.write(js.slice(i * 8, i * 8 + 8)));
     const results = (await Promise.all([...batches(toA, wa), ...batches(toB, wb)])).flat();
     expect(results.filter((r) => !r.ok)).toEqual([]);
     const outcomes = results.flatMap((r) => (r.ok ? r.value.map((v) => v.outcome) : []));

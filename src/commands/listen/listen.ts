@@ -59,6 +59,8 @@ const HELPER_IDLE_BOUNDS = { minMs: 1_000, maxMs: 7 * 24 * 3_600_000 };
 /** The listener waits at most this long for a lock held by another process, then answers 503:
  *  Twitter gives up on a delivery after 3 s and retries it, so waiting longer gains nothing. */
 const LISTENER_BUSY_TIMEOUT_MS = 2_000;
+/** Semi-space size the main thread's young generation is held at (src/listener/young-generation.ts). */
+const LISTENER_SEMI_SPACE_MB = 4;
 
 export async function listenAction(ctx: Context, _args: [], opts: ListenOptions): Promise<number> {
   const port = opts.port !== undefined ? parsePort(opts.port, '--port') : ctx.env.OMNI_PORT ? parsePort(ctx.env.OMNI_PORT, 'OMNI_PORT') : 8080;
@@ -98,12 +100,17 @@ export async function listenAction(ctx: Context, _args: [], opts: ListenOptions)
   if (db.engine === 'sqlite') db.sqlite.pragma(`busy_timeout = ${LISTENER_BUSY_TIMEOUT_MS}`);
   const box = await ctx.secrets();
   const { tombstoneKey } = await import('../../privacy/tombstone.js');
-  const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter, postgresWriter }] = await Promise.all([
+  const [{ startListener }, { catchSignals, serveUntilSignal }, logs, { startWorkerWriter, postgresWriter }, { holdYoungGeneration }] = await Promise.all([
     import('../../listener/server.js'),
     import('../../listener/shutdown.js'),
     import('../../listener/log.js'),
     import('../../listener/intake-writer.js'),
+    import('../../listener/young-generation.js'),
   ]);
+  // The main thread's young generation held at 4 MB semi-spaces (what the systemd unit's
+  // --max-semi-space-size=4 gives), so a plain `omni listen` under load has no ~20 MB high mode of
+  // peak RSS either (docs/BENCHMARKS.md, issue 15).
+  holdYoungGeneration(LISTENER_SEMI_SPACE_MB);
   // A closed log pipe (`omni listen | head`, a log collector restarting) must not stop the intake:
   // losing log lines is bad, losing DMs is worse.
   ctx.io.stdout.on('error', () => undefined);

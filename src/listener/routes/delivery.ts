@@ -4,8 +4,8 @@
 // refusal is cheap: an unsigned request is refused before its body is read, a forged one after one
 // HMAC, never the JSON parser.
 import { parseDeliveryAddress } from '../../intake/parse.js';
-import { accountMismatch, malformedAccount, unroutedResults, type EventResult, type Outcome } from '../../intake/pipeline.js';
-import type { ResultsOmitted } from '../log.js';
+import { accountMismatch, malformedAccount, unroutedResults, type EventResult } from '../../intake/pipeline.js';
+import { answerText, capResults, outcomesOf, rendered } from '../delivery-results.js';
 import type { ChatWriteItem } from '../../intake/chat.js';
 import { parseJsonLossless } from '../../intake/json.js';
 import { isChatEventType } from '../xchat-intake.js';
@@ -14,30 +14,10 @@ import { SIGNATURE_HEADER, verifySignature } from '../../twitter/signature.js';
 import { BodyTooLarge, declaredLength, declaredTooLarge, readBody, UnverifiedBudgetSpent } from '../body.js';
 import type { DeliveryRejection } from '../metrics.js';
 import { InteractionChanged, isInteractionChanged, isPoison, PoisonDelivery, type WriteJob } from '../intake-writer.js';
-import type { IntakeInteractionRow } from '../../db/intake.js';
+import type { IntakeInteraction, IntakeInteractionRow } from '../../db/intake.js';
 import { Refusal } from '../refusal.js';
-import { send, sendAndClose, type RouteDeps, type RouteRequest, type WebhookRoute } from './deps.js';
-
-/** Results of one delivery shown in its answer and its log line; past it, counts by outcome. */
-export const MAX_RESULTS_SHOWN = 20;
-
-export function capResults(results: EventResult[]): { results: EventResult[]; more?: ResultsOmitted } {
-  if (results.length <= MAX_RESULTS_SHOWN) return { results };
-  const shown = results.slice(0, MAX_RESULTS_SHOWN);
-  const outcomes: Partial<Record<Outcome, number>> = {};
-  let count = 0;
-  for (let i = MAX_RESULTS_SHOWN; i < results.length; i++) {
-    const r = results[i]!;
-    // A revocation is always shown (the log shouts about it); a delivery carries at most one.
-    if (r.outcome === 'revoked') {
-      shown.push(r);
-      continue;
-    }
-    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    count++;
-  }
-  return { results: shown, more: { count, outcomes } };
-}
+import type { DeliveryEntry } from '../log.js';
+import { send, sendAndClose, sendJsonText, type RouteDeps, type RouteRequest, type WebhookRoute } from './deps.js';
 
 export const deliveryRoute: WebhookRoute = {
   async handle(d, r) {
@@ -111,6 +91,18 @@ export const deliveryRoute: WebhookRoute = {
   },
 };
 
+/**
+ * The intake's view of a cached interaction row, made once per row object: the deliveries of a batch
+ * then share one object, which crosses to the writer thread once per batch (batchToWire), not once per
+ * delivery. A row read afresh is a new object, so a changed interaction gets a new view.
+ */
+const intakeViews = new WeakMap<IntakeInteractionRow, IntakeInteraction>();
+function intakeInteraction(row: IntakeInteractionRow): IntakeInteraction {
+  let view = intakeViews.get(row);
+  if (!view) intakeViews.set(row, (view = intakeInteractionOf(row)));
+  return view;
+}
+
 /** The interaction read afresh (the cache counter read now), and the counter it was read under. */
 async function freshRow(d: RouteDeps, r: RouteRequest): Promise<{ row: IntakeInteractionRow | undefined; under: number | undefined }> {
   const found = d.interaction(r.rawId);
@@ -179,29 +171,24 @@ async function accept(d: RouteDeps, r: RouteRequest, row: IntakeInteractionRow, 
     if (step.kind === 'answered') answered = step.results;
     else chat = step.chat;
   }
-  const job: WriteJob = { interaction: intakeInteractionOf(target), body: chat ? '' : body, at: d.clock().toISOString() };
+  const job: WriteJob = { interaction: intakeInteraction(target), body: chat ? '' : body, at: d.clock().toISOString() };
   if (chat) job.chat = chat;
   // The writer writes nothing if an interaction changed since (InteractionChanged): see handle.
   if (under !== undefined) job.validatedUnder = under;
-  const results =
+  const stored =
     answered ??
     (await d.committer.submit(job).catch((err: unknown) => {
       if (isPoison(err)) d.poisoned.add(key);
       throw err;
     }));
   // A delivery of 200,000 non-events must not become a 17 MB answer and log line: the first
-  // few results, and counts by outcome for the rest.
-  const shown = capResults(results);
-  send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
-  d.metrics.deliveryAccepted(results.map((e) => e.outcome));
-  d.log.delivery({
-    interaction: { id: target.id, name: target.name },
-    ...(target !== row ? { via: { id: row.id, name: row.name } } : {}),
-    status: 200,
-    results: shown.results,
-    ...(shown.more ? { more: shown.more } : {}),
-    ms: performance.now() - r.started,
-    remote: r.remote,
-  });
+  // few results, and counts by outcome for the rest (capped where they were rendered, on the
+  // writer thread: here the answer and the log line are concatenated from that text).
+  const text = rendered(stored);
+  sendJsonText(d, r.res, 200, answerText(text));
+  d.metrics.deliveryAccepted(outcomesOf(text));
+  const entry: DeliveryEntry = { interaction: { id: target.id, name: target.name }, status: 200, rendered: text, ms: performance.now() - r.started, remote: r.remote };
+  if (target !== row) entry.via = { id: row.id, name: row.name };
+  d.log.delivery(entry);
   return undefined;
 }

@@ -2,11 +2,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IntakeInteractionRow } from '../../db/intake.js';
 import type { MaybePromise } from '../../db/listener-reads.js';
-import type { EventResult } from '../../intake/pipeline.js';
 import type { AccountRouter } from '../account-routing.js';
 import type { UnverifiedBudget } from '../body.js';
 import { clientAddress, type TrustedProxies } from '../client-address.js';
 import type { EventJournal } from '../event-journal.js';
+import type { StoredResults } from '../delivery-results.js';
 import type { GroupCommitter } from '../group-commit.js';
 import type { WriteJob } from '../intake-writer.js';
 import type { ListenerLog } from '../log.js';
@@ -21,7 +21,7 @@ export interface RouteDeps {
   ping(): MaybePromise<void>;
   /** PostgreSQL: reads what the gauges show, before /metrics renders them. */
   beforeMetrics?: () => Promise<void>;
-  committer: GroupCommitter<WriteJob, EventResult[]>;
+  committer: GroupCommitter<WriteJob, StoredResults>;
   metrics: ListenerMetrics;
   log: ListenerLog;
   /** Proxies whose X-Forwarded-For is believed. */
@@ -93,6 +93,18 @@ export function send(d: RouteDeps, res: ServerResponse, status: number, body: Js
   const h: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers };
   if (d.closing()) h.connection = 'close'; // do not keep a connection alive past shutdown
   res.writeHead(status, h);
+  res.end(text);
+}
+
+/** Answers with JSON already serialised (the answer to a stored delivery, rendered by the writer). */
+export function sendJsonText(d: RouteDeps, res: ServerResponse, status: number, text: string): void {
+  // A flat list of header names and values: no header object per answer.
+  res.writeHead(
+    status,
+    d.closing()
+      ? ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text)), 'connection', 'close']
+      : ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(text))],
+  );
   res.end(text);
 }
 
