@@ -10,7 +10,7 @@ import { createChatbotStore, type ChatbotStore } from '../../src/db/chatbot.js';
 import { intakeRaw, type EventResult, type Messaging } from '../../src/intake/pipeline.js';
 import { createPgStores } from '../../src/db/pg-stores.js';
 import { runAsync, runSync, type Step } from '../../src/db/step.js';
-import { inlineWriter, postgresWriter, type IntakeWriter } from '../../src/listener/intake-writer.js';
+import { inlineWriter, postgresWriter, type ResultsIntakeWriter } from '../../src/listener/intake-writer.js';
 import { createChatbot, DEFAULT_IDLE_MS } from '../../src/chatbot/conversation.js';
 import { separateTestDatabase } from './engine.js';
 import { seedInteraction, type SeedOptions } from './seed.js';
@@ -77,7 +77,7 @@ export async function intakeHarness(seed: SeedOptions = {}, opts: { idleMs?: num
 export const TEST_TOMBSTONE_KEY = Buffer.alloc(32, 1).toString('base64');
 
 /** The listener's writer for this database's engine, as `omni listen` picks it (a SQLite thread's inline writer, or PostgreSQL's). */
-export function writerFor(db: Db, settings: { idleMs: number; tombstoneKey: string } = { idleMs: DEFAULT_IDLE_MS, tombstoneKey: TEST_TOMBSTONE_KEY }): IntakeWriter {
+export function writerFor(db: Db, settings: { idleMs: number; tombstoneKey: string } = { idleMs: DEFAULT_IDLE_MS, tombstoneKey: TEST_TOMBSTONE_KEY }): ResultsIntakeWriter {
   return db.engine === 'postgres' ? postgresWriter(db.pool, settings) : inlineWriter(db.sqlite, settings);
 }
 
