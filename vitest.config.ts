@@ -52,6 +52,9 @@ const postgresSuites = [
   'tests/privacy/intake-tombstone.test.ts',
   'tests/intake/xaa.test.ts',
   'tests/intake/pipeline.test.ts',
+  'tests/listener/http.test.ts',
+  'tests/listener/hostile.test.ts',
+  'tests/listener/trust.test.ts',
 ];
 
 export default defineConfig({
