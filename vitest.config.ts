@@ -55,6 +55,7 @@ const postgresSuites = [
   'tests/listener/http.test.ts',
   'tests/listener/hostile.test.ts',
   'tests/listener/trust.test.ts',
+  'tests/listener/process.test.ts',
 ];
 
 export default defineConfig({
