@@ -56,6 +56,7 @@ const postgresSuites = [
   'tests/listener/hostile.test.ts',
   'tests/listener/trust.test.ts',
   'tests/listener/process.test.ts',
+  'tests/listener/shared-webhook.test.ts',
 ];
 
 export default defineConfig({

@@ -2,7 +2,6 @@
 // this run's engine (testDatabase(): a temp file, or the test's own PostgreSQL database), with its JSON
 // log captured: for tests of routing, refusals and limits. Rows are read through Kysely on both engines.
 import { afterEach } from 'vitest';
-import { sql } from 'kysely';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
 import { startListener, type Listener } from '../../src/listener/server.js';
@@ -12,6 +11,7 @@ import type { IntakeWriter } from '../../src/listener/intake-writer.js';
 import { createJsonLog } from '../../src/listener/log.js';
 import { seedInteraction, type SeedOptions } from './seed.js';
 import { testDatabase, testSecretEnv } from './engine.js';
+import { queryRows } from './rows.js';
 
 export interface InProcessListener {
   listener: Listener;
@@ -63,9 +63,9 @@ export async function startInProcessListener(
     get logs() {
       return lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     },
-    rows: async (query) => (await sql.raw<any>(query).execute(db.kysely)).rows,
-    count: async (table) => Number((await sql.raw<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).execute(db.kysely)).rows[0]!.n),
-    exec: async (query) => void (await sql.raw(query).execute(db.kysely)),
+    rows: (query) => queryRows(db, query),
+    count: async (table) => Number((await queryRows(db, `SELECT count(*) AS n FROM ${table}`))[0].n),
+    exec: async (query) => void (await queryRows(db, query)),
   };
   return running;
 }
