@@ -57,6 +57,7 @@ const postgresSuites = [
   'tests/listener/trust.test.ts',
   'tests/listener/process.test.ts',
   'tests/listener/shared-webhook.test.ts',
+  'tests/listener/replay-on-start.test.ts',
 ];
 
 export default defineConfig({
