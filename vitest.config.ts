@@ -58,6 +58,7 @@ const postgresSuites = [
   'tests/listener/process.test.ts',
   'tests/listener/shared-webhook.test.ts',
   'tests/listener/replay-on-start.test.ts',
+  'tests/listener/reconcile.test.ts',
 ];
 
 export default defineConfig({
