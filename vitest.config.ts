@@ -59,6 +59,7 @@ const postgresSuites = [
   'tests/listener/shared-webhook.test.ts',
   'tests/listener/replay-on-start.test.ts',
   'tests/listener/reconcile.test.ts',
+  'tests/listener/watchdog.test.ts',
 ];
 
 export default defineConfig({
