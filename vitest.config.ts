@@ -60,6 +60,7 @@ const postgresSuites = [
   'tests/listener/replay-on-start.test.ts',
   'tests/listener/reconcile.test.ts',
   'tests/listener/watchdog.test.ts',
+  'tests/listener/stream-mode.test.ts',
 ];
 
 export default defineConfig({
