@@ -61,6 +61,8 @@ const postgresSuites = [
   'tests/listener/reconcile.test.ts',
   'tests/listener/watchdog.test.ts',
   'tests/listener/stream-mode.test.ts',
+  'tests/commands/ticket/ticket.test.ts',
+  'tests/commands/ticket/reply.test.ts',
 ];
 
 export default defineConfig({
