@@ -63,6 +63,7 @@ const postgresSuites = [
   'tests/listener/stream-mode.test.ts',
   'tests/commands/ticket/ticket.test.ts',
   'tests/commands/ticket/reply.test.ts',
+  'tests/outbox/outbox.test.ts',
 ];
 
 export default defineConfig({
