@@ -64,6 +64,7 @@ const postgresSuites = [
   'tests/commands/ticket/ticket.test.ts',
   'tests/commands/ticket/reply.test.ts',
   'tests/outbox/outbox.test.ts',
+  'tests/outbox/x-send.test.ts',
 ];
 
 export default defineConfig({
