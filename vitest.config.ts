@@ -65,6 +65,7 @@ const postgresSuites = [
   'tests/commands/ticket/reply.test.ts',
   'tests/outbox/outbox.test.ts',
   'tests/outbox/x-send.test.ts',
+  'tests/commands/db/db.test.ts',
 ];
 
 export default defineConfig({
