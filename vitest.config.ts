@@ -66,6 +66,7 @@ const postgresSuites = [
   'tests/outbox/outbox.test.ts',
   'tests/outbox/x-send.test.ts',
   'tests/commands/db/db.test.ts',
+  'tests/commands/doctor/doctor.test.ts',
 ];
 
 export default defineConfig({
