@@ -67,6 +67,8 @@ const postgresSuites = [
   'tests/outbox/x-send.test.ts',
   'tests/commands/db/db.test.ts',
   'tests/commands/doctor/doctor.test.ts',
+  'tests/doctor/run.test.ts',
+  'tests/doctor/parameters.test.ts',
 ];
 
 export default defineConfig({
