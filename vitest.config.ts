@@ -69,6 +69,8 @@ const postgresSuites = [
   'tests/commands/doctor/doctor.test.ts',
   'tests/doctor/run.test.ts',
   'tests/doctor/parameters.test.ts',
+  'tests/health/status-notify.test.ts',
+  'tests/chatbot/listen-e2e.test.ts',
 ];
 
 export default defineConfig({
