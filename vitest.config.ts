@@ -71,6 +71,7 @@ const postgresSuites = [
   'tests/doctor/parameters.test.ts',
   'tests/health/status-notify.test.ts',
   'tests/chatbot/listen-e2e.test.ts',
+  'tests/privacy/erase-e2e.test.ts',
 ];
 
 export default defineConfig({
