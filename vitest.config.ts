@@ -72,6 +72,9 @@ const postgresSuites = [
   'tests/health/status-notify.test.ts',
   'tests/chatbot/listen-e2e.test.ts',
   'tests/privacy/erase-e2e.test.ts',
+  'tests/privacy/schedule.test.ts',
+  'tests/listener/xchat-listener.test.ts',
+  'tests/commands/reconcile/xchat-reconcile.test.ts',
 ];
 
 export default defineConfig({
