@@ -116,15 +116,15 @@ describe(`outbox delivery on ${TEST_ENGINE}`, () => {
     const { tw, h } = await setup();
     const t1 = await openTicket(h, '11');
     const t2 = await openTicket(h, '22');
-    const resetSec = Math.ceil(Date.now() / 1000) + 1;
+    const resetSec = Math.ceil(Date.now() / 1000) + 2;
     // Both rows are in flight at once (the worker sends up to 4 in parallel): both are refused. The
-    // refusals take a moment, so the second row is claimed before the first one's verdict on an engine
-    // whose claims are awaited too (PostgreSQL).
-    tw.failNext({ method: 'POST', path: DM_PATH, status: 429, errors: [{ code: 88, message: 'Rate limit exceeded' }], headers: { 'x-rate-limit-reset': String(resetSec) }, times: 2, failAfterMs: 200 });
+    // refusals take a second (still before the reset), so the second row is claimed before the first
+    // one's verdict on an engine whose claims are awaited too (PostgreSQL), even on a loaded machine.
+    tw.failNext({ method: 'POST', path: DM_PATH, status: 429, errors: [{ code: 88, message: 'Rate limit exceeded' }], headers: { 'x-rate-limit-reset': String(resetSec) }, times: 2, failAfterMs: 1_000 });
     const a = (await reply(h, t1, '11', 'first')).row;
     const b = (await reply(h, t2, '22', 'second')).row;
     const log = startWorker(h, tw);
-    await waitFor(async () => (await row(h, a.id)).status === 'sent' && (await row(h, b.id)).status === 'sent', 'both DMs');
+    await waitFor(async () => (await row(h, a.id)).status === 'sent' && (await row(h, b.id)).status === 'sent', 'both DMs', 10_000);
     const posts = tw.requestsTo('POST', DM_PATH);
     expect(posts.map((p) => p.status)).toEqual([429, 429, 200, 200]);
     // The attempts after the refusals came after the announced reset.
