@@ -2,11 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 // The suites that also run against PostgreSQL (project "postgres", only with OMNI_TEST_POSTGRES_URL):
 // every suite that stores something, through testDatabase()/cliWithDb() (tests/support/engine.ts,
-// cli.ts), reading rows through Kysely or --json, engine-specific cases under TEST_ENGINE; plus what only
-// a fleet has (outbox claims, the OAuth refresh lease). Not here: suites with no database (pure
-// functions, the shells' completion scripts: completion reads only a SQLite file, by design), and
-// those that spawn `omni listen` or run the outbox/Helper workers until those start on PostgreSQL.
-// docs/postgresql.md says what is left.
+// cli.ts), reading rows through Kysely, queryRows/readRowsAt (rows.ts) or --json, engine-specific cases
+// under TEST_ENGINE; the built `omni listen` and the in-process listener (in-process-listener.ts) on
+// the test's database; the outbox and Helper workers; plus what only a fleet has (outbox claims, the
+// OAuth refresh lease). Not here: suites with no database (pure functions, signal handling, the
+// account router's cache, the shells' completion scripts: completion reads only a SQLite file, by
+// design), those whose subject is SQLite itself (its schema bytes, the writer thread, group commit
+// under its write lock), and those still written against the synchronous SQLite stores
+// (tests/chatbot/conversation) or not converted yet (tests/journeys/x-api-2026, twitter/user-token,
+// twitter/gateway-v2). docs/postgresql.md says what is left.
 const postgresSuites = [
   'tests/db/connection.test.ts',
   'tests/db/interactions.test.ts',
@@ -52,6 +56,29 @@ const postgresSuites = [
   'tests/privacy/intake-tombstone.test.ts',
   'tests/intake/xaa.test.ts',
   'tests/intake/pipeline.test.ts',
+  'tests/listener/http.test.ts',
+  'tests/listener/hostile.test.ts',
+  'tests/listener/trust.test.ts',
+  'tests/listener/process.test.ts',
+  'tests/listener/shared-webhook.test.ts',
+  'tests/listener/replay-on-start.test.ts',
+  'tests/listener/reconcile.test.ts',
+  'tests/listener/watchdog.test.ts',
+  'tests/listener/stream-mode.test.ts',
+  'tests/commands/ticket/ticket.test.ts',
+  'tests/commands/ticket/reply.test.ts',
+  'tests/outbox/outbox.test.ts',
+  'tests/outbox/x-send.test.ts',
+  'tests/commands/db/db.test.ts',
+  'tests/commands/doctor/doctor.test.ts',
+  'tests/doctor/run.test.ts',
+  'tests/doctor/parameters.test.ts',
+  'tests/health/status-notify.test.ts',
+  'tests/chatbot/listen-e2e.test.ts',
+  'tests/privacy/erase-e2e.test.ts',
+  'tests/privacy/schedule.test.ts',
+  'tests/listener/xchat-listener.test.ts',
+  'tests/commands/reconcile/xchat-reconcile.test.ts',
 ];
 
 export default defineConfig({

@@ -255,11 +255,14 @@ function* echo(m: Ctx, event: DmEvent, profile: Profile | undefined): Step<Event
   const tombstone = yield* op('intake', 'erasedEvent', event.id);
   if (tombstone !== undefined) return erasedResult(tombstone);
   const base = { event: 'message_create', id: event.id, sender: event.senderId, screenName: profile?.screenName ?? null };
-  const sent = yield* op('intake', 'messageByEvent', interaction.id, event.id);
-  if (sent) return { ...base, outcome: 'echo', ticket: sent.ticket_id, message: sent.id, detail: `matches message ${sent.id}` };
+  const linked = yield* sentByOmni(m, event, base);
+  if (linked) return linked;
   if (m.chatbot) {
-    if (yield* m.chatbot.holds(interaction.id, event.id)) return { ...base, outcome: 'echo', detail: 'matches a Helper answer' };
     const inFlight = event.recipientId === null ? [] : (yield* op('outbox', 'inFlight', interaction.id, event.recipientId)).filter((r) => sameText(r.text, event.text));
+    // On PostgreSQL a worker recording Twitter's answer may commit between the reads above and this
+    // one (READ COMMITTED): the row is no longer in flight, and what it stored is visible now.
+    const late = inFlight.length === 0 ? yield* sentByOmni(m, event, base) : undefined;
+    if (late) return late;
     if (inFlight.length === 1) {
       const row = inFlight[0]!;
       yield* op('outbox', 'markSent', row.id, event.id, event.createdAt ?? at, at);
@@ -280,6 +283,14 @@ function* echo(m: Ctx, event: DmEvent, profile: Profile | undefined): Step<Event
   }
   const message = yield* storeDm(interaction, ticket, event, 'outbound', at);
   return { ...base, outcome: 'echo', requester, ticket, ...(message !== undefined ? { message } : {}), detail: 'sent from outside omni; stored as an outbound message' };
+}
+
+/** The echo's result when omni's own sending stored this DM id already (a message, or a Helper answer). */
+function* sentByOmni(m: Ctx, event: DmEvent, base: Pick<EventResult, 'event' | 'id' | 'sender' | 'screenName'>): Step<EventResult | undefined> {
+  const sent = yield* op('intake', 'messageByEvent', m.interaction.id, event.id);
+  if (sent) return { ...base, outcome: 'echo', ticket: sent.ticket_id, message: sent.id, detail: `matches message ${sent.id}` };
+  if (m.chatbot && (yield* m.chatbot.holds(m.interaction.id, event.id))) return { ...base, outcome: 'echo', detail: 'matches a Helper answer' };
+  return undefined;
 }
 
 /** How many hex characters of a tombstone hash a result (and so the log) shows. */

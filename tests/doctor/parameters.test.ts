@@ -10,11 +10,12 @@ import { parameterCheck } from '../../src/doctor/global-checks.js';
 import type { DoctorDeps } from '../../src/doctor/model.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import { PARAMS } from '../../src/parameters.js';
-import { loadSecretBox } from '../../src/secrets.js';
+import { keyFilePath, loadSecretBox } from '../../src/secrets.js';
 import { BIN, cleanEnv } from '../support/cli.js';
 import { handEdit, seedSmartchat } from '../support/doctor.js';
 import { seedInteraction } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE, testDatabase, testSecretEnv } from '../support/engine.js';
 
 const opened: Db[] = [];
 afterEach(async () => {
@@ -28,8 +29,8 @@ function deps(dbPath: string): DoctorDeps {
       opened.push(db);
       return db;
     },
-    secretKey: async () => loadSecretBox(dbPath, {}),
-    secretKeySource: `${dbPath}.key`,
+    secretKey: async () => loadSecretBox(dbPath, testSecretEnv(dbPath)),
+    secretKeySource: keyFilePath(dbPath),
     twitter: async () => {
       throw new Error('this test does not talk to Twitter');
     },
@@ -47,10 +48,10 @@ async function check(dbPath: string, numbers: readonly number[]) {
 const STORED_ONLY = PARAMS.filter((p) => !p.acted).map((p) => p.number);
 const ACTED_ON = [118, 315, 317, 390];
 
-describe('doctor parameter checks', () => {
+describe(`doctor parameter checks on ${TEST_ENGINE}`, () => {
   it('only warns on a parameter omni does not act on, set or not, and passes it when set', async () => {
     expect(STORED_ONLY).toContain(447);
-    const dbPath = path.join(tempDir(), 'omni.db');
+    const dbPath = testDatabase();
     await seedSmartchat(dbPath, { 447: null });
 
     const unset = await check(dbPath, STORED_ONLY);
@@ -72,7 +73,7 @@ describe('doctor parameter checks', () => {
 
   it('fails on an unset parameter omni acts on, with a fix that runs as printed and makes it pass', async () => {
     const dir = tempDir();
-    const dbPath = path.join(dir, 'omni.db');
+    const dbPath = testDatabase(dir);
     // Nothing but what every database starts with: the contact origins.
     const fresh = await check(dbPath, ACTED_ON);
     expect(fresh.ok).toBe(false);
@@ -89,7 +90,7 @@ describe('doctor parameter checks', () => {
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
     fs.writeFileSync(path.join(bin, 'omni'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
-    const env = cleanEnv({ OMNI_DB: dbPath, PATH: `${bin}:${process.env.PATH}`, HOME: dir });
+    const env = cleanEnv({ OMNI_DB: dbPath, ...testSecretEnv(dbPath), PATH: `${bin}:${process.env.PATH}`, HOME: dir });
     for (const n of ACTED_ON) {
       const command = fixes[n]!.fix!.replace(/ \(or another of: .*\)$/, '');
       await promisify(execFile)('/bin/sh', ['-c', command], { env });
@@ -105,7 +106,7 @@ describe('doctor parameter checks', () => {
   }, 60_000); // seven spawned commands
 
   it('names the entry the interactions use, and an id when an activity name is in two portfolios', async () => {
-    const dbPath = path.join(tempDir(), 'omni.db');
+    const dbPath = testDatabase();
     await seedSmartchat(dbPath, { 317: null, 390: null, 118: '77' });
     const { id } = await seedInteraction(dbPath);
     await handEdit(

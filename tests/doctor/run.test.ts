@@ -10,12 +10,13 @@ import { INTERACTION_CHECKS } from '../../src/doctor/interaction-checks.js';
 import { pass, warn, fail, CheckSkipped, type CheckResult, type DoctorDeps, type InteractionCheck } from '../../src/doctor/model.js';
 import { probeCrcToken } from '../../src/doctor/probes.js';
 import { runDoctor } from '../../src/doctor/run.js';
-import { createSecretBox, loadSecretBox } from '../../src/secrets.js';
+import { createSecretBox, keyFilePath, loadSecretBox } from '../../src/secrets.js';
 import type { TwitterGateway } from '../../src/twitter/gateway.js';
 import { crcResponseToken } from '../../src/twitter/signature.js';
 import { handEdit, seedSmartchat } from '../support/doctor.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE, testDatabase, testSecretEnv } from '../support/engine.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 async function setup(seed: Parameters<typeof seedInteraction>[1] = {}) {
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   await seedSmartchat(dbPath);
   const { id } = await seedInteraction(dbPath, seed);
   const opened: Db[] = [];
@@ -34,8 +35,8 @@ async function setup(seed: Parameters<typeof seedInteraction>[1] = {}) {
       opened.push(db);
       return db;
     },
-    secretKey: async () => loadSecretBox(dbPath, {}),
-    secretKeySource: `${dbPath}.key`,
+    secretKey: async () => loadSecretBox(dbPath, testSecretEnv(dbPath)),
+    secretKeySource: keyFilePath(dbPath),
     twitter: async () => {
       throw new Error('this test does not talk to Twitter');
     },
@@ -62,7 +63,7 @@ async function server(handler: http.RequestListener) {
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-describe('doctor runner', () => {
+describe(`doctor runner on ${TEST_ENGINE}`, () => {
   it('cuts a hanging check off at its time limit, skips what requires a failure, and turns exceptions into failures', async () => {
     const { deps, id } = await setup();
     const started = Date.now();
@@ -100,7 +101,8 @@ describe('doctor runner', () => {
     await expect(runDoctor(deps(), { checks: { global: [], interaction: checks } })).rejects.toThrow("doctor check 'a' requires 'b', which is not listed before it");
   });
 
-  it('fails the database check on a read-only database and on one that cannot be opened, skipping the rest', async () => {
+  // A read-only file and a missing one: what only SQLite has.
+  it.runIf(TEST_ENGINE === 'sqlite')('fails the database check on a read-only database and on one that cannot be opened, skipping the rest', async () => {
     const { deps, dbPath } = await setup();
     const ro = await runDoctor(deps({ db: async () => openDatabase(dbPath, { readonly: true }).then((db) => (closers.push(() => db.close()), db)) }), { checks: { interaction: [] } });
     expect(ro.checks[0]).toMatchObject({ id: 'database', status: 'fail', detail: expect.stringContaining('cannot be written: attempt to write a readonly database') });
@@ -114,7 +116,7 @@ describe('doctor runner', () => {
 
   it('reports a key that cannot decrypt the credentials, and the checks needing them skip', async () => {
     const { deps, id } = await setup();
-    const other = createSecretBox(Buffer.alloc(32, 7), 'OMNI_SECRET_KEY');
+    const other = createSecretBox(Buffer.alloc(32, 9), 'OMNI_SECRET_KEY'); // not the key the credentials were encrypted with
     const report = await runDoctor(deps({ secretKey: async () => other }), { checks: { interaction: only('credentials', 'listener-crc').interaction } });
     const byId = Object.fromEntries(report.checks.map((c) => [c.id, c]));
     expect(byId['secret-key']).toMatchObject({ status: 'fail', detail: `the key (OMNI_SECRET_KEY) cannot decrypt the credentials of interaction ${id}`, fix: expect.stringContaining(`omni interaction edit ${id}`) });

@@ -7,10 +7,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ListenerLimits } from '../../src/listener/limits.js';
-import { errorFromWire, errorToWire, inlineWriter, isPoison, startWorkerWriter } from '../../src/listener/intake-writer.js';
+import { errorFromWire, errorToWire, isPoison, startWorkerWriter } from '../../src/listener/intake-writer.js';
 import { refusalOf } from '../../src/listener/refusal.js';
 import { MAX_EXPANDED_TEXT, parseDelivery } from '../../src/intake/parse.js';
-import { intakeHarness, sampleInteraction, TEST_TOMBSTONE_KEY } from '../support/intake.js';
+import { engineIntakeHarness, sampleInteraction, TEST_TOMBSTONE_KEY, writerFor } from '../support/intake.js';
+import { TEST_ENGINE } from '../support/engine.js';
 import { clientAddress, defaultTrustedProxies, normalizeIp, parseTrustedProxies } from '../../src/listener/client-address.js';
 import { crcResponseToken, SIGNATURE_HEADER } from '../../src/twitter/signature.js';
 import { startInProcessListener, type InProcessListener } from '../support/in-process-listener.js';
@@ -86,7 +87,7 @@ describe('connections: one address cannot starve the others (issue 14, item 8)',
     expect((await crcFrom(r, '127.0.0.2')).status).toBe(200);
     const posted = await postDelivery(r.listener.url, r.id, inboundDm({ senderId: '5', text: 'x' }), { localAddress: '127.0.0.3' });
     expect(posted).toMatchObject({ status: 503, body: { error: 'too many connections, retry later' } });
-    expect(r.count('messages')).toBe(0);
+    expect(await r.count('messages')).toBe(0);
   });
 
   it('a trusted proxy carries many clients: its connections count only toward the global cap', async () => {
@@ -170,7 +171,7 @@ describe('X-Forwarded-For is believed only from trusted proxies (issue 14, item 
     await fetch(`${r.listener.url}/webhooks/twitter/${r.id}?crc_token=abcd1234`, { headers: { 'x-forwarded-for': '<script>alert(1)</script>' } });
     await postDelivery(r.listener.url, r.id, '{}', { signature: 'sha256=forged', headers: { 'x-forwarded-for': '6.6.6.6, 198.51.100.8' } });
     r.listener.events.flush();
-    expect(r.rows('SELECT remote FROM webhook_events ORDER BY id').map((e) => e.remote)).toEqual(['127.0.0.1', '198.51.100.7', '127.0.0.1']);
+    expect((await r.rows('SELECT remote FROM webhook_events ORDER BY id')).map((e) => e.remote)).toEqual(['127.0.0.1', '198.51.100.7', '127.0.0.1']);
     expect(r.logs.find((l) => l.msg === 'delivery rejected')?.remote).toBe('198.51.100.8');
   });
 
@@ -178,10 +179,11 @@ describe('X-Forwarded-For is believed only from trusted proxies (issue 14, item 
     const r = await startInProcessListener({ trustedProxies: parseTrustedProxies('none') });
     await fetch(`${r.listener.url}/webhooks/twitter/${r.id}?crc_token=abcd1234`, { headers: { 'x-forwarded-for': '198.51.100.7' } });
     r.listener.events.flush();
-    expect(r.rows('SELECT remote FROM webhook_events').map((e) => e.remote)).toEqual(['127.0.0.1']);
+    expect((await r.rows('SELECT remote FROM webhook_events')).map((e) => e.remote)).toEqual(['127.0.0.1']);
   });
 
-  it('omni listen refuses a malformed --trust-proxy or limit, naming it (exit 2)', async () => {
+  // No database involved: checked once, in the SQLite run.
+  it.runIf(TEST_ENGINE === 'sqlite')('omni listen refuses a malformed --trust-proxy or limit, naming it (exit 2)', async () => {
     const bad = await runCli(['listen', '--trust-proxy', 'everyone']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--trust-proxy: 'everyone' is not an IP address");
@@ -230,11 +232,11 @@ describe('poison deliveries (issue 14, item 12)', () => {
   });
 
   it('an exception before any SQL (a body the writer cannot parse) fails its own job as poison, not its batch', async () => {
-    const h = await intakeHarness();
+    const h = await engineIntakeHarness();
     try {
-      const writer = inlineWriter(h.db.sqlite, { idleMs: 60_000, tombstoneKey: TEST_TOMBSTONE_KEY });
+      const writer = writerFor(h.db, { idleMs: 60_000, tombstoneKey: TEST_TOMBSTONE_KEY });
       const at = new Date().toISOString();
-      const [bad, good] = writer.write([
+      const [bad, good] = await writer.write([
         { interaction: sampleInteraction(h.interactionId), body: '{"direct_message_events": [', at },
         { interaction: sampleInteraction(h.interactionId), body: inboundDm({ senderId: '5', text: 'innocent' }), at },
       ]);
@@ -244,24 +246,24 @@ describe('poison deliveries (issue 14, item 12)', () => {
       // Across the thread boundary it is still poison, and answered 422 (never 503, never retried by omni).
       expect(refusalOf(errorFromWire(errorToWire(error)))).toMatchObject({ status: 422, code: 'poison' });
       expect(good).toMatchObject({ ok: true, value: [{ outcome: 'new_ticket' }] });
-      expect(h.count('messages')).toBe(1);
+      expect(await h.count('messages')).toBe(1);
     } finally {
       await h.close();
     }
   });
 
-  it('a t.co expansion bomb is stored bounded (links kept), beside an innocent delivery of the same batch, on the writer thread', async () => {
+  it.runIf(TEST_ENGINE === 'sqlite')('a t.co expansion bomb is stored bounded (links kept), beside an innocent delivery of the same batch, on the writer thread', async () => {
     const r = await startInProcessListener({ writer: (dbPath) => startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 60_000, tombstoneKey: TEST_TOMBSTONE_KEY } }) });
     const [a, b] = await Promise.all([postDelivery(r.listener.url, r.id, bomb(3_500)), postDelivery(r.listener.url, r.id, innocent())]);
     expect([a.status, b.status]).toEqual([200, 200]);
-    const texts = r.rows('SELECT text FROM messages ORDER BY id').map((m) => m.text as string);
+    const texts = (await r.rows('SELECT text FROM messages ORDER BY id')).map((m) => m.text as string);
     expect(texts).toContain('innocent');
     const stored = texts.find((t) => t !== 'innocent')!;
     // 3,500 × 14,000 characters would be 49 million: the links stay as sent.
     expect(stored).toBe('https://t.co/a '.repeat(3_500));
   });
 
-  it('a delivery that kills the writer thread is refused 422 alone (and at once when retried); the others of its batch are stored', async () => {
+  it.runIf(TEST_ENGINE === 'sqlite')('a delivery that kills the writer thread is refused 422 alone (and at once when retried); the others of its batch are stored', async () => {
     // A small heap for the thread: a legitimate-looking 1 MB delivery of thousands of DMs exhausts it.
     const r = await startInProcessListener({ writer: (dbPath) => startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 60_000, tombstoneKey: TEST_TOMBSTONE_KEY }, maxHeapMb: 8 }) });
     const heavy = dmDeliveryBody({
@@ -272,7 +274,7 @@ describe('poison deliveries (issue 14, item 12)', () => {
     const [bad, good] = await Promise.all([postDelivery(r.listener.url, r.id, heavy), postDelivery(r.listener.url, r.id, innocent())]);
     expect(good.status).toBe(200);
     expect(bad).toMatchObject({ status: 422, body: { error: 'this delivery cannot be processed and will be refused again' } });
-    expect(r.rows('SELECT text FROM messages').map((m) => m.text)).toEqual(['innocent']);
+    expect((await r.rows('SELECT text FROM messages')).map((m) => m.text)).toEqual(['innocent']);
     const started = performance.now();
     expect((await postDelivery(r.listener.url, r.id, heavy)).status).toBe(422); // Twitter's retry
     expect(performance.now() - started).toBeLessThan(1_000);
@@ -317,7 +319,7 @@ describe('a malformed for_user_id (issue 14, item 14)', () => {
     expect((await postDelivery(r.listener.url, r.id, dm('222'))).status).toBe(403);
     const xActivity = JSON.stringify({ data: { event_type: 'dm.received', filter: { user_id: ['123'] }, payload: { direct_message_events: [] } } });
     expect(await postDelivery(r.listener.url, r.id, xActivity)).toMatchObject({ status: 400, body: { error: 'filter.user_id ["123"] is not a Twitter user id' } });
-    expect(r.count('messages')).toBe(0);
+    expect(await r.count('messages')).toBe(0);
     expect(await metric(r.listener.url, 'omni_deliveries_rejected_total{reason="bad_for_user_id"}')).toBe(6);
   });
 

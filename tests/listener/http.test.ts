@@ -1,6 +1,8 @@
-// The listener in-process over real HTTP on 127.0.0.1: routing, CRC, signatures, limits, 503.
+// The listener in-process over real HTTP on 127.0.0.1, on this run's engine: routing, CRC, signatures,
+// limits, 503 (SQLite's read-only switch; PostgreSQL refusing connections is listener-engines.test.ts).
 import http from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { TEST_ENGINE } from '../support/engine.js';
 import type { SeedOptions } from '../support/seed.js';
 import { startInProcessListener } from '../support/in-process-listener.js';
 import { fixture, getJson, inboundDm, inParallel, newEventId, postDelivery } from '../support/deliveries.js';
@@ -8,7 +10,7 @@ import { signBody, SIGNATURE_HEADER } from '../../src/twitter/signature.js';
 
 const start = (seed: SeedOptions = {}) => startInProcessListener({ seed });
 
-describe('omni listen over HTTP', () => {
+describe(`omni listen over HTTP on ${TEST_ENGINE}`, () => {
   it('answers the CRC with the interaction secret, 400 without a token, 404 for unknown or deleted interactions', async () => {
     const r = await start();
     const url = r.listener.url;
@@ -20,11 +22,11 @@ describe('omni listen over HTTP', () => {
     expect((await getJson(`${url}/webhooks/twitter/999?crc_token=x`)).status).toBe(404);
     expect((await getJson(`${url}/webhooks/twitter/abc?crc_token=x`)).status).toBe(404);
     expect((await getJson(`${url}/nowhere`)).status).toBe(404);
-    r.db.sqlite.prepare("UPDATE interactions SET deleted_at = 'now'").run();
+    await r.exec("UPDATE interactions SET deleted_at = 'now'");
     expect((await getJson(`${url}/webhooks/twitter/${r.id}?crc_token=some_random`)).status).toBe(404);
     const dm = await postDelivery(url, r.id, inboundDm({ senderId: '5', text: 'to a deleted interaction' }));
     expect(dm.status).toBe(404);
-    expect(r.count('messages')).toBe(0);
+    expect(await r.count('messages')).toBe(0);
   });
 
   it('stores a signed recorded delivery, answers what happened, and treats a redelivery as a no-op', async () => {
@@ -36,7 +38,7 @@ describe('omni listen over HTTP', () => {
     const again = await postDelivery(r.listener.url, r.id, body);
     expect(again.status).toBe(200);
     expect(again.body.results[0]).toMatchObject({ outcome: 'duplicate', ticket: 1 });
-    expect(r.count('messages')).toBe(1);
+    expect(await r.count('messages')).toBe(1);
     expect(r.logs.filter((l) => l.msg === 'delivery').map((l) => l.results[0].outcome)).toEqual(['new_ticket', 'duplicate']);
   });
 
@@ -49,7 +51,7 @@ describe('omni listen over HTTP', () => {
     // Signed correctly, but over other bytes than those sent.
     const reserialised = Buffer.from(JSON.stringify(JSON.parse(body.toString())));
     expect((await postDelivery(r.listener.url, r.id, reserialised, { signature: signBody('DDD', body) })).status).toBe(401);
-    expect([r.count('requesters'), r.count('tickets'), r.count('messages')]).toEqual([0, 0, 0]);
+    expect([await r.count('requesters'), await r.count('tickets'), await r.count('messages')]).toEqual([0, 0, 0]);
     expect(r.logs.filter((l) => l.msg === 'delivery rejected').map((l) => l.status)).toEqual([401, 401, 401, 401]);
   });
 
@@ -70,11 +72,11 @@ describe('omni listen over HTTP', () => {
     const other = await postDelivery(r.listener.url, r.id, inboundDm({ senderId: '5', text: 'x', forUserId: '777' }));
     expect(other.status).toBe(403);
     expect(other.body.error).toContain('for_user_id 777');
-    expect(r.count('messages')).toBe(0);
-    r.db.sqlite.prepare('UPDATE interactions SET account_user_id = NULL').run();
+    expect(await r.count('messages')).toBe(0);
+    await r.exec('UPDATE interactions SET account_user_id = NULL');
     const unknown = await postDelivery(r.listener.url, r.id, inboundDm({ senderId: '5', text: 'x', forUserId: '777' }));
     expect(unknown.status).toBe(200);
-    expect(r.count('messages')).toBe(1);
+    expect(await r.count('messages')).toBe(1);
     expect(r.logs.some((l) => l.level === 'warn' && /no known account/.test(l.msg))).toBe(true);
   });
 
@@ -104,10 +106,10 @@ describe('omni listen over HTTP', () => {
       });
     expect(await send(false)).toBe(413);
     expect(await send(true)).toBe(413);
-    expect(r.count('messages')).toBe(0);
+    expect(await r.count('messages')).toBe(0);
   });
 
-  it('reports health, and answers 503 (never 200) while the database refuses writes', async () => {
+  it.runIf(TEST_ENGINE === 'sqlite')('reports health, and answers 503 (never 200) while the database refuses writes', async () => {
     const r = await start();
     expect(await getJson(`${r.listener.url}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
     r.db.sqlite.pragma('query_only = ON');
@@ -116,7 +118,7 @@ describe('omni listen over HTTP', () => {
     r.db.sqlite.pragma('query_only = OFF');
     const retried = await postDelivery(r.listener.url, r.id, inboundDm({ senderId: '5', text: 'after recovery' }));
     expect(retried.status).toBe(200);
-    expect(r.count('messages')).toBe(1);
+    expect(await r.count('messages')).toBe(1);
   });
 
   it('commits hundreds of parallel deliveries together, none lost or doubled', async () => {
@@ -132,9 +134,9 @@ describe('omni listen over HTTP', () => {
     expect(results.every((x) => x.status === 200)).toBe(true);
     const outcomes = results.map((x) => x.body.results[0].outcome as string);
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(n);
-    expect(r.count('messages')).toBe(n);
-    expect(r.count('tickets')).toBe(37);
-    expect(r.count('requesters')).toBe(37);
+    expect(await r.count('messages')).toBe(n);
+    expect(await r.count('tickets')).toBe(37);
+    expect(await r.count('requesters')).toBe(37);
     // Group commit actually grouped: fewer transactions than deliveries.
     expect(r.listener.committer.stats.batches).toBeLessThan(all.length);
   });
@@ -165,7 +167,7 @@ describe('omni listen over HTTP', () => {
     let closing: Promise<unknown> | undefined;
     expect(await answer).toBe(200);
     await closing;
-    expect(r.count('messages')).toBe(1);
+    expect(await r.count('messages')).toBe(1);
     await expect(postDelivery(r.listener.url, r.id, inboundDm({ senderId: '1', text: 'late' }))).rejects.toThrow();
   });
 
@@ -179,7 +181,7 @@ describe('omni listen over HTTP', () => {
     const answered = outcomes.filter((s) => s.status === 'fulfilled' && s.value.status === 200).length;
     expect(answered).toBeGreaterThan(0);
     // Every delivery answered 200 is stored; one cut off by the close was not answered 200 (Twitter retries it).
-    expect(r.count('messages')).toBe(answered);
+    expect(await r.count('messages')).toBe(answered);
     await expect(postDelivery(r.listener.url, r.id, inboundDm({ senderId: '1', text: 'late' }))).rejects.toThrow();
   });
 });

@@ -1,4 +1,5 @@
-// `omni listen` as a real process: first run, the simulate → ticket loop, SIGTERM, kill -9.
+// `omni listen` as a real process on this run's engine: the simulate → ticket loop, SIGTERM, kill -9;
+// and on SQLite the first run on a fresh machine (the default database file).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { openDatabase } from '../../src/db/connection.js';
 import { cliWithDb } from '../support/cli.js';
 import { seedInteraction } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE } from '../support/engine.js';
 import { startListener, type RunningListener } from '../support/listener.js';
 import { FIXTURES, inboundDm, inParallel, newEventId, postDelivery, type PostResult } from '../support/deliveries.js';
 
@@ -19,14 +21,14 @@ const track = (l: RunningListener) => (listeners.push(l), l);
 async function storedEventIds(dbPath: string): Promise<string[]> {
   const db = await openDatabase(dbPath);
   try {
-    return (db.sqlite.prepare('SELECT twitter_event_id AS id FROM messages').all() as Array<{ id: string }>).map((r) => r.id);
+    return (await db.kysely.selectFrom('messages').select('twitter_event_id').execute()).map((r) => r.twitter_event_id!);
   } finally {
     await db.close();
   }
 }
 
-describe('omni listen (process)', () => {
-  it('starts on a fresh machine with the default database path and says what to do next', async () => {
+describe(`omni listen (process) on ${TEST_ENGINE}`, () => {
+  it.runIf(TEST_ENGINE === 'sqlite')('starts on a fresh machine with the default database path and says what to do next', async () => {
     const home = tempDir();
     const xdg = path.join(home, 'xdg');
     const l = track(await startListener({ env: { HOME: home, XDG_DATA_HOME: xdg } }));
@@ -38,7 +40,7 @@ describe('omni listen (process)', () => {
     expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
-  it('prints the next steps as readable lines in pretty format too', async () => {
+  it.runIf(TEST_ENGINE === 'sqlite')('prints the next steps as readable lines in pretty format too', async () => {
     const home = tempDir();
     const l = track(await startListener({ env: { HOME: home, XDG_DATA_HOME: path.join(home, 'x') }, args: ['--log-format', 'pretty'] }));
     expect(l.stdout()).toContain('Ready! omni is listening on http://127.0.0.1:');
@@ -49,8 +51,8 @@ describe('omni listen (process)', () => {
   });
 
   it('shuts down in order on a SIGTERM that arrives the moment it says it is ready, with its workers still starting', async () => {
-    const { db } = cliWithDb();
-    const l = track(await startListener({ db }));
+    const { db, env } = cliWithDb();
+    const l = track(await startListener({ db, env }));
     // startListener resolves on the first log line: the watchdog and the outbox and Helper workers
     // are still being loaded. Before the fix this killed the process (signal SIGTERM, no exit code).
     expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
@@ -58,9 +60,9 @@ describe('omni listen (process)', () => {
   });
 
   it('turns simulated DMs into tickets: one ticket per conversation, a new one after close, forged ones refused', async () => {
-    const { db, run } = cliWithDb();
+    const { db, run, env } = cliWithDb();
     const { id } = await seedInteraction(db);
-    const l = track(await startListener({ db }));
+    const l = track(await startListener({ db, env }));
     const url = ['--url', l.url];
 
     const first = await run(['simulate', 'dm', String(id), '--text', 'my order is late', ...url]);
@@ -93,13 +95,13 @@ describe('omni listen (process)', () => {
   });
 
   it('explains a refused simulation and a missing listener in one line each', async () => {
-    const { db, run } = cliWithDb();
+    const { db, run, env } = cliWithDb();
     const { id } = await seedInteraction(db);
     const down = await run(['simulate', 'dm', String(id), '--text', 'x', '--url', 'http://127.0.0.1:9']);
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/no answer from a listener at http:\/\/127\.0\.0\.1:9/);
     expect(down.stderr).toContain('omni listen');
-    const l = track(await startListener({ db }));
+    const l = track(await startListener({ db, env }));
     const wrong = await run(['simulate', 'dm', String(id), '--fixture', path.join(FIXTURES, 'v1-dm-inbound.xdocs.json'), '--url', l.url]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('403');
@@ -107,9 +109,9 @@ describe('omni listen (process)', () => {
   });
 
   it('on SIGTERM answers the deliveries in flight, stores every one answered 200, and exits 0', async () => {
-    const { db } = cliWithDb();
+    const { db, env } = cliWithDb();
     const { id } = await seedInteraction(db);
-    const l = track(await startListener({ db }));
+    const l = track(await startListener({ db, env }));
     const bodies = Array.from({ length: 300 }, (_, i) => inboundDm({ senderId: String(500 + (i % 20)), text: `m${i}`, eventId: newEventId() }));
     const answered: string[] = [];
     const refusals: number[] = [];
@@ -132,9 +134,9 @@ describe('omni listen (process)', () => {
   });
 
   it('after kill -9 during a load, every delivery answered 200 is stored, and a restart carries on', async () => {
-    const { db } = cliWithDb();
+    const { db, env } = cliWithDb();
     const { id } = await seedInteraction(db);
-    const l = track(await startListener({ db }));
+    const l = track(await startListener({ db, env }));
     const bodies = Array.from({ length: 600 }, (_, i) => inboundDm({ senderId: String(900 + (i % 50)), text: `m${i}`, eventId: newEventId() }));
     const answered: string[] = [];
     let killed = false;
@@ -151,7 +153,7 @@ describe('omni listen (process)', () => {
     for (const e of answered) expect(stored).toContain(e);
 
     // Twitter retries everything not answered 200: after a restart each event is stored exactly once.
-    const again = track(await startListener({ db }));
+    const again = track(await startListener({ db, env }));
     const retried = await inParallel(bodies, 48, (body) => postDelivery(again.url, id, body));
     expect(retried.every((r) => r.status === 200)).toBe(true);
     const final = await storedEventIds(db);

@@ -2,7 +2,6 @@
 // appears as a ticket within one reconcile interval, once; a DM delivered normally is never doubled;
 // the DM omni sent is never imported as a customer message; down for hours with the replay refused,
 // the listener brings every DM in on start; `omni usage` agrees with what the fake X bills.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
@@ -13,6 +12,8 @@ import { startFakeTwitter, type FakeTwitter } from '../support/fake-twitter.js';
 import { startListener, type RunningListener } from '../support/listener.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE, testDatabase, testSecretEnv } from '../support/engine.js';
+import { queryRows } from '../support/rows.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { authorizeSeededActivity } from '../support/activity-account.js';
@@ -27,13 +28,13 @@ async function setup() {
   const tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()], retryDelaysMs: [50, 50], deliveryTimeoutMs: 1_000, x: { clients: [{ clientId: 'cid', redirectUris: [] }] } });
   closers.push(() => tw.close());
   const dir = tempDir();
-  const dbPath = path.join(dir, 'omni.db');
+  const dbPath = testDatabase(dir);
   const { id } = await seedInteraction(dbPath, { accountUserId: ACCOUNT_ID });
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, {});
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   await authorizeSeededActivity(db, box, tw, id);
-  const env = { HOME: dir, OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_TIMEOUT_MS: '3000' };
+  const env = { HOME: dir, ...testSecretEnv(dbPath), OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_TIMEOUT_MS: '3000' };
   const listen = async (args: string[] = []) => {
     const l = await startListener({ db: dbPath, env, args });
     closers.push(() => l.stop());
@@ -46,19 +47,19 @@ async function setup() {
 /** The webhook on the fake X pointing at the listener, and the account's dm.received subscription to it. */
 async function connect(tw: FakeTwitter, db: Db, box: ReturnType<typeof loadSecretBox>, id: number, l: RunningListener) {
   const hook = tw.x.addWebhook(TEST_SECRETS.apiKey, `${l.url}/webhooks/twitter/${id}`);
-  db.sqlite.prepare('UPDATE interactions SET webhook_id = ? WHERE id = ?').run(hook.id, id);
+  await db.kysely.updateTable('interactions').set({ webhook_id: hook.id }).where('id', '=', id).execute();
   const gw = createXGateway({ baseUrl: tw.url, timeoutMs: 3_000, app: TEST_SECRETS, userToken: createUserTokenSource({ db: db.kysely, box, interactionId: id, client: { apiBaseUrl: tw.url, clientId: 'cid', timeoutMs: 3_000 } }) });
   await gw.createActivitySubscription({ eventType: 'dm.received', userId: ACCOUNT_ID, webhookId: hook.id, tag: `omni:${id}` });
   gw.close();
   return hook;
 }
 
-const messages = (db: Db) => db.sqlite.prepare('SELECT direction, text, twitter_event_id FROM messages ORDER BY id').all() as Array<{ direction: string; text: string; twitter_event_id: string }>;
-const inbound = (db: Db) => messages(db).filter((m) => m.direction === 'inbound');
-const downFor = (db: Db, ms: number) => db.sqlite.prepare('UPDATE listener_heartbeats SET last_alive_at = ?').run(new Date(Date.now() - ms).toISOString());
+const messages = (db: Db): Promise<Array<{ direction: string; text: string; twitter_event_id: string }>> => queryRows(db, 'SELECT direction, text, twitter_event_id FROM messages ORDER BY id');
+const inbound = async (db: Db) => (await messages(db)).filter((m) => m.direction === 'inbound');
+const downFor = (db: Db, ms: number) => queryRows(db, 'UPDATE listener_heartbeats SET last_alive_at = ?', new Date(Date.now() - ms).toISOString());
 const reconcileLines = (l: RunningListener) => l.logs().filter((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #'));
 
-describe('omni listen: reconciliation from X\'s DM history', () => {
+describe(`omni listen: reconciliation from X's DM history, on ${TEST_ENGINE}`, () => {
   it('a DM X drops arrives within one interval, once; delivered DMs and omni\'s own reply are never doubled; usage agrees with X', async () => {
     const { tw, db, box, id, listen, omni } = await setup();
     const l = await listen(['--reconcile-every', '2s']);
@@ -66,12 +67,12 @@ describe('omni listen: reconciliation from X\'s DM history', () => {
     await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #') && x.reconcile === 'start');
 
     tw.x.customerSendsDm({ from: { id: ANN, username: 'ann' }, toUserId: ACCOUNT_ID, text: 'delivered normally' });
-    await waitFor(() => inbound(db).length === 1, 'the delivered DM');
+    await waitFor(async () => (await inbound(db)).length === 1, 'the delivered DM');
     tw.x.dropNextDeliveries(1);
     const lost = tw.x.customerSendsDm({ from: { id: ANN, username: 'ann' }, toUserId: ACCOUNT_ID, text: 'X lost this one' });
     expect(lost.deliveries[0]!.dropped).toBe(true);
     const since = Date.now();
-    await waitFor(() => inbound(db).length === 2, 'the dropped DM, from the DM history', 8_000);
+    await waitFor(async () => (await inbound(db)).length === 2, 'the dropped DM, from the DM history', 8_000);
     expect(Date.now() - since).toBeLessThan(2_000 + 3_000);
     const found = await l.waitForLog((x) => x.source === 'reconcile' && x.interaction === id);
     expect(found).toMatchObject({ status: 200 });
@@ -80,15 +81,15 @@ describe('omni listen: reconciliation from X\'s DM history', () => {
     expect(summary.msg).toContain('X had not delivered this DM');
 
     // omni answers: the reply is in X's history as the account's DM; it is the outbox row's echo.
-    const ticket = (db.sqlite.prepare('SELECT id FROM tickets').get() as { id: number }).id;
+    const ticket = (await db.kysely.selectFrom('tickets').select('id').executeTakeFirstOrThrow()).id;
     const reply = await omni('ticket', 'reply', String(ticket), 'we are on it');
     expect(reply.code, reply.stderr).toBe(0);
     // Two more intervals.
     const runs = reconcileLines(l).length;
     await waitFor(() => reconcileLines(l).length >= runs + 2, 'two more reconcile runs', 10_000);
-    expect(inbound(db).map((m) => m.text)).toEqual(['delivered normally', 'X lost this one']);
-    expect(messages(db).filter((m) => m.direction === 'outbound').map((m) => m.text)).toEqual(['we are on it']);
-    expect(new Set(messages(db).map((m) => m.twitter_event_id)).size).toBe(3);
+    expect((await inbound(db)).map((m) => m.text)).toEqual(['delivered normally', 'X lost this one']);
+    expect((await messages(db)).filter((m) => m.direction === 'outbound').map((m) => m.text)).toEqual(['we are on it']);
+    expect(new Set((await messages(db)).map((m) => m.twitter_event_id)).size).toBe(3);
     // Each later run read one small page and found nothing.
     const later = reconcileLines(l).slice(-2);
     for (const x of later) expect(x).toMatchObject({ new: 0, pages: 1 });
@@ -107,19 +108,19 @@ describe('omni listen: reconciliation from X\'s DM history', () => {
     const first = await listen(['--reconcile-every', '0']);
     await connect(tw, db, box, id, first);
     tw.x.customerSendsDm({ from: { id: ANN, username: 'ann' }, toUserId: ACCOUNT_ID, text: 'before the stop' });
-    await waitFor(() => inbound(db).length === 1, 'the first DM');
-    await waitFor(() => (db.sqlite.prepare('SELECT count(*) AS n FROM listener_heartbeats').get() as { n: number }).n === 1, 'the heartbeat');
+    await waitFor(async () => (await inbound(db)).length === 1, 'the first DM');
+    await waitFor(async () => (await queryRows(db, 'SELECT count(*) AS n FROM listener_heartbeats'))[0].n === 1, 'the heartbeat');
     await first.stop();
     const missed = ['while down 1', 'while down 2', 'while down 3'].map((text) => tw.x.customerSendsDm({ from: { id: ANN, username: 'ann' }, toUserId: ACCOUNT_ID, text }));
     await waitFor(() => missed.every((m) => m.deliveries.every((d) => d.attempts.length === 3 && !d.delivered)), 'X to give up on the missed DMs');
     tw.x.refuseReplays('Replay is not available for this webhook.');
-    downFor(db, 5 * 3_600_000);
+    await downFor(db, 5 * 3_600_000);
 
     const second = await listen(['--port', String(first.port), '--reconcile-every', '0']);
     // X refused the replay (its reason in the log); reconciliation does not depend on it.
     await second.waitForLog((x) => typeof x.msg === 'string' && x.msg.includes('replay') && JSON.stringify(x).includes('Replay is not available'));
-    await waitFor(() => inbound(db).length === 4, 'every missed DM, from the DM history', 8_000);
-    expect(inbound(db).map((m) => m.text)).toEqual(['before the stop', 'while down 1', 'while down 2', 'while down 3']);
+    await waitFor(async () => (await inbound(db)).length === 4, 'every missed DM, from the DM history', 8_000);
+    expect((await inbound(db)).map((m) => m.text)).toEqual(['before the stop', 'while down 1', 'while down 2', 'while down 3']);
     const line = await second.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #'));
     expect(line).toMatchObject({ reconcile: 'start', new: 3, alreadyStored: 1 });
   }, 40_000);
@@ -130,10 +131,10 @@ describe('omni listen: reconciliation from X\'s DM history', () => {
     await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('stream connected'));
     await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #') && x.reconcile === 'start');
     tw.x.customerSendsDm({ from: { id: ANN, username: 'ann' }, toUserId: ACCOUNT_ID, text: 'streamed' });
-    await waitFor(() => inbound(db).length === 1, 'the streamed DM');
+    await waitFor(async () => (await inbound(db)).length === 1, 'the streamed DM');
     tw.x.dropStreams();
     const line = await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith('reconcile #') && x.reconcile === 'stream reconnected', 10_000);
     expect(line).toMatchObject({ interaction: id, new: 0, alreadyStored: 1 });
-    expect(inbound(db)).toHaveLength(1);
+    expect(await inbound(db)).toHaveLength(1);
   }, 30_000);
 });

@@ -2,7 +2,6 @@
 // misses the DMs a customer sends meanwhile (the fake X tries them, fails, and keeps them for replay);
 // started again after more than a minute, it asks X to replay its webhook from the last heartbeat, and
 // every DM, the one delivered before the stop included, is stored exactly once.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
@@ -12,7 +11,8 @@ import { replayStart, REPLAY_MARGIN_MS } from '../../src/listener/replay-on-star
 import { startFakeTwitter, type FakeTwitter } from '../support/fake-twitter.js';
 import { startListener, type RunningListener } from '../support/listener.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE, testDatabase, testSecretEnv } from '../support/engine.js';
+import { queryRows } from '../support/rows.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
 import { authorizeSeededActivity } from '../support/activity-account.js';
@@ -26,11 +26,11 @@ afterEach(async () => {
 async function setup() {
   const tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()], retryDelaysMs: [50, 50], deliveryTimeoutMs: 1_000, x: { clients: [{ clientId: 'cid', redirectUris: [] }] } });
   closers.push(() => tw.close());
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   const { id } = await seedInteraction(dbPath, { accountUserId: ACCOUNT_ID });
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, {});
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   await authorizeSeededActivity(db, box, tw, id);
   const listen = async (args: string[] = []) => {
     const l = await startListener({ db: dbPath, env: { OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_TIMEOUT_MS: '3000' }, args });
@@ -43,7 +43,7 @@ async function setup() {
 /** The webhook on the fake X pointing at the listener, and the account's dm.received subscription to it. */
 async function connect(tw: FakeTwitter, db: Db, box: ReturnType<typeof loadSecretBox>, id: number, l: RunningListener) {
   const hook = tw.x.addWebhook(TEST_SECRETS.apiKey, `${l.url}/webhooks/twitter/${id}`);
-  db.sqlite.prepare('UPDATE interactions SET webhook_id = ? WHERE id = ?').run(hook.id, id);
+  await db.kysely.updateTable('interactions').set({ webhook_id: hook.id }).where('id', '=', id).execute();
   const gw = createXGateway({
     baseUrl: tw.url,
     timeoutMs: 3_000,
@@ -55,33 +55,33 @@ async function connect(tw: FakeTwitter, db: Db, box: ReturnType<typeof loadSecre
   return hook;
 }
 
-const inbound = (db: Db) => db.sqlite.prepare("SELECT text, twitter_event_id FROM messages WHERE direction = 'inbound' ORDER BY id").all() as Array<{ text: string; twitter_event_id: string }>;
-const heartbeats = (db: Db) => db.sqlite.prepare('SELECT * FROM listener_heartbeats').all() as Array<{ listener: string; pid: number; last_alive_at: string; stopped_at: string | null }>;
+const inbound = (db: Db): Promise<Array<{ text: string; twitter_event_id: string }>> => queryRows(db, "SELECT text, twitter_event_id FROM messages WHERE direction = 'inbound' ORDER BY id");
+const heartbeats = (db: Db): Promise<Array<{ listener: string; pid: number; last_alive_at: string; stopped_at: string | null }>> => queryRows(db, 'SELECT * FROM listener_heartbeats');
 /** The downtime a test cannot wait for: the last heartbeat moved back, as if the listener had been down that long. */
-const downFor = (db: Db, ms: number) => db.sqlite.prepare('UPDATE listener_heartbeats SET last_alive_at = ?').run(new Date(Date.now() - ms).toISOString());
+const downFor = (db: Db, ms: number) => queryRows(db, 'UPDATE listener_heartbeats SET last_alive_at = ?', new Date(Date.now() - ms).toISOString());
 
-describe('omni listen: replay on start', () => {
+describe(`omni listen: replay on start, on ${TEST_ENGINE}`, () => {
   it('stopped, DMs sent meanwhile, started again: X replays the webhook and each DM is stored once', async () => {
     const { tw, db, box, id, listen } = await setup();
     const first = await listen();
     const hook = await connect(tw, db, box, id, first);
     tw.x.customerSendsDm({ from: { id: CUSTOMER, username: 'ann' }, toUserId: ACCOUNT_ID, text: 'before the stop' });
-    await waitFor(() => inbound(db).length === 1, 'the first DM to be stored');
+    await waitFor(async () => (await inbound(db)).length === 1, 'the first DM to be stored');
     // Written just after "listening on …".
-    await waitFor(() => heartbeats(db).length === 1, 'the first heartbeat');
-    expect(heartbeats(db)).toEqual([expect.objectContaining({ listener: expect.stringMatching(new RegExp(`:${first.port}$`)), pid: first.child.pid, stopped_at: null })]);
+    await waitFor(async () => (await heartbeats(db)).length === 1, 'the first heartbeat');
+    expect(await heartbeats(db)).toEqual([expect.objectContaining({ listener: expect.stringMatching(new RegExp(`:${first.port}$`)), pid: first.child.pid, stopped_at: null })]);
     // The first start on a database asks for nothing.
     expect(tw.requestsTo('POST', '/2/webhooks/replay')).toEqual([]);
 
     await first.stop();
-    expect(heartbeats(db)[0]!.stopped_at).not.toBeNull();
+    expect((await heartbeats(db))[0]!.stopped_at).not.toBeNull();
     const missed = ['while down 1', 'while down 2'].map((text) => tw.x.customerSendsDm({ from: { id: CUSTOMER, username: 'ann' }, toUserId: ACCOUNT_ID, text }));
     // X tried each one, got no answer, and gave up.
     await waitFor(() => missed.every((m) => m.deliveries.every((d) => d.attempts.length === 3 && !d.delivered)), 'X to give up on the missed DMs');
-    expect(inbound(db)).toHaveLength(1);
+    expect(await inbound(db)).toHaveLength(1);
 
-    downFor(db, 5 * 60_000);
-    const lastAlive = heartbeats(db)[0]!.last_alive_at;
+    await downFor(db, 5 * 60_000);
+    const lastAlive = (await heartbeats(db))[0]!.last_alive_at;
     const second = await listen(['--port', String(first.port)]);
     const line = await second.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('replay requested'));
     const [job] = tw.x.replays;
@@ -94,9 +94,9 @@ describe('omni listen: replay on start', () => {
     expect(job!.state).toBe('Complete');
     // The DM delivered before the stop was replayed too, and deduplicated.
     expect(job!.resent).toHaveLength(3);
-    await waitFor(() => inbound(db).length === 3, 'the missed DMs to be stored');
+    await waitFor(async () => (await inbound(db)).length === 3, 'the missed DMs to be stored');
     await new Promise((r) => setTimeout(r, 200));
-    const stored = inbound(db);
+    const stored = await inbound(db);
     expect(stored.map((m) => m.text).sort()).toEqual(['before the stop', 'while down 1', 'while down 2']);
     expect(new Set(stored.map((m) => m.twitter_event_id)).size).toBe(3);
     await second.stop();
@@ -108,7 +108,7 @@ describe('omni listen: replay on start', () => {
     expect(tw.requestsTo('POST', '/2/webhooks/replay')).toHaveLength(1);
 
     // --no-replay after a long gap: nothing asked of X, and the log says how to do it by hand.
-    downFor(db, 10 * 60_000);
+    await downFor(db, 10 * 60_000);
     const fourth = await listen(['--port', String(first.port), '--no-replay']);
     const warned = await fourth.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('replay: off (--no-replay)'));
     expect(warned.msg).toContain('omni webhook replay <interaction> --since ');

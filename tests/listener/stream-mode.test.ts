@@ -2,8 +2,6 @@
 // missing DM subscription is created, a customer's DM becomes a ticket, a dropped stream reconnects
 // and X's backfill brings what was sent meanwhile (stored once), a restart re-reading the last
 // minutes stores nothing twice, SIGTERM stops it cleanly; and with nothing to stream it refuses.
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import { updateInteraction } from '../../src/db/interactions.js';
@@ -15,6 +13,8 @@ import { raw } from '../support/fake-x/client.js';
 import { startListener, type RunningListener } from '../support/listener.js';
 import { seedInteraction } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
+import { TEST_ENGINE, testDatabase, testSecretEnv } from '../support/engine.js';
+import { readRowsAt } from '../support/rows.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,12 +28,12 @@ afterEach(async () => {
 async function setup() {
   const tw: FakeTwitter = await startFakeTwitter({ apps: [testApp()], users: [testUser()], x: { clients: [{ clientId: 'cid', redirectUris: [] }] } });
   closers.push(() => tw.close());
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   const legacy = (await seedInteraction(dbPath, { name: 'Legacy' })).id;
   const id = (await seedInteraction(dbPath, { name: 'Support', accountUserId: null })).id;
   const db = await openDatabase(dbPath);
   try {
-    const box = loadSecretBox(dbPath, {});
+    const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
     await updateInteraction(db.kysely, id, { api: 'activity', dev_environment: '', client_id_enc: box.encrypt('cid', 'client_id_enc') });
     const t = tw.x.issueTokens(ACCOUNT_ID);
     await storeAuthorization(db.kysely, box, id, { accessToken: t.access_token, refreshToken: t.refresh_token!, expiresAt: new Date(Date.now() + t.expires_in * 1000).toISOString(), scopes: t.scope }, { userId: ACCOUNT_ID, username: 'acme_support', name: 'ACME Support' });
@@ -42,14 +42,7 @@ async function setup() {
   } finally {
     await db.close();
   }
-  const count = (sql: string) => {
-    const ro = new BetterSqlite3(dbPath, { readonly: true });
-    try {
-      return ro.prepare(sql).all() as any[];
-    } finally {
-      ro.close();
-    }
-  };
+  const count = (sql: string) => readRowsAt(dbPath, sql);
   const listen = async (args: string[] = []) => {
     const l = await startListener({ db: dbPath, env: { OMNI_TWITTER_API_URL: tw.url }, args: ['--stream', '--no-watchdog', ...args] });
     closers.push(() => l.kill9());
@@ -61,7 +54,7 @@ async function setup() {
 const dmLines = (l: RunningListener) => l.logs().filter((x) => x.msg === 'delivery' && x.source === 'stream');
 const connects = (l: RunningListener) => l.logs().filter((x) => typeof x.msg === 'string' && x.msg.startsWith('stream connected')).length;
 
-describe('omni listen --stream', () => {
+describe(`omni listen --stream on ${TEST_ENGINE}`, () => {
   it('creates the missing subscription, turns a DM into a ticket, survives a dropped stream without losing or doubling a DM, and stops cleanly', async () => {
     const s = await setup();
     const l = await s.listen();
@@ -81,7 +74,7 @@ describe('omni listen --stream', () => {
     s.tw.x.customerSendsDm({ from: CUSTOMER, toUserId: ACCOUNT_ID, text: 'my order is late' });
     const first = await l.waitForLog((x) => x.msg === 'delivery' && x.source === 'stream');
     expect(first).toMatchObject({ interaction: s.id, interactionName: 'Support', status: 200, results: [expect.objectContaining({ outcome: 'new_ticket', sender: CUSTOMER.id, screenName: 'jane' })] });
-    expect(s.rows('SELECT t.interaction_id, m.text FROM messages m JOIN tickets t ON t.id = m.ticket_id')).toEqual([{ interaction_id: s.id, text: 'my order is late' }]);
+    expect(await s.rows('SELECT t.interaction_id, m.text FROM messages m JOIN tickets t ON t.id = m.ticket_id')).toEqual([{ interaction_id: s.id, text: 'my order is late' }]);
 
     // X drops the connection; a DM sent meanwhile comes with the backfill of the reconnect.
     s.tw.x.dropStreams();
@@ -96,7 +89,7 @@ describe('omni listen --stream', () => {
     const outcomes = l.logs().filter((x) => x.msg === 'delivery' && (x.source === 'reconcile' || x.source === 'stream')).flatMap((x) => x.results.filter((r: any) => r.id === missedId).map((r: any) => r.outcome));
     expect(outcomes.filter((o: string) => o === 'appended')).toHaveLength(1);
     expect(outcomes.every((o: string) => o === 'appended' || o === 'duplicate')).toBe(true);
-    expect(s.rows('SELECT text FROM messages ORDER BY id').map((r) => r.text)).toEqual(['my order is late', 'while the stream was down']);
+    expect((await s.rows('SELECT text FROM messages ORDER BY id')).map((r) => r.text)).toEqual(['my order is late', 'while the stream was down']);
     expect(await (await fetch(`${l.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const metrics = await (await fetch(`${l.url}/metrics`)).text();
     expect(metrics).toMatch(/omni_stream_connections_total 2/);
@@ -112,7 +105,7 @@ describe('omni listen --stream', () => {
     await waitFor(() => dmLines(again).length >= 2, 'the re-sent DMs', 10_000);
     expect(s.tw.requestsTo('GET', '/2/activity/stream').at(-1)!.query.backfill_minutes).toBe('5');
     expect(dmLines(again).flatMap((x) => x.results.map((r: any) => r.outcome))).toEqual(['duplicate', 'duplicate']);
-    expect(s.rows('SELECT count(*) AS n FROM messages')[0].n).toBe(2);
+    expect((await s.rows('SELECT count(*) AS n FROM messages'))[0].n).toBe(2);
     expect(await again.stop('SIGINT')).toEqual({ code: 0, signal: null });
   });
 
@@ -143,13 +136,13 @@ describe('omni listen --stream', () => {
       x: { clients: [{ clientId: 'cid', redirectUris: [] }] },
     });
     closers.push(() => tw.close());
-    const dbPath = path.join(tempDir(), 'omni.db');
+    const dbPath = testDatabase();
     const ids: number[] = [];
     const db = await openDatabase(dbPath);
     try {
       for (const [name, account] of [['Support', ACCOUNT_ID], ['Sales', SALES_ID]] as const) {
         const id = (await seedInteraction(dbPath, { name, accountUserId: null })).id;
-        const box = loadSecretBox(dbPath, {});
+        const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
         await updateInteraction(db.kysely, id, { api: 'activity', dev_environment: '', client_id_enc: box.encrypt('cid', 'client_id_enc') });
         const t = tw.x.issueTokens(account);
         await storeAuthorization(db.kysely, box, id, { accessToken: t.access_token, refreshToken: t.refresh_token!, expiresAt: new Date(Date.now() + 7_200_000).toISOString(), scopes: t.scope }, { userId: account, username: name, name: null });
@@ -171,26 +164,22 @@ describe('omni listen --stream', () => {
     tw.x.customerSendsDm({ from: CUSTOMER, toUserId: SALES_ID, text: 'for sales' });
     tw.x.customerSendsDm({ from: CUSTOMER, toUserId: ACCOUNT_ID, text: 'for support' });
     await waitFor(() => dmLines(l).length >= 2, 'both DMs');
-    const ro = new BetterSqlite3(dbPath, { readonly: true });
-    try {
-      expect(ro.prepare('SELECT t.interaction_id, m.text FROM messages m JOIN tickets t ON t.id = m.ticket_id ORDER BY m.text').all()).toEqual([
-        { interaction_id: ids[1], text: 'for sales' },
-        { interaction_id: ids[0], text: 'for support' },
-      ]);
-    } finally {
-      ro.close();
-    }
+    expect(await readRowsAt(dbPath, 'SELECT t.interaction_id, m.text FROM messages m JOIN tickets t ON t.id = m.ticket_id ORDER BY m.text')).toEqual([
+      { interaction_id: ids[1], text: 'for sales' },
+      { interaction_id: ids[0], text: 'for support' },
+    ]);
     expect(await l.stop()).toEqual({ code: 0, signal: null });
   });
 
   it('refuses to start when no interaction can be streamed, saying why for each', async () => {
-    const dbPath = path.join(tempDir(), 'omni.db');
+    const dbPath = testDatabase();
     const legacy = (await seedInteraction(dbPath, { name: 'Legacy' })).id;
-    const r = await runCli(['--db', dbPath, 'listen', '--stream', '--port', '0'], { env: { HOME: path.dirname(dbPath) } });
+    const env = { HOME: tempDir(), ...testSecretEnv(dbPath) };
+    const r = await runCli(['--db', dbPath, 'listen', '--stream', '--port', '0'], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`omni listen --stream: no interaction can be read from X's activity stream (#${legacy} Legacy: api v1.1:`);
     expect(r.stderr).toContain('omni interaction new --api activity');
-    const bad = await runCli(['--db', dbPath, 'listen', '--stream', '--stream-backfill', '9', '--port', '0'], { env: { HOME: path.dirname(dbPath) } });
+    const bad = await runCli(['--db', dbPath, 'listen', '--stream', '--stream-backfill', '9', '--port', '0'], { env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--stream-backfill must be 0 to 5 minutes (X re-sends at most 5), not '9'");
   });

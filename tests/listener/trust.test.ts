@@ -70,7 +70,7 @@ describe('CRC: no signing oracle', () => {
     expect(small).toEqual({ status: 400, body: { error: 'crc_token may only hold letters, digits and - _ = + /' } });
     const posted = await postDelivery(r.listener.url, r.id, forged, { signature: crcResponseToken('guessed', forged) });
     expect(posted.status).toBe(401);
-    expect(r.rows('SELECT id FROM messages')).toEqual([]);
+    expect(await r.rows('SELECT id FROM messages')).toEqual([]);
   });
 
   it('refuses empty, short, long and out-of-alphabet tokens with 400, logging the remote address', async () => {
@@ -110,7 +110,7 @@ describe('CRC: no signing oracle', () => {
     await getJson(`${r.listener.url}/webhooks/twitter/99?crc_token=some_random`);
     await fetch(`${r.listener.url}/webhooks/twitter/${r.id}?crc_token=fwd_token`, { headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } });
     r.listener.events.flush();
-    expect(r.rows('SELECT interaction_id, kind, result, remote FROM webhook_events ORDER BY id')).toEqual([
+    expect(await r.rows('SELECT interaction_id, kind, result, remote FROM webhook_events ORDER BY id')).toEqual([
       { interaction_id: r.id, kind: 'crc_answered', result: 'answered', remote: '127.0.0.1' },
       { interaction_id: r.id, kind: 'crc_refused', result: 'token_bad_characters', remote: '127.0.0.1' },
       // From the local proxy (trusted by default on a loopback listener): the right-most hop it
@@ -137,7 +137,7 @@ describe('slow and abusive clients', () => {
     clearInterval(drip);
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
     expect(ms).toBeLessThan(4_000);
-    expect(r.rows('SELECT id FROM messages')).toEqual([]);
+    expect(await r.rows('SELECT id FROM messages')).toEqual([]);
     const { text } = await metricsText(r.listener.url);
     expect(sample(text, 'omni_deliveries_rejected_total{reason="body_timeout"}')).toBe(1);
   });
@@ -231,7 +231,7 @@ describe('GET /metrics', () => {
     // The outbox (issue 5) is counted at scrape time.
     const row = (status: string) =>
       `(1, '456', 'hi', '${status}', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`;
-    r.db.sqlite.exec(
+    await r.exec(
       `INSERT INTO outbox (interaction_id, recipient_twitter_id, text, status, next_attempt_at, created_at, updated_at) VALUES ${['pending', 'pending', 'failed', 'sent'].map(row).join(', ')}`,
     );
     const after = (await metricsText(url)).text;

@@ -8,6 +8,8 @@ import { startFakeTwitter, type FakeTwitter } from '../support/fake-twitter.js';
 import { startListener, type RunningListener } from '../support/listener.js';
 import { seedInteraction } from '../support/seed.js';
 import { testApp, testUser } from '../support/twitter-fixtures.js';
+import { TEST_ENGINE } from '../support/engine.js';
+import { queryRows } from '../support/rows.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -35,11 +37,11 @@ async function setup(listenArgs: string[], opts: { register?: boolean } = {}) {
   closers.push(() => tw.close());
   const cli = cliWithDb({ OMNI_TWITTER_API_URL: tw.url });
   const { id } = await seedInteraction(cli.db, { accountUserId: null });
-  const l: RunningListener = await startListener({ db: cli.db, env: { OMNI_TWITTER_API_URL: tw.url }, args: listenArgs });
+  const l: RunningListener = await startListener({ db: cli.db, env: { ...cli.env, OMNI_TWITTER_API_URL: tw.url }, args: listenArgs });
   closers.push(() => l.kill9());
   // The callback URL is known once the listener has its port; interactions are read per request.
   const db = await openDatabase(cli.db);
-  db.sqlite.prepare('UPDATE interactions SET callback_url = ? WHERE id = ?').run(l.url, id);
+  await db.kysely.updateTable('interactions').set({ callback_url: l.url }).where('id', '=', id).execute();
   await db.close();
   if (opts.register !== false) {
     const reg = await cli.run(['webhook', 'register', String(id)]);
@@ -48,7 +50,7 @@ async function setup(listenArgs: string[], opts: { register?: boolean } = {}) {
   const events = async () => {
     const d = await openDatabase(cli.db);
     try {
-      return d.sqlite.prepare('SELECT kind, result, detail, remote FROM webhook_events WHERE interaction_id = ? ORDER BY id').all(id) as Array<Record<string, string | null>>;
+      return (await queryRows(d, 'SELECT kind, result, detail, remote FROM webhook_events WHERE interaction_id = ? ORDER BY id', id)) as Array<Record<string, string | null>>;
     } finally {
       await d.close();
     }
@@ -56,7 +58,7 @@ async function setup(listenArgs: string[], opts: { register?: boolean } = {}) {
   return { tw, cli, l, id, events, hookUrl: `${l.url}/webhooks/twitter/${id}` };
 }
 
-describe('omni listen --watchdog-interval', () => {
+describe(`omni listen --watchdog-interval on ${TEST_ENGINE}`, () => {
   it('re-validates a webhook that Twitter marked invalid within one interval, and webhook status and /metrics tell the story', async () => {
     const { tw, cli, l, id, events } = await setup(['--watchdog-interval', '1s']);
     // The registration's CRC reached the listener and was recorded.

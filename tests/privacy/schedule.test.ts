@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import { writeRetention } from '../../src/privacy/retention.js';
 import { startRetentionSchedule, type RetentionSchedule } from '../../src/privacy/schedule.js';
-import { intakeHarness } from '../support/intake.js';
+import { engineIntakeHarness } from '../support/intake.js';
+import { TEST_ENGINE } from '../support/engine.js';
 import { inboundDm, newEventId } from '../support/deliveries.js';
 
 let schedule: RetentionSchedule | undefined;
@@ -13,11 +14,11 @@ afterEach(async () => {
   schedule = undefined;
 });
 
-describe('retention in omni listen', () => {
+describe(`retention in omni listen on ${TEST_ENGINE}`, () => {
   it('does nothing while off, then redacts closed tickets past the window and logs it', async () => {
-    const h = await intakeHarness();
-    h.intake(inboundDm({ senderId: '7001', text: 'old words', eventId: newEventId() }), undefined, new Date('2026-01-01T00:00:00Z'));
-    h.db.sqlite.prepare("UPDATE tickets SET status = 'closed', closed_at = '2026-01-02T00:00:00.000Z'").run();
+    const h = await engineIntakeHarness();
+    await h.intake(inboundDm({ senderId: '7001', text: 'old words', eventId: newEventId() }), undefined, new Date('2026-01-01T00:00:00Z'));
+    await h.db.kysely.updateTable('tickets').set({ status: 'closed', closed_at: '2026-01-02T00:00:00.000Z' }).execute();
     const lines: Array<[string, Record<string, unknown> | undefined]> = [];
     let opened = 0;
     schedule = startRetentionSchedule({
@@ -32,7 +33,7 @@ describe('retention in omni listen', () => {
     await writeRetention(h.db.kysely, '90d', { now: new Date().toISOString(), actor: 'test' });
     expect(await schedule.runOnce()).toMatchObject({ messages: 1, tickets: [{ messages: 1 }] });
     expect(lines).toEqual([[expect.stringContaining('retention: redacted 1 messages of 1 tickets'), expect.objectContaining({ window: '90d' })]]);
-    expect(h.db.sqlite.prepare('SELECT text FROM messages').all()).toEqual([{ text: '' }]);
+    expect(await h.db.kysely.selectFrom('messages').select('text').execute()).toEqual([{ text: '' }]);
     expect(opened).toBe(2);
     await h.close();
   });

@@ -1,7 +1,5 @@
 // The harness of the X Chat end-to-end tests (listener and reconcile): one authorized `activity`
 // interaction on the fake X, driven through the built CLI and the real listener.
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { expect } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import type { SecretBox } from '../../src/secrets.js';
@@ -12,6 +10,8 @@ import { startFakeTwitter, type FakeTwitter } from './fake-twitter.js';
 import { startListener, type RunningListener } from './listener.js';
 import { seedInteraction } from './seed.js';
 import { tempDir } from './tmp.js';
+import { testDatabase, testSecretEnv } from './engine.js';
+import { readRowsAt } from './rows.js';
 import { ACCOUNT_ID, testApp, testUser } from './twitter-fixtures.js';
 
 export const CLIENT_ID = 'eGNoYXQtbGlzdGVuZXItY2xpZW50LWlk';
@@ -25,10 +25,10 @@ export async function authorizedActivityAccount(closers: Array<() => Promise<unk
   const tw: FakeTwitter = await startFakeTwitter({ apps: [testApp()], users: [testUser()], x: { clients: [{ clientId: CLIENT_ID, redirectUris: [] }] } });
   closers.push(() => tw.close());
   const dir = tempDir();
-  const dbPath = path.join(dir, 'omni.db');
+  const dbPath = testDatabase(dir);
   const id = (await seedInteraction(dbPath, { name: 'Support', accountUserId: null, helper: opts.helper ?? false })).id;
   await withDb(dbPath, (db) => updateInteraction(db, id, { api: 'activity', dev_environment: '' }));
-  const env = { OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_CLIENT_ID: CLIENT_ID, HOME: dir };
+  const env = { OMNI_TWITTER_API_URL: tw.url, OMNI_TWITTER_CLIENT_ID: CLIENT_ID, HOME: dir, ...testSecretEnv(dbPath) };
   const outputs: string[] = [];
   const run = async (args: string[]) => {
     const r = await runCli(['--db', dbPath, '--no-input', ...args], { env });
@@ -45,14 +45,7 @@ export async function authorizedActivityAccount(closers: Array<() => Promise<unk
     listeners.push(l);
     return l;
   };
-  const rows = (q: string) => {
-    const ro = new BetterSqlite3(dbPath, { readonly: true });
-    try {
-      return ro.prepare(q).all() as any[];
-    } finally {
-      ro.close();
-    }
-  };
+  const rows = (q: string) => readRowsAt(dbPath, q);
   return { tw, dir, dbPath, id, run, listen, rows, outputs, listeners };
 }
 

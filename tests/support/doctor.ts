@@ -2,6 +2,7 @@
 // refuse (a vanished catalog entry, a revocation), a closed port, and a Rasa-style Helper.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sql } from 'kysely';
 import { openDatabase } from '../../src/db/connection.js';
 import { addCatalogEntry, findCatalogEntry } from '../../src/db/catalogs.js';
 import { setParameter, unsetParameter } from '../../src/db/parameters.js';
@@ -42,10 +43,20 @@ export async function seedSmartchat(dbPath: string, params: Record<number, strin
   }
 }
 
-/** Runs raw SQL with foreign keys off: what a hand edit of the file can do and omni's commands cannot. */
+/**
+ * Runs raw SQL with foreign keys off: what a hand edit of the file can do and omni's commands cannot.
+ * PostgreSQL cannot turn them off for a session (short of a superuser), so there the test's own
+ * database loses its foreign keys first: the same dangling references, in a database dropped after.
+ */
 export async function handEdit(dbPath: string, ...statements: string[]): Promise<void> {
   const db = await openDatabase(dbPath);
   try {
+    if (db.engine === 'postgres') {
+      const fks = await sql<{ t: string; name: string }>`SELECT conrelid::regclass::text AS t, conname AS name FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`.execute(db.kysely);
+      for (const fk of fks.rows) await sql.raw(`ALTER TABLE ${fk.t} DROP CONSTRAINT "${fk.name}"`).execute(db.kysely);
+      for (const s of statements) await sql.raw(s).execute(db.kysely);
+      return;
+    }
     db.sqlite.pragma('foreign_keys = OFF');
     for (const s of statements) db.sqlite.exec(s);
   } finally {

@@ -136,6 +136,8 @@ export interface FailRule {
   body?: unknown;
   /** Wait this long, then answer normally (no failure): for overlapping calls. */
   delayMs?: number;
+  /** Wait this long, then fail as the rule says: for failures that overlap. */
+  failAfterMs?: number;
   /** How many matching requests fail; default 1. */
   times?: number;
 }
@@ -744,6 +746,7 @@ export async function startFakeTwitter(options: FakeTwitterOptions): Promise<Fak
           res.on('close', () => stalled.delete(res));
           return;
         }
+        if (rule.failAfterMs !== undefined) await wakeableSleep(rule.failAfterMs);
         if (rule.delayMs !== undefined) await wakeableSleep(rule.delayMs);
         else if (rule.body !== undefined) {
           return send({ status: rule.status ?? 500, body: rule.body, headers: { 'content-type': 'application/problem+json', ...rule.headers } });

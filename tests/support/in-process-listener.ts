@@ -1,6 +1,6 @@
-// The real listener started in the test's own process over HTTP on 127.0.0.1, on a seeded temp
-// database, with its JSON log captured: for tests of routing, refusals and limits.
-import path from 'node:path';
+// The real listener started in the test's own process over HTTP on 127.0.0.1, on a seeded database of
+// this run's engine (testDatabase(): a temp file, or the test's own PostgreSQL database), with its JSON
+// log captured: for tests of routing, refusals and limits. Rows are read through Kysely on both engines.
 import { afterEach } from 'vitest';
 import { openDatabase, type Db } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
@@ -10,7 +10,8 @@ import type { TrustedProxies } from '../../src/listener/client-address.js';
 import type { IntakeWriter } from '../../src/listener/intake-writer.js';
 import { createJsonLog } from '../../src/listener/log.js';
 import { seedInteraction, type SeedOptions } from './seed.js';
-import { tempDir } from './tmp.js';
+import { testDatabase, testSecretEnv } from './engine.js';
+import { queryRows } from './rows.js';
 
 export interface InProcessListener {
   listener: Listener;
@@ -19,8 +20,11 @@ export interface InProcessListener {
   id: number;
   /** Every log line so far, parsed. */
   readonly logs: Array<Record<string, any>>;
-  rows(sql: string): any[];
-  count(table: string): number;
+  /** A SELECT written for both engines (portable SQL), run on the listener's own handle. */
+  rows(query: string): Promise<any[]>;
+  count(table: string): Promise<number>;
+  /** A statement run on the listener's own handle (e.g. another host's `omni interaction delete`). */
+  exec(query: string): Promise<void>;
 }
 
 let running: InProcessListener | undefined;
@@ -36,18 +40,18 @@ afterEach(async () => {
 export async function startInProcessListener(
   opts: { seed?: SeedOptions; limits?: Partial<ListenerLimits>; trustedProxies?: TrustedProxies; writer?: (dbPath: string) => Promise<IntakeWriter> } = {},
 ): Promise<InProcessListener> {
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   const { id } = await seedInteraction(dbPath, opts.seed);
   const db = await openDatabase(dbPath);
   const lines: string[] = [];
   const log = createJsonLog({ write: (s: string) => lines.push(s) });
   const listener = await startListener({
     db,
-    box: loadSecretBox(dbPath, {}),
+    box: loadSecretBox(dbPath, testSecretEnv(dbPath)),
     log,
     host: '127.0.0.1',
     port: 0,
-    dbPath,
+    dbPath: db.path,
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}),
     ...(opts.writer ? { writer: await opts.writer(dbPath) } : {}),
@@ -59,8 +63,9 @@ export async function startInProcessListener(
     get logs() {
       return lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     },
-    rows: (sql) => db.sqlite.prepare(sql).all(),
-    count: (table) => (db.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+    rows: (query) => queryRows(db, query),
+    count: async (table) => Number((await queryRows(db, `SELECT count(*) AS n FROM ${table}`))[0].n),
+    exec: async (query) => void (await queryRows(db, query)),
   };
   return running;
 }

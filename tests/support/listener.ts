@@ -2,7 +2,10 @@
 // The reliability suite and the benchmarks reuse it: stop() is a graceful SIGTERM, kill9() a crash.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { parseDbLocation } from '../../src/db/location.js';
 import { BIN, ROOT, cleanEnv } from './cli.js';
+import { testSecretEnv } from './engine.js';
+import { tempDir } from './tmp.js';
 
 export interface RunningListener {
   url: string;
@@ -22,7 +25,7 @@ export interface RunningListener {
 }
 
 export interface StartListenerOptions {
-  /** The database file; omitted: the CLI's default path under HOME/XDG_DATA_HOME (set them in env). */
+  /** The database file or URL; omitted: the CLI's default path under HOME/XDG_DATA_HOME (set them in env). A URL gets OMNI_SECRET_KEY (testSecretEnv). */
   db?: string;
   /** HOME / XDG_DATA_HOME and anything else the CLI should see. */
   env?: Record<string, string | undefined>;
@@ -41,7 +44,7 @@ export function startListener(opts: StartListenerOptions): Promise<RunningListen
   const dbArgs = opts.db ? ['--db', opts.db] : [];
   const child = spawn(process.execPath, [BIN, ...dbArgs, 'listen', '--port', '0', '--log-format', 'json', ...(opts.args ?? [])], {
     cwd: ROOT,
-    env: cleanEnv({ ...(opts.db ? { HOME: path.dirname(opts.db) } : {}), ...opts.env }),
+    env: cleanEnv({ ...(opts.db ? { HOME: parseDbLocation(opts.db).engine === 'sqlite' ? path.dirname(opts.db) : tempDir(), ...testSecretEnv(opts.db) } : {}), ...opts.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -7,10 +7,13 @@ import { cliWithDb, runCli } from '../../support/cli.js';
 import { seedInteraction } from '../../support/seed.js';
 import { openDatabase } from '../../../src/db/connection.js';
 import { tempDir } from '../../support/tmp.js';
+import { TEST_ENGINE } from '../../support/engine.js';
+import { keyFilePath } from '../../../src/secrets.js';
 
 const MIGRATION_NAMES = Object.keys(migrations);
 
-describe('omni db path', () => {
+// Resolving the default file reads no database: once, in the SQLite run.
+describe.runIf(TEST_ENGINE === 'sqlite')('omni db path', () => {
   it('resolves --db, then OMNI_DB, then $XDG_DATA_HOME/omni/omni.db, then ~/.local/share, without creating anything', async () => {
     const dir = tempDir();
     const env = { HOME: dir, XDG_DATA_HOME: path.join(dir, 'xdg'), OMNI_DB: path.join(dir, 'env.db') };
@@ -23,8 +26,9 @@ describe('omni db path', () => {
   });
 });
 
-describe('omni db status', () => {
-  it('reports a fresh database without creating the key file', async () => {
+describe(`omni db status on ${TEST_ENGINE}`, () => {
+  // SQLite's file: WAL, the key file beside it (PostgreSQL's db status: tests/db/postgres.test.ts).
+  it.runIf(TEST_ENGINE === 'sqlite')('reports a fresh database without creating the key file', async () => {
     const { run, db } = cliWithDb();
     const r = await run(['db', 'status', '--json']);
     expect(r.code).toBe(0);
@@ -51,7 +55,7 @@ describe('omni db status', () => {
   });
 
   it('counts interactions, tickets and messages, and reports the key file', async () => {
-    const { run, db: dbPath } = cliWithDb();
+    const { run, db: dbPath, env } = cliWithDb();
     const live = await seedInteraction(dbPath, { name: 'Support' });
     const gone = await seedInteraction(dbPath, { name: 'Old' });
     const db = await openDatabase(dbPath);
@@ -85,8 +89,9 @@ describe('omni db status', () => {
 
     const s = JSON.parse((await run(['db', 'status', '--json'])).stdout);
     expect(s.counts).toEqual({ interactions: { live: 1, deleted: 1 }, tickets: { open: 1, closed: 2 }, requesters: 1, messages: 3 });
-    // seedInteraction encrypted credentials, so the key file now exists, 0600.
-    expect(s.secretKey).toEqual({ source: 'key file', keyFile: `${dbPath}.key`, keyFileExists: true, keyFileMode: '0600', problem: null });
+    // SQLite: seedInteraction encrypted credentials, so the key file beside it now exists, 0600;
+    // PostgreSQL: the one put where omni looks for it on this host (cliWithDb), 0600.
+    expect(s.secretKey).toEqual({ source: 'key file', keyFile: keyFilePath(dbPath, env), keyFileExists: true, keyFileMode: '0600', problem: null });
 
     const human = (await run(['db', 'status'])).stdout;
     expect(human).toMatch(/^interactions\s+1 live, 1 deleted$/m);
@@ -95,13 +100,16 @@ describe('omni db status', () => {
   });
 
   it('names OMNI_SECRET_KEY as the source and says when it is not a 32-byte key', async () => {
-    const { run, db } = cliWithDb();
+    const { run, db, env } = cliWithDb();
+    const keyFile = keyFilePath(db, env);
     const good = await run(['db', 'status', '--json'], { env: { OMNI_SECRET_KEY: crypto.randomBytes(32).toString('base64') } });
-    expect(JSON.parse(good.stdout).secretKey).toMatchObject({ source: 'OMNI_SECRET_KEY', keyFileExists: false, problem: null });
+    // On PostgreSQL cliWithDb put the key file where omni looks for it; OMNI_SECRET_KEY goes first all the same.
+    expect(JSON.parse(good.stdout).secretKey).toMatchObject({ source: 'OMNI_SECRET_KEY', keyFileExists: TEST_ENGINE === 'postgres', problem: null });
     const bad = await run(['db', 'status', '--json'], { env: { OMNI_SECRET_KEY: crypto.randomBytes(16).toString('base64') } });
     expect(JSON.parse(bad.stdout).secretKey).toMatchObject({ source: 'OMNI_SECRET_KEY', problem: 'OMNI_SECRET_KEY decodes to 16 bytes, not 32' });
-    fs.writeFileSync(`${db}.key`, crypto.randomBytes(32).toString('base64'), { mode: 0o644 });
-    fs.chmodSync(`${db}.key`, 0o644); // the umask may have narrowed the mode given above
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    fs.writeFileSync(keyFile, crypto.randomBytes(32).toString('base64'), { mode: 0o644 });
+    fs.chmodSync(keyFile, 0o644); // the umask may have narrowed the mode given above
     const loose = JSON.parse((await run(['db', 'status', '--json'])).stdout);
     expect(loose.secretKey).toMatchObject({ source: 'key file', keyFileExists: true, keyFileMode: '0644', problem: expect.stringContaining('chmod 600') });
   });

@@ -3,7 +3,7 @@
 // Each setup holds several interactions, each broken in one way, so one run asserts many failures.
 import { openDatabase } from '../../../src/db/connection.js';
 import { updateInteraction } from '../../../src/db/interactions.js';
-import { createWebhookEventWriter } from '../../../src/db/webhook-events.js';
+import { writeWebhookEvents } from '../../../src/db/webhook-events.js';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliWithDb } from '../../support/cli.js';
@@ -12,8 +12,9 @@ import { startCrcResponder, startFakeTwitter, type FakeTwitter } from '../../sup
 import { startListener } from '../../support/listener.js';
 import { seedInteraction, type SeedOptions } from '../../support/seed.js';
 import { ACCOUNT_ID, testApp, testUser } from '../../support/twitter-fixtures.js';
-import { loadSecretBox } from '../../../src/secrets.js';
+import { keyFilePath, loadSecretBox } from '../../../src/secrets.js';
 import { storeAuthorization } from '../../../src/twitter/user-token.js';
+import { TEST_ENGINE, testSecretEnv } from '../../support/engine.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -75,7 +76,7 @@ async function wired(tw: FakeTwitter, dbPath: string, seed: SeedOptions & { devE
     try {
       const at = new Date().toISOString();
       await updateInteraction(db.kysely, id, { webhook_id: stored.id, webhook_url: url, webhook_valid: stored.valid ? 1 : 0, subscribed: subscribed ? 1 : 0, webhook_checked_at: at });
-      if (stored.valid) createWebhookEventWriter(db.sqlite)([{ interactionId: id, at, kind: 'crc_answered', result: 'answered', remote: '127.0.0.1' }]);
+      if (stored.valid) await writeWebhookEvents(db.kysely, [{ interactionId: id, at, kind: 'crc_answered', result: 'answered', remote: '127.0.0.1' }]);
     } finally {
       await db.close();
     }
@@ -83,7 +84,7 @@ async function wired(tw: FakeTwitter, dbPath: string, seed: SeedOptions & { devE
   return id;
 }
 
-describe('omni doctor', () => {
+describe(`omni doctor on ${TEST_ENGINE}`, () => {
   it('passes a complete set-up through the real listener and an external Helper, changing nothing; --offline skips what goes out', async () => {
     const tw = await fakeTwitter(['dev', 'prod']);
     const helper = await startFakeHelper();
@@ -262,18 +263,19 @@ describe('omni doctor', () => {
 
     // The key file is gone (a restore without it): the credentials cannot be read, so the checks
     // that need them skip, and the doctor does not create a new, useless key.
-    fs.rmSync(`${cli.db}.key`);
+    const keyFile = keyFilePath(cli.db, cli.env);
+    fs.rmSync(keyFile);
     const twitterCalls = tw.state.requests.length;
     const nokey = await cli.run(['doctor', '--json']);
     expect(nokey.code).toBe(1);
     const nk = parse(nokey.stdout);
     expect(check(nk, 'secret-key')).toMatchObject({
       status: 'fail',
-      detail: `no secret key: OMNI_SECRET_KEY is unset and ${cli.db}.key does not exist, so the credentials of 1 interaction cannot be decrypted`,
+      detail: `no secret key: OMNI_SECRET_KEY is unset and ${keyFile} does not exist, so the credentials of 1 interaction cannot be decrypted`,
     });
     expect(check(nk, 'credentials', id)).toMatchObject({ status: 'skip', detail: "there is no secret key (see 'secret-key')" });
     expect(idsWith(nk, 'skip', id)).toEqual([...TWITTER_IDS, 'listener-crc']);
-    expect(fs.existsSync(`${cli.db}.key`)).toBe(false);
+    expect(fs.existsSync(keyFile)).toBe(false);
     expect(tw.state.requests.length).toBe(twitterCalls);
   });
 
@@ -335,7 +337,7 @@ describe('omni doctor', () => {
       expect(check(report, 'x-api', current)).toMatchObject({ status: 'warn', fix: `omni interaction authorize ${current}` });
       expect(check(report, 'x-api', current).detail).toMatch(/^X Activity API \(current\) \(activity\): the support account is not authorized with OAuth 2\.0/);
 
-      const box = loadSecretBox(cli.db, {});
+      const box = loadSecretBox(cli.db, testSecretEnv(cli.db));
       const tokens = { accessToken: 'oa2-access-doctor', refreshToken: 'oa2-refresh-doctor', expiresAt: new Date(Date.now() + 7_200_000).toISOString(), scopes: 'dm.read dm.write tweet.read users.read offline.access' };
       await storeAuthorization(h.kysely, box, current, tokens, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
       report = await doctor();

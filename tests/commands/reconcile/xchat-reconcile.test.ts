@@ -28,8 +28,8 @@ describe('reconcile X Chat', () => {
 
     const chat = await s.tw.x.customerChat({ userId: CUSTOMER, supportUserId: ACCOUNT_ID });
     chat.says('My parcel is late');
-    await waitFor(() => messages(s).length === 1, 'the delivered message', 10_000);
-    const ticket = messages(s)[0].ticket_id as number;
+    await waitFor(async () => (await messages(s)).length === 1, 'the delivered message', 10_000);
+    const ticket = (await messages(s))[0].ticket_id as number;
     expect((await s.run(['ticket', 'reply', String(ticket), 'Looking into it.'])).code).toBe(0);
     await waitFor(() => l.logs().some((x) => x.msg === 'delivery' && x.results?.some((r: any) => r.outcome === 'echo')), 'the chat.sent echo', 10_000);
 
@@ -39,42 +39,42 @@ describe('reconcile X Chat', () => {
     const dropped = s.tw.x.deliveries.at(-1)!;
     expect(dropped.dropped).toBe(true);
     await new Promise((r) => setTimeout(r, 300));
-    expect(messages(s)).toHaveLength(2);
+    expect(await messages(s)).toHaveLength(2);
 
     const dry = await s.run(['reconcile', String(s.id), '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(JSON.parse(dry.stdout).interactions[0].xchat).toMatchObject({ conversations: 1, new: 1, missing: [expect.objectContaining({ direction: 'inbound', senderId: CUSTOMER, text: 'Still nothing 😟 order #77' })] });
-    expect(messages(s)).toHaveLength(2);
+    expect(await messages(s)).toHaveLength(2);
 
     const first = await s.run(['reconcile', String(s.id), '--json']);
     expect(first.code, first.stderr).toBe(0);
     const one = JSON.parse(first.stdout).interactions[0];
     expect(one.xchat).toMatchObject({ conversations: 1, read: 3, new: 1, alreadyStored: 2, refused: 0, deferred: 0 });
     expect(one.new).toBe(1);
-    expect(messages(s).map((m) => [m.ticket_id, m.direction, m.text])).toEqual([
+    expect((await messages(s)).map((m) => [m.ticket_id, m.direction, m.text])).toEqual([
       [ticket, 'inbound', 'My parcel is late'],
       [ticket, 'outbound', 'Looking into it.'],
       [ticket, 'inbound', 'Still nothing 😟 order #77'],
     ]);
     // The stored id is the signed message id, as a delivery stores it.
-    expect(new Set(messages(s).map((m) => m.twitter_event_id)).size).toBe(3);
+    expect(new Set((await messages(s)).map((m) => m.twitter_event_id)).size).toBe(3);
 
     const second = await s.run(['reconcile', String(s.id)]);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr + second.stdout).toMatch(/new 0, already stored 3 \(of which X Chat: read 3, new 0\)/);
-    expect(messages(s)).toHaveLength(3);
+    expect(await messages(s)).toHaveLength(3);
 
     // The listener's loop: another message lost while it runs is brought in by its next run, once.
     expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     l = await s.listen(['--port', String(l.port), '--reconcile-every', '2s']);
     s.tw.x.dropNextDeliveries(1);
     chat.says('Hello? anyone there');
-    await waitFor(() => messages(s).length === 4, 'the lost message, from the listener reconcile', 15_000);
-    expect(messages(s).at(-1)).toMatchObject({ ticket_id: ticket, direction: 'inbound', text: 'Hello? anyone there' });
+    await waitFor(async () => (await messages(s)).length === 4, 'the lost message, from the listener reconcile', 15_000);
+    expect((await messages(s)).at(-1)).toMatchObject({ ticket_id: ticket, direction: 'inbound', text: 'Hello? anyone there' });
     await l.waitForLog((x) => typeof x.msg === 'string' && x.msg.startsWith(`reconcile #${s.id}`) && x.chatNew === 1);
     await new Promise((r) => setTimeout(r, 2_500));
-    expect(messages(s)).toHaveLength(4);
-    expect(s.rows("SELECT count(*) AS n FROM webhook_events WHERE kind = 'chat_rejected'")).toEqual([{ n: 0 }]);
+    expect(await messages(s)).toHaveLength(4);
+    expect(await s.rows("SELECT count(*) AS n FROM webhook_events WHERE kind = 'chat_rejected'")).toEqual([{ n: 0 }]);
     expect(await l.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 90_000);
 });

@@ -1,29 +1,34 @@
 // `omni ticket` and `omni requester` against a database filled through the real intake pipeline.
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
-import { intakeHarness, type IntakeHarness } from '../../support/intake.js';
+import { engineIntakeHarness, type EngineIntakeHarness } from '../../support/intake.js';
+import { TEST_ENGINE, testSecretEnv } from '../../support/engine.js';
+import { queryRows } from '../../support/rows.js';
+import { tempDir } from '../../support/tmp.js';
 import { dmDeliveryBody, inboundDm, newEventId } from '../../support/deliveries.js';
 
-let h: IntakeHarness | undefined;
+let h: EngineIntakeHarness | undefined;
+let home: string | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
+  home = undefined;
 });
 
-const omni = (args: string[]) => runCli(['--db', h!.dbPath, ...args], { env: { HOME: h!.dbPath + '.home' } });
+const omni = (args: string[]) => runCli(['--db', h!.dbPath, ...args], { env: { HOME: (home ??= tempDir()), ...testSecretEnv(h!.dbPath) } });
 const json = async (args: string[]) => {
   const r = await omni([...args, '--json']);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 };
 
-describe('omni ticket and requester', () => {
+describe(`omni ticket and requester on ${TEST_ENGINE}`, () => {
   it('lists open tickets newest first with the issue JSON shape, filters, pages and closes', async () => {
-    h = await intakeHarness();
-    h.intake(inboundDm({ senderId: '11', text: 'first customer', screenName: 'ann' }));
-    h.intake(inboundDm({ senderId: '22', text: 'second customer', screenName: 'ben' }));
-    h.intake(inboundDm({ senderId: '11', text: 'ann again', screenName: 'ann' }));
-    h.intake(
+    h = await engineIntakeHarness();
+    await h.intake(inboundDm({ senderId: '11', text: 'first customer', screenName: 'ann' }));
+    await h.intake(inboundDm({ senderId: '22', text: 'second customer', screenName: 'ben' }));
+    await h.intake(inboundDm({ senderId: '11', text: 'ann again', screenName: 'ann' }));
+    await h.intake(
       dmDeliveryBody({
         forUserId: '123',
         events: [{ senderId: '33', recipientId: '123', text: 'a photo', eventId: newEventId(), attachment: { type: 'photo', idStr: '77', mediaUrlHttps: 'https://ton.twimg.com/p.jpg' } }],
@@ -66,7 +71,7 @@ describe('omni ticket and requester', () => {
     expect((await json(['ticket', 'list'])).map((t: { id: number }) => t.id)).toEqual([3, 1]);
     expect((await json(['ticket', 'list', '--status', 'closed'])).map((t: { id: number; status: string }) => [t.id, t.status])).toEqual([[2, 'closed']]);
     expect((await omni(['ticket', 'close', '2'])).stderr).toContain('already closed');
-    const audit = h.db.sqlite.prepare("SELECT action FROM audit_log WHERE entity = 'ticket' AND entity_id = '2'").all();
+    const audit = await queryRows(h.db, "SELECT action FROM audit_log WHERE entity = 'ticket' AND entity_id = '2'");
     expect(audit).toEqual([{ action: 'close' }]);
 
     const requesters = await json(['requester', 'list']);
@@ -76,7 +81,7 @@ describe('omni ticket and requester', () => {
   });
 
   it('answers missing tickets and bad arguments with one line and the fix', async () => {
-    h = await intakeHarness();
+    h = await engineIntakeHarness();
     const missing = await omni(['ticket', 'show', '42']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe("error: no ticket 42\n  list them with: omni ticket list --status all\n");
@@ -89,8 +94,9 @@ describe('omni ticket and requester', () => {
     expect(empty.stderr).toContain('omni simulate dm');
   });
 
-  it('has --help with examples on every new command', async () => {
-    h = await intakeHarness();
+  // --help reads no database: checked once, in the SQLite run.
+  it.runIf(TEST_ENGINE === 'sqlite')('has --help with examples on every new command', async () => {
+    h = await engineIntakeHarness();
     const cmds = [['listen'], ['simulate', 'dm'], ['ticket', 'list'], ['ticket', 'show'], ['ticket', 'close'], ['requester', 'list'], ['requester', 'show']];
     const helps = await Promise.all(cmds.map((cmd) => omni([...cmd, '--help'])));
     helps.forEach((r, i) => {
