@@ -12,6 +12,8 @@ import { defineConfig } from 'vitest/config';
 // (tests/chatbot/conversation) or not converted yet (tests/journeys/x-api-2026, twitter/user-token,
 // twitter/gateway-v2). docs/postgresql.md says what is left.
 const postgresSuites = [
+  'tests/twitter/user-token.test.ts',
+  'tests/twitter/gateway-v2.test.ts',
   'tests/db/connection.test.ts',
   'tests/db/interactions.test.ts',
   'tests/db/postgres.test.ts',

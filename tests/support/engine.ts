@@ -2,23 +2,13 @@
 // OMNI_TEST_POSTGRES_URL is set, as the vitest project "postgres" (OMNI_TEST_ENGINE=postgres), where
 // every test gets a database of its own on that server (tests/support/postgres-each.ts).
 import path from 'node:path';
-import { parseDbLocation } from '../../src/db/location.js';
 import { tempDir } from './tmp.js';
 
 export type TestEngine = 'sqlite' | 'postgres';
 
 export const TEST_ENGINE: TestEngine = process.env.OMNI_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
 
-/** A base64 32-byte key the PostgreSQL runs put where omni looks for it (tests only). */
-export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
-
-/**
- * The environment that finds the secret key of `where`: none for a SQLite file (the key file beside
- * it), OMNI_SECRET_KEY for a PostgreSQL URL (the same key cliWithDb puts where the CLI looks for it).
- */
-export function testSecretEnv(where: string): Record<string, string> {
-  return parseDbLocation(where).engine === 'postgres' ? { OMNI_SECRET_KEY: TEST_SECRET_KEY } : {};
-}
+export { TEST_SECRET_KEY, testSecretEnv } from './secret-env.js';
 
 let currentUrl: string | undefined;
 let handedOut = false;

@@ -4,7 +4,7 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { addCatalogEntry, findCatalogEntry } from '../../src/db/catalogs.js';
 import { insertInteraction } from '../../src/db/interactions.js';
 import { loadSecretBox } from '../../src/secrets.js';
-import { testSecretEnv } from './engine.js';
+import { testSecretEnv } from './secret-env.js';
 import { encryptSecrets, type Secrets } from '../../src/interactions/model.js';
 
 export const TEST_SECRETS: Secrets = {

@@ -1,6 +1,5 @@
 // The v2 gateway against the fake X, in process: every method, the credential each call carries on
 // the wire (app bearer, OAuth 2.0 user, OAuth 1.0a fallback), and X's refusals mapped to named errors.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connection.js';
 import { loadSecretBox } from '../../src/secrets.js';
@@ -10,7 +9,7 @@ import { createUserTokenSource, storeAuthorization } from '../../src/twitter/use
 import { startFakeTwitter, type FakeTwitter, type FakeTwitterOptions } from '../support/fake-twitter.js';
 import { startWebhookReceiver } from '../support/fake-x/receiver.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
-import { tempDir } from '../support/tmp.js';
+import { testDatabase, testSecretEnv } from '../support/engine.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
 
@@ -25,11 +24,11 @@ async function setup(opts: { x?: FakeTwitterOptions['x']; scopes?: string[]; oau
   closers.push(() => tw.close());
   const r = await startWebhookReceiver(TEST_SECRETS.apiSecretKey);
   closers.push(() => r.close());
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   const { id } = await seedInteraction(dbPath);
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, {});
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   const issued = tw.x.issueTokens(ACCOUNT_ID, opts.scopes ? { scopes: opts.scopes } : {});
   await storeAuthorization(db.kysely, box, id, { accessToken: issued.access_token, refreshToken: issued.refresh_token ?? null, expiresAt: new Date(Date.now() + 7200_000).toISOString(), scopes: issued.scope }, { userId: ACCOUNT_ID, username: 'acme_support', name: null });
   const client = { apiBaseUrl: tw.url, clientId: 'cid', timeoutMs: 5000 };

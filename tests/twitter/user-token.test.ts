@@ -15,6 +15,7 @@ import { createUserTokenSource, storeAuthorization, TOKEN_FIELDS } from '../../s
 import { startFakeTwitter } from '../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
+import { testDatabase, testSecretEnv } from '../support/engine.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 
 const closers: Array<() => Promise<void>> = [];
@@ -27,11 +28,11 @@ const CUSTOMER = '9876543210987654321';
 async function setup(opts: { expiresInMs?: number; scopes?: string[] } = {}) {
   const tw = await startFakeTwitter({ apps: [testApp()], users: [testUser()], x: { clients: [{ clientId: 'cid', redirectUris: ['http://127.0.0.1:8765/callback'] }] } });
   closers.push(() => tw.close());
-  const dbPath = path.join(tempDir(), 'omni.db');
+  const dbPath = testDatabase();
   const { id } = await seedInteraction(dbPath);
   const db = await openDatabase(dbPath);
   closers.push(() => db.close());
-  const box = loadSecretBox(dbPath, {});
+  const box = loadSecretBox(dbPath, testSecretEnv(dbPath));
   const issued = tw.x.issueTokens(ACCOUNT_ID, opts.scopes ? { scopes: opts.scopes } : {});
   await storeAuthorization(
     db.kysely,
@@ -129,7 +130,7 @@ describe('user token source', () => {
 
     /** Starts a worker; resolves `ready` once its database is open, `done` with what it printed. */
     function start(args: string[]) {
-      const p = spawn(process.execPath, [worker, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [worker, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...testSecretEnv(args[0]!) } });
       let out = '';
       let err = '';
       let markReady!: () => void;
