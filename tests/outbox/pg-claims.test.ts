@@ -7,6 +7,7 @@ import { openDatabase, type Db } from '../../src/db/connection.js';
 import { claimPgHelperJob, createPgOutboxQueue, createPgStores, type PgOutboxQueue, type PgQueryable } from '../../src/db/pg-stores.js';
 import { TEST_ENGINE, TEST_SECRET_KEY, testDatabase } from '../support/engine.js';
 import { seedInteraction } from '../support/seed.js';
+import { queueOutboxRow } from '../support/rows.js';
 
 const open: Db[] = [];
 afterEach(async () => {
@@ -25,21 +26,13 @@ async function fleet(listeners: number): Promise<{ id: number; dbs: Db[]; queues
   return { id, dbs, queues: dbs.map((db) => createPgOutboxQueue(db.pool as never)) };
 }
 
-async function queue(db: Db, interactionId: number, recipient: string, text: string, at: string): Promise<number> {
-  const row = await db.kysely
-    .insertInto('outbox')
-    .values({ interaction_id: interactionId, ticket_id: null, message_id: null, conversation_id: null, recipient_twitter_id: recipient, text, options: null, status: 'pending', attempts: 0, next_attempt_at: at, created_at: at, updated_at: at })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
 
 describe.skipIf(TEST_ENGINE !== 'postgres')('the outbox of two listeners on one PostgreSQL', () => {
   it('sends every queued row exactly once across both workers, in order per recipient', async () => {
     const { id, dbs, queues } = await fleet(2);
     const t0 = new Date(Date.now() - 1000).toISOString();
     const ids: number[] = [];
-    for (let n = 0; n < 3; n++) for (let r = 0; r < 15; r++) ids.push(await queue(dbs[0]!, id, String(500 + r), `reply ${n} to ${r}`, t0));
+    for (let n = 0; n < 3; n++) for (let r = 0; r < 15; r++) ids.push(await queueOutboxRow(dbs[0]!, id, String(500 + r), `reply ${n} to ${r}`, t0));
     const sent = new Map<number, number>(); // what the fake X received: row id → times
     const order = new Map<string, number[]>();
     const worker = async (q: PgOutboxQueue, w: number) => {
@@ -72,7 +65,7 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('the outbox of two listeners on one 
     const [a, b] = queues as [PgOutboxQueue, PgOutboxQueue];
     const t0 = Date.parse('2026-06-01T10:00:00.000Z');
     const iso = (ms: number) => new Date(t0 + ms).toISOString();
-    const row = await queue(dbs[0]!, id, '900', 'hello', iso(0));
+    const row = await queueOutboxRow(dbs[0]!, id, '900', 'hello', iso(0));
     const claimed = await a.claimNext(iso(0), iso(60_000));
     expect(claimed).toMatchObject({ id: row, status: 'sending', attempts: 1 });
     // Listener A is killed mid-send. Within its lease nobody else takes the row.

@@ -23,6 +23,7 @@ import { startFakeHelper, type FakeHelper } from '../support/fake-helper.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { TEST_TOMBSTONE_KEY } from '../support/intake.js';
 import { memoryLog, waitFor } from '../support/wait.js';
+import { queueOutboxRow } from '../support/rows.js';
 
 const DM_PATH = '/1.1/direct_messages/events/new.json';
 const ENV = { OMNI_SECRET_KEY: TEST_SECRET_KEY };
@@ -57,15 +58,6 @@ function outboxWorker(db: Db, where: string, tw: FakeTwitter): Poller {
   return worker;
 }
 
-async function queue(db: Db, interactionId: number, recipient: string, text: string): Promise<number> {
-  const at = new Date(Date.now() - 1000).toISOString();
-  const row = await db.kysely
-    .insertInto('outbox')
-    .values({ interaction_id: interactionId, ticket_id: null, message_id: null, conversation_id: null, recipient_twitter_id: recipient, text, options: null, status: 'pending', attempts: 0, next_attempt_at: at, created_at: at, updated_at: at })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
 
 /** The listener's writer for this engine: a DM arrives as a webhook delivery would bring it. */
 async function writerFor(db: Db): Promise<IntakeWriter> {
@@ -91,7 +83,7 @@ describe('the outbox and Helper workers of two listeners on one database', () =>
   it('sends every queued DM exactly once across both workers, in order per recipient', async () => {
     const { where, id, tw, dbs } = await installation();
     const rows: number[] = [];
-    for (let n = 0; n < 3; n++) for (let r = 0; r < 8; r++) rows.push(await queue(dbs[0], id, String(500 + r), `reply ${n} to ${500 + r}`));
+    for (let n = 0; n < 3; n++) for (let r = 0; r < 8; r++) rows.push(await queueOutboxRow(dbs[0], id, String(500 + r), `reply ${n} to ${500 + r}`));
     outboxWorker(dbs[0], where, tw);
     outboxWorker(dbs[1], where, tw);
     await waitFor(async () => (await unsent(dbs[1])) === 0, 'every DM sent', 20_000);
@@ -233,10 +225,10 @@ describe.skipIf(TEST_ENGINE !== 'postgres')('the outbox worker when PostgreSQL g
       leaseMs: 10_000,
     });
     cleanups.push(() => worker.stop());
-    await queue(dbs[0], id, '700', 'before the outage');
+    await queueOutboxRow(dbs[0], id, '700', 'before the outage');
     await waitFor(() => tw.state.sentDms.length === 1, 'the first DM');
     await proxy.cut();
-    await queue(dbs[0], id, '700', 'during the outage');
+    await queueOutboxRow(dbs[0], id, '700', 'during the outage');
     await new Promise((r) => setTimeout(r, 1_500));
     const errors = log.lines.filter((l) => l.level === 'error');
     expect(errors).toHaveLength(1);

@@ -34,3 +34,13 @@ export async function readRowsAt(where: string, query: string, ...params: unknow
     await db.close();
   }
 }
+
+/** Puts a pending DM in the outbox directly (a reply queued elsewhere), due at `at` (default: a second ago); its id. */
+export async function queueOutboxRow(db: Db, interactionId: number, recipient: string, text: string, at = new Date(Date.now() - 1000).toISOString()): Promise<number> {
+  const row = await db.kysely
+    .insertInto('outbox')
+    .values({ interaction_id: interactionId, ticket_id: null, message_id: null, conversation_id: null, recipient_twitter_id: recipient, text, options: null, status: 'pending', attempts: 0, next_attempt_at: at, created_at: at, updated_at: at })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
