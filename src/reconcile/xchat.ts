@@ -14,16 +14,7 @@ import type { ChatWriteItem } from '../intake/chat.js';
 import type { EventResult } from '../intake/pipeline.js';
 import { CURSOR_MARGIN_MS, FIRST_PAGE, HISTORY_MS, MAX_PAGE, type HistoryJob } from './run.js';
 import { HISTORY_UUID_PREFIX } from './history.js';
-
-/** One stored event of a conversation, as the gateway reads it (ciphertext). */
-export interface ChatHistoryItem {
-  id: string;
-  conversationId: string | null;
-  senderId: string | null;
-  createdAt: string | null;
-  encodedEvent: string;
-  conversationToken: string | null;
-}
+import type { ChatHistoryEvent } from '../twitter/gateway-v2.js';
 
 /** What the listener's X Chat receiver makes of one envelope (src/listener/xchat-intake.ts ChatIntakeStep). */
 export type ChatStep = { kind: 'store'; chat: ChatWriteItem } | { kind: 'answered'; results: EventResult[] } | { kind: 'deferred'; detail: string; results: EventResult[] };
@@ -33,7 +24,7 @@ export interface ChatReconcileDeps {
   account: string;
   /** The known conversations (`lo:hi`). */
   conversations: string[];
-  page(conversationId: string, p: { maxResults: number; paginationToken?: string }): Promise<{ events: ChatHistoryItem[]; nextToken: string | null }>;
+  page(conversationId: string, p: { maxResults: number; paginationToken?: string }): Promise<{ events: ChatHistoryEvent[]; nextToken: string | null }>;
   /**
    * Decrypts and verifies one envelope; records refusals unless `record` is false: an event sent
    * before the previous run started was read (and its refusal recorded) by that run already.
@@ -74,7 +65,7 @@ export interface ChatReconcileResult {
 }
 
 /** The Activity API envelope X would have delivered for one stored event of the account's conversation. */
-export function chatEnvelope(account: string, e: ChatHistoryItem, conversationId: string): unknown {
+export function chatEnvelope(account: string, e: ChatHistoryEvent, conversationId: string): unknown {
   const ms = e.createdAt === null ? NaN : /^[0-9]+$/.test(e.createdAt) ? Number(e.createdAt) : Date.parse(e.createdAt);
   return {
     data: {

@@ -5,7 +5,6 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/connection.js';
 import { updateInteraction } from '../../src/db/interactions.js';
 import { cliWithDb } from '../support/cli.js';
 import { startFakeTwitter } from '../support/fake-twitter.js';
@@ -13,6 +12,7 @@ import { startListener } from '../support/listener.js';
 import { seedInteraction } from '../support/seed.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
 import { waitFor } from '../support/wait.js';
+import { withDb } from '../support/activity-account.js';
 
 const CLIENT_ID = 'eC1yZWctY2xpZW50LWlkLWZvci1vbW5p';
 
@@ -52,14 +52,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function withDb<T>(dbPath: string, f: (db: Awaited<ReturnType<typeof openDatabase>>['kysely']) => Promise<T>): Promise<T> {
-  const h = await openDatabase(dbPath);
-  try {
-    return await f(h.kysely);
-  } finally {
-    await h.close();
-  }
-}
 
 describe('account health: omni status and omni listen --notify (two listeners, fake X)', () => {
   it('each unhealthy state shows in status (exit 1) and is notified once on entering and once on leaving', async () => {

@@ -4,21 +4,22 @@
 // time; what is missing goes to the intake oldest first; refusals and deferred events are counted,
 // never stored; a 429 ends the X Chat part with what it read.
 import { describe, expect, it } from 'vitest';
-import { chatEnvelope, reconcileXChat, type ChatHistoryItem, type ChatStep } from '../../src/reconcile/xchat.js';
+import { chatEnvelope, reconcileXChat, type ChatStep } from '../../src/reconcile/xchat.js';
 import type { HistoryJob } from '../../src/reconcile/run.js';
 import type { IntakeInteraction } from '../../src/db/intake.js';
 import { TwitterError } from '../../src/twitter/errors.js';
+import type { ChatHistoryEvent } from '../../src/twitter/gateway-v2.js';
 
 const ACCOUNT = '1000';
 const CONV = '42:1000';
 const now = new Date('2026-12-01T08:00:00Z');
 const interaction = { id: 1 } as IntakeInteraction;
 /** n events, newest first, one a minute back from now; the signed message id is `m<i>`. */
-function history(n: number): ChatHistoryItem[] {
+function history(n: number): ChatHistoryEvent[] {
   return Array.from({ length: n }, (_, i) => ({ id: String(5000 + n - i), conversationId: '42-1000', senderId: '42', createdAt: String(now.getTime() - (i + 1) * 60_000), encodedEvent: `m${n - i}`, conversationToken: null }));
 }
 
-function harness(events: ChatHistoryItem[], o: { stored?: string[]; refuse?: string[]; defer?: string[]; failOnCall?: number } = {}) {
+function harness(events: ChatHistoryEvent[], o: { stored?: string[]; refuse?: string[]; defer?: string[]; failOnCall?: number } = {}) {
   const calls: number[] = [];
   const submitted: HistoryJob[] = [];
   const unrecorded: string[] = [];

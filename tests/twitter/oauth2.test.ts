@@ -6,6 +6,7 @@ import { TwitterError } from '../../src/twitter/errors.js';
 import { authorizeBaseUrl, authorizeUrl, createPkce, createState, exchangeCode, fetchMe, refreshTokens, startRedirectReceiver, type RedirectReceiver } from '../../src/twitter/oauth2.js';
 import { startFakeTwitter, type FakeTwitter } from '../support/fake-twitter.js';
 import { ACCOUNT_ID, testApp, testUser } from '../support/twitter-fixtures.js';
+import { browse } from '../support/authorize.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -24,15 +25,6 @@ async function fake(redirectUri: string, clientSecret?: string): Promise<FakeTwi
   return tw;
 }
 
-/** What the browser does: open the URL, follow X's 302 to the loopback receiver. */
-async function browse(url: string): Promise<{ status: number; page: string }> {
-  const x = await fetch(url, { redirect: 'manual' });
-  await x.text();
-  const location = x.headers.get('location');
-  if (!location) return { status: x.status, page: '' };
-  const back = await fetch(location);
-  return { status: back.status, page: await back.text() };
-}
 
 describe('OAuth 2.0 client', () => {
   it('makes an S256 PKCE pair, an unguessable state and the authorize URL X documents', () => {

@@ -9,12 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createContext, serviceDeps } from '../../../src/cli/context.js';
 import { startWatchdog, type WatchdogCheck } from '../../../src/webhooks/watchdog.js';
 import { check, type DoctorJson } from '../../support/doctor.js';
-import { openDatabase } from '../../../src/db/connection.js';
 import { getInteraction, updateInteraction } from '../../../src/db/interactions.js';
 import { cliWithSeparateDb } from '../../support/cli.js';
 import { startCrcResponder, startFakeTwitter, type FakeTwitterOptions } from '../../support/fake-twitter.js';
 import { seedInteraction, TEST_SECRETS } from '../../support/seed.js';
 import { ACCOUNT_ID, ACCOUNT_SCREEN_NAME, testApp, testUser } from '../../support/twitter-fixtures.js';
+import { withDb } from '../../support/activity-account.js';
 
 const CLIENT_ID = 'eC1yZWctY2xpZW50LWlkLWZvci1vbW5p';
 const SALES_ID = '1234567890123456790';
@@ -53,14 +53,6 @@ async function setup(opts: { api?: 'activity' | 'v2'; fake?: Partial<FakeTwitter
   return { tw, listener, cli, run: cli.run, stored, hookUrl, authorize };
 }
 
-async function withDb<T>(dbPath: string, f: (db: Awaited<ReturnType<typeof openDatabase>>['kysely']) => Promise<T>): Promise<T> {
-  const h = await openDatabase(dbPath);
-  try {
-    return await f(h.kysely);
-  } finally {
-    await h.close();
-  }
-}
 
 function oneLineError(r: { code: number | null; stderr: string }) {
   expect(r.code).toBe(1);
