@@ -100,6 +100,8 @@ export interface IntakeStore extends TicketWrites {
    * never store a DM) it always says undefined.
    */
   erasedEvent(twitterEventId: string): string | undefined;
+  /** True once any requester was erased (erased_events has a row): until then erasedEvent needs neither its HMAC nor its lookup. */
+  hasErasedEvents(): boolean;
   /** Records the replay_job_status X delivered at the end of a webhook replay (src/db/replay-jobs.ts). */
   recordReplayJobStatus(status: ReplayJobStatus): void;
   /** A cheap read that proves the database answers. */
@@ -165,6 +167,7 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
   );
   const ping = sqlite.prepare('SELECT 1');
   const erased = sqlite.prepare<[string], { n: number }>('SELECT 1 AS n FROM erased_events WHERE event_hash = ?');
+  const anyErased = sqlite.prepare<[], { n: number }>('SELECT 1 AS n FROM erased_events LIMIT 1');
   const eventHash = opts.eventHash;
 
   return {
@@ -186,6 +189,7 @@ export function createIntakeStore(sqlite: BetterSqlite3.Database, opts: IntakeSt
       const hash = eventHash(eventId);
       return erased.get(hash) ? hash : undefined;
     },
+    hasErasedEvents: () => anyErased.get() !== undefined,
     recordReplayJobStatus: createReplayJobStatusWriter(sqlite),
     ping: () => {
       ping.get();

@@ -94,13 +94,22 @@ export function inlineWriter(sqlite: BetterSqlite3.Database, settings: WriterSet
     write: (jobs) => {
       // The intake parameters are read once per batch (inside its transaction), not once per delivery.
       let params: Map<number, string> | undefined;
-      const stores = { intake: { ...store, intakeParameters: () => (params ??= store.intakeParameters()) } satisfies IntakeStore, outbox, chatbot };
+      // Whether any requester was ever erased, read once per attempt under the write lock (an
+      // erasure is a write, so none can commit meanwhile): until the first erasure, a DM costs
+      // neither the tombstone's HMAC nor its lookup.
+      let anyErased: boolean | undefined;
+      const intake: IntakeStore = {
+        ...store,
+        intakeParameters: () => (params ??= store.intakeParameters()),
+        erasedEvent: (eventId) => ((anyErased ??= store.hasErasedEvents()) ? store.erasedEvent(eventId) : undefined),
+      };
+      const stores = { intake, outbox, chatbot };
       // The cache counter, read once per attempt of the batch (the first job runs first in each), under the write lock.
       let counter: number | undefined;
       const changed: number[] = [];
       const results = commit(
         jobs.map((j, k) => () => {
-          if (k === 0) counter = undefined;
+          if (k === 0) counter = anyErased = undefined;
           if (j.validatedUnder !== undefined && j.validatedUnder !== (counter ??= cacheVersion())) {
             changed.push(k);
             return [];
