@@ -4,6 +4,7 @@
 // whose DM payload is the v1.1 shape with v2-style user objects. Everything else is reported as an
 // ignored event, never an error: Twitter must get its 200 or it retries what we cannot use anyway.
 import { idString, parseJsonLossless } from './json.js';
+import { isObjectSpan, objectMembers, type ValueSpan } from './json-scan.js';
 
 export interface Attachment {
   type: string;
@@ -59,7 +60,11 @@ export interface Delivery {
   profiles: Map<string, Profile>;
 }
 
+/** Known by this code across the listener's thread boundary (the writer thread parses the events). */
+export const DELIVERY_PARSE_CODE = 'ERR_DELIVERY_PARSE';
+
 export class DeliveryParseError extends Error {
+  readonly code = DELIVERY_PARSE_CODE;
   constructor(message: string) {
     super(message);
     this.name = 'DeliveryParseError';
@@ -104,18 +109,72 @@ export interface DeliveryAddress {
 /** The address of a delivery and, for the rare caller that needs them (an unrouted delivery), its events from the same parse. Throws DeliveryParseError. */
 export function parseDeliveryAddress(raw: Uint8Array | string): { address: DeliveryAddress; delivery: () => Delivery } {
   const body = parseBody(raw);
-  let address: DeliveryAddress;
-  if (isXActivity(body)) {
-    const data = body.data;
-    const payload = isObject(data.payload) ? data.payload : {};
-    const a = xActivityAccount(data);
-    const revoker = data.event_type === 'oauth.revoke' ? (idString(payload.user_id) ?? a.forUserId) : null;
-    address = { eventType: data.event_type, ...a, account: a.forUserId ?? revoker };
-  } else {
-    const a = accountActivityAccount(body);
-    address = { ...a, account: a.forUserId ?? revokingUser(body.user_event) };
-  }
+  const address = isXActivity(body) ? xActivityAddress(body.data) : accountActivityAddress(body);
   return { address, delivery: () => deliveryOfBody(body) };
+}
+
+/**
+ * Whose a delivery is, reading only the few members that say so (json-scan.ts): the listener's main
+ * thread never parses the events, most of the bytes. Falls back to the whole parse when the scan
+ * cannot read the body with certainty. Throws DeliveryParseError as parseDeliveryAddress does.
+ */
+export function deliveryAddress(raw: Uint8Array): DeliveryAddress {
+  return readDeliveryAddress(raw) ?? parseDeliveryAddress(raw).address;
+}
+
+const TOP_MEMBERS = ['for_user_id', 'user_event', 'data'] as const;
+const DATA_MEMBERS = ['event_type', 'filter', 'payload'] as const;
+
+/** The address from the members that hold it, or undefined when the scan cannot tell (then parse the whole). Exported for tests. */
+export function readDeliveryAddress(raw: Uint8Array): DeliveryAddress | undefined {
+  try {
+    const top = objectMembers(raw, TOP_MEMBERS);
+    if (!top) return undefined;
+    if (isObjectSpan(raw, top.data)) {
+      const d = objectMembers(raw, DATA_MEMBERS, top.data.start, top.data.end);
+      if (!d) return undefined;
+      const eventType = d.event_type && valueAt(raw, d.event_type);
+      if (typeof eventType === 'string') {
+        // Only what xActivityAddress reads: the payload only for a revoke, whose payload is small.
+        const data: Json & { event_type: string } = { event_type: eventType };
+        if (d.filter) data.filter = valueAt(raw, d.filter);
+        if (eventType === 'oauth.revoke' && d.payload) data.payload = valueAt(raw, d.payload);
+        return xActivityAddress(data);
+      }
+    }
+    const body: Json = {};
+    if (top.for_user_id) body.for_user_id = valueAt(raw, top.for_user_id);
+    if (top.user_event) body.user_event = valueAt(raw, top.user_event);
+    return accountActivityAddress(body);
+  } catch {
+    return undefined; // a value that does not parse: the whole parse says why
+  }
+}
+
+function valueAt(raw: Uint8Array, span: ValueSpan): unknown {
+  // Inside brackets, as it was inside its object: a long integer on its own would escape
+  // parseJsonLossless's check, which looks for one after a `:`, `,` or `[`.
+  return (parseJsonLossless('[' + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8', span.start, span.end) + ']') as unknown[])[0];
+}
+
+function xActivityAddress(data: Json & { event_type: string }): DeliveryAddress {
+  const payload = isObject(data.payload) ? data.payload : {};
+  const a = xActivityAccount(data);
+  const revoker = data.event_type === 'oauth.revoke' ? (idString(payload.user_id) ?? a.forUserId) : null;
+  return { eventType: data.event_type, ...a, account: a.forUserId ?? revoker };
+}
+
+function accountActivityAddress(body: Json): DeliveryAddress {
+  const a = accountActivityAccount(body);
+  return { ...a, account: a.forUserId ?? revokingUser(body.user_event) };
+}
+
+/**
+ * What the main thread decided a delivery's address was, as one string: the writer thread, which
+ * parses the whole, refuses the delivery if its own reading differs (the scan and the parser must agree).
+ */
+export function addressKey(a: Pick<DeliveryAddress, 'eventType' | 'forUserId' | 'badForUserId'>): string {
+  return `${a.eventType ?? ''}|${a.forUserId ?? ''}|${a.badForUserId === undefined ? '' : 'bad'}`;
 }
 
 function parseBody(raw: Uint8Array | string): Json {

@@ -2,7 +2,7 @@
 // return a Refusal for what they decide (unknown interaction, bad signature, ...); whatever a step
 // throws goes through refusalOf, so no route repeats try/catch blocks.
 import { isDatabaseUnavailable } from '../db/batch.js';
-import { DeliveryParseError } from '../intake/parse.js';
+import { DELIVERY_PARSE_CODE, DeliveryParseError } from '../intake/parse.js';
 import { BodyTimeout, BodyTooLarge, ClientAborted, UnverifiedBudgetSpent } from './body.js';
 import { isInteractionChanged, isPoison, WriterExited } from './intake-writer.js';
 import type { CrcRefusal, DeliveryRejection } from './metrics.js';
@@ -46,7 +46,8 @@ export function refusalOf(err: unknown, interactionId?: number): Refusal {
   if (err instanceof UnverifiedBudgetSpent) return new Refusal(503, 'unverified_budget', 'too many unverified bodies in flight, retry later');
   if (err instanceof BodyTimeout) return new Refusal(408, 'body_timeout', `body not complete within ${err.ms / 1000} s`);
   if (err instanceof ClientAborted) return new Refusal(400, 'client_aborted', err.message);
-  if (err instanceof DeliveryParseError) return new Refusal(400, 'bad_json', err.message);
+  // Thrown here, or by the writer thread, which parses the events (then it crosses as its code).
+  if (err instanceof DeliveryParseError || (err as { code?: unknown } | null)?.code === DELIVERY_PARSE_CODE) return new Refusal(400, 'bad_json', (err as Error).message);
   // 422, not 5xx: the same bytes fail the same way every time, so a retry (Twitter retries any
   // non-2xx a few times, then drops the delivery) gains nothing and must not cost the writer again.
   if (isPoison(err)) return new Refusal(422, 'poison', 'this delivery cannot be processed and will be refused again', 'refused a poison delivery', err);

@@ -243,8 +243,9 @@ describe('poison deliveries (issue 14, item 12)', () => {
       expect(bad!.ok).toBe(false);
       const error = (bad as { error: unknown }).error;
       expect(isPoison(error)).toBe(true);
-      // Across the thread boundary it is still poison, and answered 422 (never 503, never retried by omni).
-      expect(refusalOf(errorFromWire(errorToWire(error)))).toMatchObject({ status: 422, code: 'poison' });
+      // Across the thread boundary it is still poison (never 503, never retried by omni), answered as
+      // a body that is no JSON is on the main thread: 400.
+      expect(refusalOf(errorFromWire(errorToWire(error)))).toMatchObject({ status: 400, code: 'bad_json' });
       expect(good).toMatchObject({ ok: true, value: [{ outcome: 'new_ticket' }] });
       expect(await h.count('messages')).toBe(1);
     } finally {

@@ -69,6 +69,15 @@ describe(`omni listen over HTTP on ${TEST_ENGINE}`, () => {
     const r = await start();
     expect((await postDelivery(r.listener.url, r.id, '{"for_user_id":')).status).toBe(400);
     expect((await postDelivery(r.listener.url, r.id, '[1,2]')).status).toBe(400);
+    // Its address reads fine (the main thread reads only that); the events do not parse (the writer
+    // parses them): 400 all the same, and a delivery written alongside it is not affected.
+    const [deep, fine] = await Promise.all([
+      postDelivery(r.listener.url, r.id, '{"for_user_id":"123","direct_message_events":[{"id":"1",,}]}'),
+      postDelivery(r.listener.url, r.id, inboundDm({ senderId: '6', text: 'in the same batch' })),
+    ]);
+    expect([deep.status, deep.body.error, fine.status]).toEqual([400, expect.stringContaining('not JSON'), 200]);
+    expect(await r.count('messages')).toBe(1);
+    await r.exec('DELETE FROM messages');
     const other = await postDelivery(r.listener.url, r.id, inboundDm({ senderId: '5', text: 'x', forUserId: '777' }));
     expect(other.status).toBe(403);
     expect(other.body.error).toContain('for_user_id 777');

@@ -11,6 +11,7 @@ import { ROOT } from '../support/cli.js';
 import { seedInteraction } from '../support/seed.js';
 import { tempDir } from '../support/tmp.js';
 import { inboundDm, newEventId } from '../support/deliveries.js';
+import { addressKey, deliveryAddress } from '../../src/intake/parse.js';
 
 import { TEST_TOMBSTONE_KEY as TOMBSTONE_KEY } from '../support/intake.js';
 const workerUrl = pathToFileURL(path.join(ROOT, 'dist', 'intake-worker.js'));
@@ -42,6 +43,28 @@ describe('the intake writer thread', () => {
     expect(allResults((results[2] as { value: StoredResults }).value)).toMatchObject([{ outcome: 'duplicate', id: e1 }]);
     const db = await openDatabase(dbPath);
     expect(db.sqlite.prepare('SELECT count(*) FROM messages').pluck().get()).toBe(1);
+    await db.close();
+  });
+
+  it('takes bodies as bytes or text in one moved buffer, and refuses one whose address reads differently in full', async () => {
+    const dbPath = path.join(tempDir(), 'omni.db');
+    const { id } = await seedInteraction(dbPath);
+    writer = await startWorkerWriter({ workerUrl, dbPath, busyTimeoutMs: 500, settings: { idleMs: 30 * 60_000, tombstoneKey: TOMBSTONE_KEY } });
+    const at = new Date().toISOString();
+    const bytes = Buffer.from(inboundDm({ senderId: '42', text: 'héllo 👍 as bytes' }));
+    const text = String(inboundDm({ senderId: '43', text: 'ünïcode as text ✓' }));
+    const checked = addressKey(deliveryAddress(bytes));
+    const results = await writer.write([
+      { interaction: interaction(id), body: bytes, address: checked, at },
+      { interaction: interaction(id), body: text, at },
+      // Checked on the main thread as another account's delivery: never stored under this one.
+      { interaction: interaction(id), body: Buffer.from(inboundDm({ senderId: '44', text: 'x' })), address: addressKey({ forUserId: '999' }), at },
+      // Its address reads fine; its events do not parse: the same refusal as a body that is no JSON.
+      { interaction: interaction(id), body: Buffer.from('{"for_user_id":"123","direct_message_events":[,]}'), address: addressKey({ forUserId: '123' }), at },
+    ]);
+    expect(results.map((r) => (r.ok ? (r.value as { outcomes: string }).outcomes : (r.error as { code?: string }).code))).toEqual(['new_ticket', 'new_ticket', 'ERR_POISON_DELIVERY', 'ERR_DELIVERY_PARSE']);
+    const db = await openDatabase(dbPath);
+    expect(db.sqlite.prepare('SELECT text FROM messages ORDER BY id').pluck().all()).toEqual(['héllo 👍 as bytes', 'ünïcode as text ✓']);
     await db.close();
   });
 

@@ -74,7 +74,7 @@ describe(`the listener's writer on ${TEST_ENGINE}`, () => {
     expect(await count(db, 'requesters')).toBe(1);
   });
 
-  it('refuses a delivery its own content breaks as poison (422), leaving the rest of the batch alone', async () => {
+  it('refuses a delivery its own content breaks (here: no JSON, 400), leaving the rest of the batch alone', async () => {
     const { id, db, writer } = await setup();
     const at = new Date().toISOString();
     const results = await writer.write([
@@ -82,7 +82,8 @@ describe(`the listener's writer on ${TEST_ENGINE}`, () => {
       { interaction: sampleInteraction(id), body: inboundDm({ senderId: '42', text: 'fine' }), at },
     ]);
     expect(results[0]!.ok).toBe(false);
-    expect(refusalOf((results[0] as { error: unknown }).error).status).toBe(422);
+    expect(refusalOf((results[0] as { error: unknown }).error).status).toBe(400);
+    expect(isPoison((results[0] as { error: unknown }).error)).toBe(true);
     expect(results[1]).toMatchObject({ ok: true, value: [{ outcome: 'new_ticket' }] });
     expect(await count(db, 'messages')).toBe(1);
   });

@@ -3,7 +3,7 @@
 // pipeline on the writer thread), answered 200 only after its COMMIT. Every
 // refusal is cheap: an unsigned request is refused before its body is read, a forged one after one
 // HMAC, never the JSON parser.
-import { parseDeliveryAddress } from '../../intake/parse.js';
+import { addressKey, deliveryAddress, parseDelivery } from '../../intake/parse.js';
 import { accountMismatch, malformedAccount, unroutedResults, type EventResult } from '../../intake/pipeline.js';
 import { answerText, capResults, outcomesOf, rendered } from '../delivery-results.js';
 import type { ChatWriteItem } from '../../intake/chat.js';
@@ -56,10 +56,9 @@ export const deliveryRoute: WebhookRoute = {
       share.release();
     }
 
-    const body = raw.toString('utf8');
     for (let attempt = 0; ; attempt++) {
       try {
-        return await accept(d, r, row, under, body, signature);
+        return await accept(d, r, row, under, raw, signature);
       } catch (err) {
         if (attempt > 0 || !isInteractionChanged(err)) throw err;
       }
@@ -121,9 +120,10 @@ async function unlessChanged(d: RouteDeps, r: RouteRequest, under: number | unde
 }
 
 /** A verified delivery: whose it is, then written (answered 200 after its COMMIT) or refused. */
-async function accept(d: RouteDeps, r: RouteRequest, row: IntakeInteractionRow, under: number | undefined, body: string, signature: string): Promise<Refusal | undefined> {
-  // Only whose delivery it is, here: its events are read once, by the writer thread.
-  const { address: parsed, delivery } = parseDeliveryAddress(body);
+async function accept(d: RouteDeps, r: RouteRequest, row: IntakeInteractionRow, under: number | undefined, raw: Buffer, signature: string): Promise<Refusal | undefined> {
+  // Only whose delivery it is, here, read from the few members that say so: its events are
+  // parsed once, by the writer thread, which refuses it if its reading of the address differs.
+  const parsed = deliveryAddress(raw);
   // A for_user_id that is no id is not "absent": taking it so would skip the account check.
   const malformed = malformedAccount(parsed);
   if (malformed) return new Refusal(400, 'bad_for_user_id', malformed);
@@ -141,7 +141,7 @@ async function accept(d: RouteDeps, r: RouteRequest, row: IntakeInteractionRow, 
     const route = routing instanceof Promise ? await routing : routing;
     if (route.kind === 'unowned') {
       await unlessChanged(d, r, under);
-      const results = unroutedResults(delivery(), route.reason);
+      const results = unroutedResults(parseDelivery(raw), route.reason);
       const shown = capResults(results);
       send(d, r.res, 200, shown.more ? { results: shown.results, more: shown.more } : { results });
       d.metrics.deliveryAccepted(results.map((e) => e.outcome));
@@ -166,12 +166,12 @@ async function accept(d: RouteDeps, r: RouteRequest, row: IntakeInteractionRow, 
   let answered: EventResult[] | undefined;
   if (d.xchat && target.api === 'activity' && isChatEventType(parsed.eventType)) {
     // X Chat: decrypted and verified here (may call X for keys), before the commit.
-    const step = await d.xchat.receive(target, parseJsonLossless(body));
+    const step = await d.xchat.receive(target, parseJsonLossless(raw.toString('utf8')));
     if (step.kind === 'deferred') return new Refusal(503, 'xchat_deferred', `not stored yet: ${step.detail}; retry later`);
     if (step.kind === 'answered') answered = step.results;
     else chat = step.chat;
   }
-  const job: WriteJob = { interaction: intakeInteraction(target), body: chat ? '' : body, at: d.clock().toISOString() };
+  const job: WriteJob = { interaction: intakeInteraction(target), body: chat ? '' : raw, address: addressKey(parsed), at: d.clock().toISOString() };
   if (chat) job.chat = chat;
   // The writer writes nothing if an interaction changed since (InteractionChanged): see handle.
   if (under !== undefined) job.validatedUnder = under;
