@@ -166,6 +166,24 @@ async function intakeRun(omni, k) {
   const durablePeak = peakRssMb(durable.pid);
   await durable.stop();
 
+  // The floor of omni's data model: the durable floor plus omni's own statements per DM on omni's schema, a parse and a log line.
+  say(`intake run ${k + 1}/${opt.intakeRuns}: data-model floor (omni's statements called straight, group commit, FULL), ${opt.connections} connections, ${opt.duration} s`);
+  const floorDb = path.join(tmp, `floor-${k}.db`);
+  const seededFloor = await omni.seedInteraction(floorDb);
+  const floor = await spawnServer([path.join(ROOT, 'bench', 'model-floor-server.mjs'), floorDb, String(seededFloor.id)], {
+    logFile: path.join(tmp, 'floor.log'),
+    env: { MODEL_FLOOR_SECRET: seededFloor.secrets.apiSecretKey },
+    cwd: ROOT,
+  });
+  const floorCpu0 = cpuSeconds(floor.pid);
+  const floorThreads0 = threadCpuSeconds(floor.pid);
+  const floorRun = await loadOnce(floor.url, `/webhooks/twitter/${seededFloor.id}`, deliveryFactory({ dmDeliveryBody: omni.dmDeliveryBody, secret: seededFloor.secrets.apiSecretKey }));
+  const floorCpu = cpuSeconds(floor.pid) - floorCpu0;
+  const floorThreads = threadCpuDelta(floor.pid, floorThreads0, threadCpuSeconds(floor.pid));
+  const floorPeak = peakRssMb(floor.pid);
+  await floor.stop();
+  const floorCheck = checkStored(floorDb, floorRun.answered, 0);
+
   say(`intake run ${k + 1}/${opt.intakeRuns}: omni listen (synchronous=FULL), ${opt.connections} connections, ${opt.duration} s`);
   const listener = await startOmni(db, `intake-${k}`);
   const cpu0 = cpuSeconds(listener.pid);
@@ -184,17 +202,22 @@ async function intakeRun(omni, k) {
   const check = checkStored(db, omniRun.answered, 0);
   const b = serverFigures(bareRun, bareCpu, undefined, barePeak);
   const d = serverFigures(durableRun, durableCpu, durableThreads, durablePeak);
+  const f = { ...serverFigures(floorRun, floorCpu, floorThreads, floorPeak), check: floorCheck };
   // CPU per answered request is steadier than req/s on a shared machine: compare it before/after a change.
   const o = { ...serverFigures(omniRun, omniCpu, threads, peak), exit: stopped };
   const r = {
     bare: b,
     durable: d,
+    floor: f,
     omni: o,
     ratio: round(omniRun.summary.rps / bareRun.summary.rps, 3),
     cpuRatio: round(o.cpuUsPerRequest / b.cpuUsPerRequest, 2),
     // Omni against the durable floor: what omni spends beyond HMAC + one group-committed row.
     durableRatio: round(omniRun.summary.rps / durableRun.summary.rps, 3),
     cpuRatioToDurable: round(o.cpuUsPerRequest / d.cpuUsPerRequest, 2),
+    // The data-model floor against the bare server (what any implementation of omni's schema pays), and omni against it.
+    floorCpuRatio: round(f.cpuUsPerRequest / b.cpuUsPerRequest, 2),
+    cpuRatioToFloor: round(o.cpuUsPerRequest / f.cpuUsPerRequest, 2),
     check,
     ...(crc ? { crc } : {}),
   };
@@ -203,7 +226,8 @@ async function intakeRun(omni, k) {
     `  ratio ${r.ratio} (omni ${Math.round(o.rps)} / bare ${Math.round(b.rps)} req/s), CPU ${o.cpuUsPerRequest} µs vs ${b.cpuUsPerRequest} µs = ${r.cpuRatio}× ` +
       `(${split(o)}), p99 ${o.p99} ms, peak RSS ${o.peakRssMb} MB\n` +
       `  durable bare ${Math.round(d.rps)} req/s, CPU ${d.cpuUsPerRequest} µs (${split(d)}) = ${round(d.cpuUsPerRequest / b.cpuUsPerRequest, 2)}× bare; ` +
-      `omni / durable bare: req/s ${r.durableRatio}, CPU ${r.cpuRatioToDurable}×`,
+      `omni / durable bare: req/s ${r.durableRatio}, CPU ${r.cpuRatioToDurable}×\n` +
+      `  data-model floor ${Math.round(f.rps)} req/s, CPU ${f.cpuUsPerRequest} µs (${split(f)}) = ${r.floorCpuRatio}× bare; omni / floor: CPU ${r.cpuRatioToFloor}×`,
   );
   return r;
 }
@@ -217,7 +241,21 @@ async function intakeSection(omni) {
   return {
     ...mid,
     crc: runs[runs.length - 1].crc,
-    runs: runs.map((r) => ({ ratio: r.ratio, cpuRatio: r.cpuRatio, durableRatio: r.durableRatio, cpuRatioToDurable: r.cpuRatioToDurable, bare: r.bare, durable: r.durable, omni: r.omni, check: r.check })),
+    runs: runs.map((r) => ({
+      ratio: r.ratio,
+      cpuRatio: r.cpuRatio,
+      durableRatio: r.durableRatio,
+      cpuRatioToDurable: r.cpuRatioToDurable,
+      floorCpuRatio: r.floorCpuRatio,
+      cpuRatioToFloor: r.cpuRatioToFloor,
+      bare: r.bare,
+      durable: r.durable,
+      floor: r.floor,
+      omni: r.omni,
+      check: r.check,
+    })),
+    medianFloorCpuRatio: round(median(runs.map((r) => r.floorCpuRatio)), 2),
+    medianCpuRatioToFloor: round(median(runs.map((r) => r.cpuRatioToFloor)), 2),
     medianRatio: round(median(runs.map((r) => r.ratio)), 3),
     medianCpuRatio: round(median(runs.map((r) => r.cpuRatio)), 2),
     medianCpuRatioToDurable: round(median(runs.map((r) => r.cpuRatioToDurable)), 2),
@@ -368,6 +406,13 @@ function table(S) {
       'floor',
     );
     row(`intake: CPU per request, omni / durable bare`, `median ${I.medianCpuRatioToDurable}× (${all((r) => `${r.cpuRatioToDurable}×`)})`, 'info');
+    const ft = I.floor.cpuUsPerRequestByThread;
+    row(
+      "intake: data-model floor (omni's statements straight, FULL)",
+      `${n(I.floor.rps)} req/s, ${I.floor.cpuUsPerRequest} µs (main ${ft.main}, writer ${ft.writer}, other threads ${ft.rest}); CPU median ${I.medianFloorCpuRatio}× bare (${all((r) => `${r.floorCpuRatio}×`)})`,
+      'floor',
+    );
+    row(`intake: CPU per request, omni / data-model floor`, `median ${I.medianCpuRatioToFloor}× (${all((r) => `${r.cpuRatioToFloor}×`)})`, 'info');
     const checks = I.runs.map((r) => r.check);
     const sum = (f) => checks.reduce((a, c) => a + f(c), 0);
     const clean = I.runs.every((r) => r.check.missing === 0 && r.check.distinctStored === r.check.stored && r.omni.non2xx === 0 && r.omni.errors === 0);
