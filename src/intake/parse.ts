@@ -4,7 +4,7 @@
 // whose DM payload is the v1.1 shape with v2-style user objects. Everything else is reported as an
 // ignored event, never an error: Twitter must get its 200 or it retries what we cannot use anyway.
 import { idString, parseJsonLossless } from './json.js';
-import { isObjectSpan, objectMembers, type ValueSpan } from './json-scan.js';
+import { isObjectSpan, objectMembers, plainString, type ValueSpan } from './json-scan.js';
 
 export interface Attachment {
   type: string;
@@ -152,6 +152,9 @@ export function readDeliveryAddress(raw: Uint8Array): DeliveryAddress | undefine
 }
 
 function valueAt(raw: Uint8Array, span: ValueSpan): unknown {
+  // Ids and event types are plain strings: read without the parser.
+  const plain = plainString(raw, span);
+  if (plain !== undefined) return plain;
   // Inside brackets, as it was inside its object: a long integer on its own would escape
   // parseJsonLossless's check, which looks for one after a `:`, `,` or `[`.
   return (parseJsonLossless('[' + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8', span.start, span.end) + ']') as unknown[])[0];

@@ -66,6 +66,11 @@ describe('reading the address of a delivery without parsing its events', () => {
     agrees('{}');
     agrees(' \n\t{ "for_user_id" : "12" , "x" : [ 1 , 2.5e3 , true , null ] } \r\n');
     agrees('{"for_user_id":"12","text":"é ✓ 👍 \\u00e9 \\\\"}');
+    // Values with escapes or beyond ASCII are read by the parser, not by the plain-string shortcut.
+    agrees('{"for_user_id":"\\u0031\\u0032"}');
+    expect(readDeliveryAddress(bytes('{"for_user_id":"\\u0031\\u0032"}'))!.forUserId).toBe('12');
+    agrees('{"for_user_id":"１２３"}');
+    agrees('{"data":{"event_type":"dm.r\\u0065ceived","filter":{"user_id":"5"}}}');
   });
 
   it('says it cannot tell, rather than guess, when a name is escaped or the text is no object', () => {
