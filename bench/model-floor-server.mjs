@@ -10,14 +10,11 @@
 //
 //   node bench/model-floor-server.mjs DB_FILE INTERACTION_ID   (env MODEL_FLOOR_SECRET: the HMAC key;
 //   DB_FILE: a database seeded by omni, e.g. by bench/run.mjs)
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { BUILD_DIR } from './lib/build.mjs';
-
-const SIGNATURE_HEADER = 'x-twitter-webhooks-signature';
+import { answer, serveSignedDeliveries } from './lib/signed-server.mjs';
 
 if (isMainThread) serve();
 else await write();
@@ -26,7 +23,6 @@ function serve() {
   const [dbFile, interactionId] = process.argv.slice(2);
   const secret = process.env.MODEL_FLOOR_SECRET;
   if (!dbFile || !interactionId || !secret) throw new Error('usage: MODEL_FLOOR_SECRET=… node bench/model-floor-server.mjs DB_FILE INTERACTION_ID');
-  const key = Buffer.from(secret);
   const writer = new Worker(new URL(import.meta.url), { workerData: { dbFile, interactionId: Number(interactionId) } });
   let pending = { bodies: [], answers: [] };
   let inFlight = null;
@@ -62,31 +58,15 @@ function serve() {
     });
     flush();
   });
-  writer.on('error', (e) => {
-    console.error(e);
-    process.exit(1);
-  });
-  const server = http.createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
-    const started = performance.now();
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const expected = Buffer.from('sha256=' + crypto.createHmac('sha256', key).update(body).digest('base64'));
-      const given = Buffer.from(String(req.headers[SIGNATURE_HEADER] ?? ''));
-      if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) return answer(res, 401, '{"error":"bad signature"}');
+  serveSignedDeliveries({
+    secret,
+    accept: (body, res, started) => {
       pending.bodies.push(body);
       pending.answers.push({ res, started });
       flush();
-    });
+    },
+    writer,
   });
-  server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ msg: `listening on http://127.0.0.1:${server.address().port}` }) + '\n'));
-  process.on('SIGTERM', () => server.close(() => writer.terminate().then(() => process.exit(0))));
-}
-
-function answer(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 async function write() {
