@@ -18,6 +18,7 @@ import { deliveryLoad, getLoad } from './lib/load.mjs';
 import { cpuSeconds, peakRssMb, spawnServer, threadCpuDelta, threadCpuSeconds } from './lib/proc.mjs';
 import { cloneInteractions, seedHistory } from './lib/seed.mjs';
 import { measureFsync, median, round } from './lib/fsync.mjs';
+import { readSqlite } from './lib/sqlite.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { scalePostgresUrl, scaleRows, scaleSection } from './scale.mjs';
 
@@ -109,23 +110,28 @@ async function loadOnce(url, pathName, next) {
   return { summary, answered: [...warm.answered, ...answered] };
 }
 
+/** One load against a running server: the run, and the server's CPU (all threads, and by thread) and peak RSS over it. */
+async function measured(server, pathName, next) {
+  const cpu0 = cpuSeconds(server.pid);
+  const threads0 = threadCpuSeconds(server.pid);
+  const run = await loadOnce(server.url, pathName, next);
+  return { run, cpu: cpuSeconds(server.pid) - cpu0, threads: threadCpuDelta(server.pid, threads0, threadCpuSeconds(server.pid)), peak: peakRssMb(server.pid) };
+}
+
 /** Every event id answered 200 is stored exactly once; returns the counts. */
 function checkStored(dbFile, answered, sinceMessageId) {
-  const db = new Database(dbFile, { readonly: true });
-  try {
+  return readSqlite(dbFile, (db) => {
     const stored = db.prepare("SELECT twitter_event_id AS e FROM messages WHERE id > ? AND direction = 'inbound'").pluck().all(sinceMessageId);
     const set = new Set(stored);
     const missing = answered.filter((e) => !set.has(e)).length;
     // More rows than answers is expected and harmless: deliveries in flight when the load stopped
     // were committed, but their answer went to a closed connection (Twitter would retry; dedup).
     return { answered200: answered.length, stored: stored.length, distinctStored: set.size, missing, storedUnanswered: stored.length - (answered.length - missing) };
-  } finally {
-    db.close();
-  }
+  });
 }
 
-/** One listener's run: its load summary, CPU per request (all threads, and split by thread), peak RSS. */
-function serverFigures(run, cpu, threads, peak) {
+/** One server's measured load: its summary, CPU per request (all threads, and split by thread), peak RSS. */
+function serverFigures({ run, cpu, threads, peak }) {
   const per = (seconds) => round((seconds * 1e6) / (run.answered.length || 1), 1);
   return {
     ...run.summary,
@@ -145,10 +151,7 @@ async function intakeRun(omni, k) {
 
   say(`intake run ${k + 1}/${opt.intakeRuns}: bare node http server, ${opt.connections} connections, ${opt.duration} s`);
   const bare = await spawnServer([path.join(ROOT, 'bench', 'bare-server.mjs')], { logFile: path.join(tmp, 'bare.log'), cwd: ROOT });
-  const bareCpu0 = cpuSeconds(bare.pid);
-  const bareRun = await loadOnce(bare.url, webhook, factory());
-  const bareCpu = cpuSeconds(bare.pid) - bareCpu0;
-  const barePeak = peakRssMb(bare.pid);
+  const bareM = await measured(bare, webhook, factory());
   await bare.stop();
 
   // The floor of a durable intake: bare + HMAC check + one row per delivery, group-committed, synchronous=FULL.
@@ -158,12 +161,7 @@ async function intakeRun(omni, k) {
     env: { DURABLE_BARE_SECRET: secrets.apiSecretKey },
     cwd: ROOT,
   });
-  const durableCpu0 = cpuSeconds(durable.pid);
-  const durableThreads0 = threadCpuSeconds(durable.pid);
-  const durableRun = await loadOnce(durable.url, webhook, factory());
-  const durableCpu = cpuSeconds(durable.pid) - durableCpu0;
-  const durableThreads = threadCpuDelta(durable.pid, durableThreads0, threadCpuSeconds(durable.pid));
-  const durablePeak = peakRssMb(durable.pid);
+  const durableM = await measured(durable, webhook, factory());
   await durable.stop();
 
   // The floor of omni's data model: the durable floor plus omni's own statements per DM on omni's schema, a parse and a log line.
@@ -175,23 +173,12 @@ async function intakeRun(omni, k) {
     env: { MODEL_FLOOR_SECRET: seededFloor.secrets.apiSecretKey },
     cwd: ROOT,
   });
-  const floorCpu0 = cpuSeconds(floor.pid);
-  const floorThreads0 = threadCpuSeconds(floor.pid);
-  const floorRun = await loadOnce(floor.url, `/webhooks/twitter/${seededFloor.id}`, deliveryFactory({ dmDeliveryBody: omni.dmDeliveryBody, secret: seededFloor.secrets.apiSecretKey }));
-  const floorCpu = cpuSeconds(floor.pid) - floorCpu0;
-  const floorThreads = threadCpuDelta(floor.pid, floorThreads0, threadCpuSeconds(floor.pid));
-  const floorPeak = peakRssMb(floor.pid);
+  const floorM = await measured(floor, `/webhooks/twitter/${seededFloor.id}`, deliveryFactory({ dmDeliveryBody: omni.dmDeliveryBody, secret: seededFloor.secrets.apiSecretKey }));
   await floor.stop();
-  const floorCheck = checkStored(floorDb, floorRun.answered, 0);
 
   say(`intake run ${k + 1}/${opt.intakeRuns}: omni listen (synchronous=FULL), ${opt.connections} connections, ${opt.duration} s`);
   const listener = await startOmni(db, `intake-${k}`);
-  const cpu0 = cpuSeconds(listener.pid);
-  const threads0 = threadCpuSeconds(listener.pid);
-  const omniRun = await loadOnce(listener.url, webhook, factory());
-  const omniCpu = cpuSeconds(listener.pid) - cpu0;
-  const threads = threadCpuDelta(listener.pid, threads0, threadCpuSeconds(listener.pid));
-  const peak = peakRssMb(listener.pid);
+  const omniM = await measured(listener, webhook, factory());
 
   let crc;
   if (only.has('crc') && k === opt.intakeRuns - 1) {
@@ -199,21 +186,22 @@ async function intakeRun(omni, k) {
     crc = await getLoad({ url: listener.url, path: `${webhook}?crc_token=bench_${Date.now()}`, connections: 10, duration: quick ? 2 : 5 });
   }
   const stopped = await listener.stop();
-  const check = checkStored(db, omniRun.answered, 0);
-  const b = serverFigures(bareRun, bareCpu, undefined, barePeak);
-  const d = serverFigures(durableRun, durableCpu, durableThreads, durablePeak);
-  const f = { ...serverFigures(floorRun, floorCpu, floorThreads, floorPeak), check: floorCheck };
+  const check = checkStored(db, omniM.run.answered, 0);
+  // The bare server has one thread: no split by thread.
+  const b = serverFigures({ ...bareM, threads: undefined });
+  const d = serverFigures(durableM);
+  const f = { ...serverFigures(floorM), check: checkStored(floorDb, floorM.run.answered, 0) };
   // CPU per answered request is steadier than req/s on a shared machine: compare it before/after a change.
-  const o = { ...serverFigures(omniRun, omniCpu, threads, peak), exit: stopped };
+  const o = { ...serverFigures(omniM), exit: stopped };
   const r = {
     bare: b,
     durable: d,
     floor: f,
     omni: o,
-    ratio: round(omniRun.summary.rps / bareRun.summary.rps, 3),
+    ratio: round(omniM.run.summary.rps / bareM.run.summary.rps, 3),
     cpuRatio: round(o.cpuUsPerRequest / b.cpuUsPerRequest, 2),
     // Omni against the durable floor: what omni spends beyond HMAC + one group-committed row.
-    durableRatio: round(omniRun.summary.rps / durableRun.summary.rps, 3),
+    durableRatio: round(omniM.run.summary.rps / durableM.run.summary.rps, 3),
     cpuRatioToDurable: round(o.cpuUsPerRequest / d.cpuUsPerRequest, 2),
     // The data-model floor against the bare server (what any implementation of omni's schema pays), and omni against it.
     floorCpuRatio: round(f.cpuUsPerRequest / b.cpuUsPerRequest, 2),
@@ -326,12 +314,7 @@ async function growthSection(omni) {
 }
 
 function maxMessageId(dbFile) {
-  const db = new Database(dbFile, { readonly: true });
-  try {
-    return db.prepare('SELECT coalesce(max(id), 0) FROM messages').pluck().get();
-  } finally {
-    db.close();
-  }
+  return readSqlite(dbFile, (db) => db.prepare('SELECT coalesce(max(id), 0) FROM messages').pluck().get());
 }
 
 async function startupSection(omni) {

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import { readSqlite } from './lib/sqlite.mjs';
 import pg from 'pg';
 import { deliveryFactory } from './lib/deliveries.mjs';
 import { deliveryLoad } from './lib/load.mjs';
@@ -152,22 +152,11 @@ function checkAnswered(stored, answered) {
 }
 
 function sqliteEventIds(file) {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db.prepare("SELECT twitter_event_id FROM messages WHERE direction = 'inbound'").pluck().all();
-  } finally {
-    db.close();
-  }
+  return readSqlite(file, (db) => db.prepare("SELECT twitter_event_id FROM messages WHERE direction = 'inbound'").pluck().all());
 }
 
-async function postgresEventIds(url) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query("SELECT twitter_event_id FROM messages WHERE direction = 'inbound'")).rows.map((r) => r.twitter_event_id);
-  } finally {
-    await client.end();
-  }
+function postgresEventIds(url) {
+  return admin(url, async (client) => (await client.query("SELECT twitter_event_id FROM messages WHERE direction = 'inbound'")).rows.map((r) => r.twitter_event_id));
 }
 
 async function admin(server, fn) {

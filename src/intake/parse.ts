@@ -106,11 +106,10 @@ export interface DeliveryAddress {
   account: string | null;
 }
 
-/** The address of a delivery and, for the rare caller that needs them (an unrouted delivery), its events from the same parse. Throws DeliveryParseError. */
-export function parseDeliveryAddress(raw: Uint8Array | string): { address: DeliveryAddress; delivery: () => Delivery } {
+/** The address of a delivery from its whole parse (what deliveryAddress falls back on). Throws DeliveryParseError. */
+export function parseDeliveryAddress(raw: Uint8Array | string): DeliveryAddress {
   const body = parseBody(raw);
-  const address = isXActivity(body) ? xActivityAddress(body.data) : accountActivityAddress(body);
-  return { address, delivery: () => deliveryOfBody(body) };
+  return isXActivity(body) ? xActivityAddress(body.data) : accountActivityAddress(body);
 }
 
 /**
@@ -119,7 +118,7 @@ export function parseDeliveryAddress(raw: Uint8Array | string): { address: Deliv
  * cannot read the body with certainty. Throws DeliveryParseError as parseDeliveryAddress does.
  */
 export function deliveryAddress(raw: Uint8Array): DeliveryAddress {
-  return readDeliveryAddress(raw) ?? parseDeliveryAddress(raw).address;
+  return readDeliveryAddress(raw) ?? parseDeliveryAddress(raw);
 }
 
 const TOP_MEMBERS = ['for_user_id', 'user_event', 'data'] as const;

@@ -8,7 +8,7 @@ import { objectMembers } from '../../src/intake/json-scan.js';
 
 const FIXTURES = new URL('../fixtures/twitter/', import.meta.url);
 const bytes = (s: string) => Buffer.from(s, 'utf8');
-const full = (s: string) => parseDeliveryAddress(s).address;
+const full = (s: string) => parseDeliveryAddress(s);
 
 /** The scan answers, and answers what the whole parse answers. */
 function agrees(text: string): void {
